@@ -1,0 +1,1 @@
+"""Packaged YAML configurations (the repository's configs/ folder)."""

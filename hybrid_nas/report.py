@@ -1,0 +1,128 @@
+"""``hybrid-nas report RUN_DIR``: plots and a markdown summary from a run's trial store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .objectives import pareto_front
+from .results import StudyView
+from .store import SQLiteStore
+
+
+def load_view(run_dir: str | Path) -> StudyView:
+    path = Path(run_dir, "trials.sqlite")
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory: it has no trials.sqlite")
+    store = SQLiteStore(path)
+    try:
+        meta, trials = store.get_meta() or {}, store.trials()
+    finally:
+        store.close()
+    return StudyView(meta, trials)
+
+
+def _best_so_far(values: list[float]) -> np.ndarray:
+    return np.fmax.accumulate(np.asarray(values, float)) if values else np.zeros(0)
+
+
+def plot_best_so_far(view: StudyView, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    n = [t.number + 1 for t in view.trials]
+    reward = [t.reward if t.ok and t.reward is not None else np.nan for t in view.trials]
+    quality = [t.metrics[view.quality] if t.ok and view.feasible(t) else np.nan for t in view.trials]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, values, label in ((axes[0], reward, "reward"), (axes[1], quality, f"feasible {view.quality}")):
+        ax.plot(n, values, ".", ms=3, alpha=0.35, color="tab:gray", label="trial")
+        ax.plot(n, _best_so_far(values), color="tab:blue", lw=2, label="best so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+    title = f"{view.meta.get('strategy', {}).get('name', '?')} / {view.meta.get('objective', {}).get('name', '?')}"
+    fig.suptitle(title + (f", {view.cost} <= {view.T:g}" if view.T is not None else ""))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_pareto(view: StudyView, path: Path) -> list[int]:
+    """Quality vs cost of every completed trial, the Pareto front drawn; returns the front's trials."""
+    import matplotlib.pyplot as plt
+
+    ok = view.ok
+    cost = np.array([t.metrics.get(view.cost, np.nan) for t in ok])
+    quality = np.array([t.metrics.get(view.quality, np.nan) for t in ok])
+    front = sorted(pareto_front(np.c_[-quality, cost]) if ok else [], key=lambda i: cost[i])
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.scatter(cost, quality, s=8, alpha=0.4, color="tab:gray", label="trial")
+    ax.plot(cost[front], quality[front], "o-", color="tab:red", ms=4, label="Pareto front")
+    if view.T is not None:
+        ax.axvline(view.T, ls="--", color="k", lw=1, label=f"T = {view.T:g}")
+    ax.set_xlabel(view.cost)
+    ax.set_ylabel(view.quality)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return [ok[i].number for i in front]
+
+
+def _row(t, view: StudyView, describe) -> str:
+    arch = describe(t.arch) if describe else t.arch.key
+    return (f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
+            f"{t.metrics.get(view.cost, float('nan')):.4g} | {t.reward:.5f} |")
+
+
+def write_report(run_dir: str | Path, describe=None) -> Path:
+    """Writes ``report/best_so_far.png``, ``report/pareto.png`` and ``summary.md``; returns the summary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    run_dir = Path(run_dir)
+    view = load_view(run_dir)
+    report = run_dir / "report"
+    report.mkdir(exist_ok=True)
+    plot_best_so_far(view, report / "best_so_far.png")
+    front = plot_pareto(view, report / "pareto.png")
+    by_number = {t.number: t for t in view.trials}
+    header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
+    best = view.best_feasible()
+    lines = [
+        f"# Study summary: {run_dir.name}",
+        "",
+        f"- strategy: `{json.dumps(view.meta.get('strategy'))}`",
+        f"- objective: `{json.dumps(view.meta.get('objective'))}`",
+        f"- evaluator: `{json.dumps(view.meta.get('evaluator'))}`",
+        f"- trials: {len(view.trials)} ({len(view.ok)} complete, {len(view.failed)} failed); seed {view.meta.get('seed')}",
+        "",
+        "## Best feasible" + (f" ({view.cost} <= {view.T:g})" if view.T is not None else ""),
+        "",
+        header,
+        _row(best, view, describe) if best else "| - | none feasible | | | |",
+        "",
+        "## Top 10 by reward",
+        "",
+        header,
+        *[_row(t, view, describe) for t in sorted(view.ok, key=lambda t: -t.reward)[:10]],
+        "",
+        f"## Pareto front ({view.quality} vs {view.cost})",
+        "",
+        header,
+        *[_row(by_number[n], view, describe) for n in front],
+        "",
+        "![best so far](report/best_so_far.png)",
+        "",
+        "![Pareto front](report/pareto.png)",
+        "",
+    ]
+    if view.failed:
+        lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error}" for t in view.failed[:20]], ""]
+    summary = run_dir / "summary.md"
+    summary.write_text("\n".join(lines))
+    return summary

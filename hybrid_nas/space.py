@@ -1,0 +1,156 @@
+"""Architectures and search spaces: the half of the one interface that says what can be chosen."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from .errors import SpaceError, unknown
+
+Option = Union[str, int]
+
+
+class Architecture(Mapping):
+    """An immutable mapping ``decision name -> option``; hashable and JSON-serialisable.
+
+    Two architectures with the same choices are equal whatever order they were written in, so an
+    architecture is a dictionary key (the study's duplicate cache) and its ``key`` a database key.
+    """
+
+    __slots__ = ("_items", "_hash")
+
+    def __init__(self, choices: Mapping[str, Option] | None = None, **kwargs: Option):
+        items = dict(choices or {}, **kwargs)
+        self._items: dict[str, Option] = items
+        self._hash = hash(tuple(sorted(items.items(), key=lambda kv: kv[0])))
+
+    def __getitem__(self, name: str) -> Option:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Architecture):
+            return self._hash == other._hash and self._items == other._items
+        return isinstance(other, Mapping) and self._items == dict(other)
+
+    def __repr__(self) -> str:
+        return f"Architecture({self._items!r})"
+
+    def __reduce__(self):
+        return (Architecture, (self._items,))
+
+    @property
+    def key(self) -> str:
+        """Canonical JSON (sorted keys): equal architectures have equal keys."""
+        return json.dumps(self._items, sort_keys=True, separators=(",", ":"))
+
+    def to_json(self) -> str:
+        return json.dumps(self._items)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Architecture":
+        return cls(json.loads(text))
+
+    def replace(self, **changes: Option) -> "Architecture":
+        return Architecture({**self._items, **changes})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One choice of a space: its name and the options allowed (after scopes and constraints)."""
+
+    name: str
+    options: tuple[Option, ...]
+
+    def __post_init__(self):
+        if not self.options:
+            raise SpaceError(f"decision {self.name!r} has no allowed option; the scope removed them all")
+        if len(set(self.options)) != len(self.options):
+            raise SpaceError(f"decision {self.name!r} lists an option twice: {list(self.options)}")
+
+    def index(self, option: Option) -> int:
+        try:
+            return self.options.index(option)
+        except ValueError:
+            raise SpaceError(unknown(f"option for {self.name!r}", option, self.options)) from None
+
+
+class SearchSpace:
+    """Ordered decisions with their options; samples, mutates and validates architectures.
+
+    Subclasses add meaning (how an architecture builds a network or a circuit) and may override
+    ``describe`` to give an architecture its domain's usual notation.
+    """
+
+    name = "space"
+
+    def __init__(self, decisions: list[Decision] | tuple[Decision, ...], name: str | None = None):
+        self.decisions = tuple(decisions)
+        if name:
+            self.name = name
+        names = [d.name for d in self.decisions]
+        if len(set(names)) != len(names):
+            raise SpaceError(f"space {self.name!r} names a decision twice: {names}")
+        self._by_name = {d.name: d for d in self.decisions}
+
+    def __getitem__(self, name: str) -> Decision:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise SpaceError(unknown(f"decision of space {self.name!r}", name, self._by_name)) from None
+
+    def __len__(self) -> int:
+        return len(self.decisions)
+
+    def size(self) -> int:
+        return math.prod(len(d.options) for d in self.decisions)
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        return Architecture({d.name: d.options[rng.integers(len(d.options))] for d in self.decisions})
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Change one decision (among those with a choice) to a different option."""
+        free = [d for d in self.decisions if len(d.options) > 1]
+        if not free:
+            return arch
+        d = free[rng.integers(len(free))]
+        others = [o for o in d.options if o != arch[d.name]]
+        return arch.replace(**{d.name: others[rng.integers(len(others))]})
+
+    def validate(self, arch: Mapping[str, Any]) -> Architecture:
+        """The architecture as an ``Architecture``, or a ``SpaceError`` naming the first bad choice."""
+        missing = [d.name for d in self.decisions if d.name not in arch]
+        if missing:
+            raise SpaceError(f"architecture lacks decision(s) {missing} of space {self.name!r}")
+        for name, option in arch.items():
+            self[name].index(option)
+        return arch if isinstance(arch, Architecture) else Architecture(arch)
+
+    def indices(self, arch: Architecture) -> list[int]:
+        return [d.index(arch[d.name]) for d in self.decisions]
+
+    def from_indices(self, indices: list[int]) -> Architecture:
+        return Architecture({d.name: d.options[int(i)] for d, i in zip(self.decisions, indices)})
+
+    def describe(self, arch: Architecture) -> str:
+        """The architecture in its domain's notation (a compact JSON by default)."""
+        return arch.key
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "decisions": {d.name: list(d.options) for d in self.decisions}}
+
+    def meta(self) -> dict:
+        return self.to_json()

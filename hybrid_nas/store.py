@@ -1,0 +1,170 @@
+"""Trial stores: where a study keeps every trial, so that a run can be resumed and reported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from .errors import StorageError
+from .space import Architecture
+from .trial import Trial, TrialState
+
+
+def meta_hash(meta: dict) -> str:
+    return hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class TrialStore(ABC):
+    """Holds one study: its configuration (``meta``) and its trials, numbered from 0.
+
+    Concurrency contract: one writer, the process that runs the study loop, writes; evaluations in
+    other processes never touch the store. Any number of readers (``hybrid-nas report`` while a
+    study runs) may read concurrently; they see every trial committed before they read. Each write
+    is committed before the call returns, so a killed writer loses at most the trial in flight,
+    which stays RUNNING and is evaluated again on resume.
+    """
+
+    @abstractmethod
+    def get_meta(self) -> dict | None:
+        """The study's configuration, or None for an empty store."""
+
+    @abstractmethod
+    def set_meta(self, meta: dict) -> None: ...
+
+    @abstractmethod
+    def put(self, trial: Trial) -> None:
+        """Insert a new trial or replace the one with the same number."""
+
+    @abstractmethod
+    def trials(self) -> list[Trial]:
+        """Every trial, by number."""
+
+    def next_number(self) -> int:
+        trials = self.trials()
+        return trials[-1].number + 1 if trials else 0
+
+    def close(self) -> None:
+        pass
+
+
+class InMemoryStore(TrialStore):
+    """A store that lives as long as the study object: tests and benchmarks."""
+
+    def __init__(self):
+        self._meta, self._trials = None, {}
+
+    def get_meta(self):
+        return self._meta
+
+    def set_meta(self, meta):
+        self._meta = meta
+
+    def put(self, trial):
+        self._trials[trial.number] = trial
+
+    def trials(self):
+        return [self._trials[k] for k in sorted(self._trials)]
+
+    def next_number(self):
+        return max(self._trials, default=-1) + 1
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    number INTEGER PRIMARY KEY,
+    arch TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    reward REAL,
+    objectives TEXT,
+    error TEXT,
+    started REAL,
+    duration REAL,
+    repeat_of INTEGER
+);
+"""
+_COLUMNS = "number, arch, state, seed, metrics, reward, objectives, error, started, duration, repeat_of"
+
+
+def _finite_or_none(x):
+    return None if x is None or not math.isfinite(x) else x
+
+
+class SQLiteStore(TrialStore):
+    """``trials.sqlite`` in a run directory (stdlib sqlite3, WAL journal: readers never block the writer).
+
+    Every database error surfaces as one ``StorageError`` naming the file.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(trials)")}
+        except (sqlite3.Error, OSError) as e:
+            raise StorageError(f"cannot open trial store {self.path}: {e}; move it away or choose another --out") from None
+        if cols != {c.strip() for c in _COLUMNS.split(",")}:
+            raise StorageError(f"trial store {self.path} has a foreign schema; it was not written by hybrid-nas")
+
+    def _run(self, sql: str, args=()):
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise StorageError(f"trial store {self.path}: {e}") from None
+
+    def get_meta(self):
+        rows = self._run("SELECT value FROM study WHERE key = 'meta'")
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0][0])
+        except json.JSONDecodeError:
+            raise StorageError(f"trial store {self.path}: the study configuration is corrupt") from None
+
+    def set_meta(self, meta):
+        self._run("INSERT OR REPLACE INTO study VALUES ('meta', ?)", (json.dumps(meta, sort_keys=True, default=str),))
+        self._run("INSERT OR IGNORE INTO study VALUES ('created', ?)", (str(time.time()),))
+
+    def put(self, t: Trial):
+        self._run(
+            f"INSERT OR REPLACE INTO trials ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                t.number, t.arch.to_json(), int(t.state), t.seed,
+                json.dumps({k: _finite_or_none(v) if isinstance(v, float) else v for k, v in t.metrics.items()}),
+                _finite_or_none(t.reward), json.dumps(t.objectives) if t.objectives is not None else None,
+                t.error, t.started, t.duration, t.repeat_of,
+            ),
+        )
+
+    def trials(self):
+        rows = self._run(f"SELECT {_COLUMNS} FROM trials ORDER BY number")
+        try:
+            return [
+                Trial(
+                    number=r[0], arch=Architecture.from_json(r[1]), state=TrialState(r[2]), seed=r[3],
+                    metrics=json.loads(r[4]), reward=r[5],
+                    objectives=tuple(json.loads(r[6])) if r[6] else None,
+                    error=r[7], started=r[8], duration=r[9], repeat_of=r[10],
+                )
+                for r in rows
+            ]
+        except (ValueError, TypeError) as e:
+            raise StorageError(f"trial store {self.path} holds a corrupt trial: {e}") from None
+
+    def next_number(self):
+        return self._run("SELECT COALESCE(MAX(number) + 1, 0) FROM trials")[0][0]
+
+    def close(self):
+        self._db.close()
+

@@ -1,0 +1,199 @@
+"""The study loop: ask -> evaluate (on an executor) -> tell -> store, under a budget, resumable."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from dataclasses import replace
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import ConfigError
+from .evaluator import Evaluator, run_evaluation
+from .executors import make_executor
+from .objectives import Objective
+from .space import Architecture, SearchSpace
+from .store import InMemoryStore, TrialStore, meta_hash
+from .strategies.base import Strategy
+from .trial import Trial, TrialState
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """Each trial's own seed: independent of executor and completion order."""
+    return int(np.random.SeedSequence([study_seed, number]).generate_state(1)[0])
+
+
+def _diff(stored: dict, current: dict) -> str:
+    keys = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    return ", ".join(f"{k}: stored {stored.get(k)!r} vs now {current.get(k)!r}" for k in keys)[:600]
+
+
+class Study:
+    """Runs ``strategy`` against ``evaluator`` and records every trial in ``store``.
+
+    Only the strategy's public ask/tell is used. An evaluator that raises, returns a non-finite
+    figure or kills its worker gives a FAILED trial and the study goes on. With
+    ``count_repeats=False`` an architecture is evaluated once: when proposed again the strategy is
+    told the stored result and no budget is spent. With ``count_repeats=True`` (the MnasNet-paper
+    protocol: every sample counts) a repeat is recorded as a new trial that reuses the stored
+    metrics.
+
+    A store that already holds trials of the same configuration is resumed (``resume=True``):
+    finished trials are told to the strategy, trials left RUNNING by a killed run are evaluated again
+    under their own numbers and seeds, and none is repeated or lost.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        evaluator: Evaluator,
+        objective: Objective,
+        strategy: Strategy,
+        *,
+        store: TrialStore | None = None,
+        seed: int = 0,
+        count_repeats: bool = False,
+        resume: bool = False,
+        workers: int = 1,
+        dask_scheduler: str | None = None,
+        progress: bool = False,
+        max_repeat_streak: int = 1000,
+    ):
+        self.space, self.evaluator, self.objective, self.strategy = space, evaluator, objective, strategy
+        self.store = store if store is not None else InMemoryStore()
+        self.seed, self.count_repeats = seed, count_repeats
+        self.workers, self.dask_scheduler, self.progress = workers, dask_scheduler, progress
+        self.max_repeat_streak = max_repeat_streak
+        self.stop_reason = ""
+        self.meta = {
+            "space": space.meta(), "evaluator": evaluator.meta(), "objective": objective.meta(),
+            "strategy": strategy.meta(), "seed": seed, "count_repeats": count_repeats,
+        }
+        self.meta["hash"] = meta_hash(self.meta)
+        self._cache: dict[Architecture, Trial] = {}
+        self._requeue: list[Trial] = []
+        self._load(resume)
+
+    def _load(self, resume: bool) -> None:
+        stored, trials = self.store.get_meta(), self.store.trials()
+        if trials and not resume:
+            raise ConfigError(f"the store already holds {len(trials)} trials; pass --resume to continue it, or choose another --out")
+        if stored is not None and trials and stored.get("hash") != self.meta["hash"]:
+            raise ConfigError(f"cannot resume: the stored study has another configuration ({_diff(stored, self.meta)}); use the same settings or another --out")
+        self.store.set_meta(self.meta)
+        for t in trials:
+            if t.state == TrialState.RUNNING:
+                self._requeue.append(t)
+            else:
+                self._cache.setdefault(t.arch, t)
+                self._tell(t)
+        if trials:
+            # a fresh random stream: replaying the original one would only propose cached archs
+            self.strategy.reseed([self.seed, len(trials)])
+
+    @property
+    def trials(self) -> list[Trial]:
+        return self.store.trials()
+
+    def _tell(self, t: Trial) -> None:
+        feasible = t.ok and self.objective.feasible(t.metrics)
+        self.strategy.tell(t.arch, t.reward if t.ok else None, t.objectives, feasible)
+
+    def _score(self, trial: Trial, metrics, error, duration) -> Trial:
+        reward = objectives = None
+        if metrics is not None:
+            reward = float(self.objective.reward(metrics))
+            objectives = tuple(float(v) for v in self.objective.vector(metrics))
+            if not math.isfinite(reward):
+                error = f"reward is not finite ({reward}) for metrics {metrics}"
+        state = TrialState.FAILED if error else TrialState.COMPLETE
+        return replace(trial, state=state, metrics=metrics or {}, reward=None if error else reward,
+                       objectives=None if error else objectives, error=error, duration=duration)
+
+    def _finish(self, trial: Trial, future: Future) -> Trial:
+        try:
+            metrics, error, duration = future.result()
+        except BrokenExecutor as e:
+            metrics, error, duration = None, f"worker process died: {e}", None
+        except Exception as e:  # noqa: BLE001 - e.g. a Dask worker lost mid-task
+            metrics, error, duration = None, f"{type(e).__name__}: {e}", None
+        trial = self._score(trial, metrics, error, duration)
+        self.store.put(trial)
+        self._cache.setdefault(trial.arch, trial)
+        self._tell(trial)
+        return trial
+
+    def optimize(self, n_trials: int | None = None, seconds: float | None = None) -> "Study":
+        """Run until the study holds ``n_trials`` trials and/or ``seconds`` have passed."""
+        if n_trials is None and seconds is None:
+            raise ConfigError("give a budget: a number of trials and/or seconds")
+        if n_trials is not None and n_trials < 1:
+            raise ConfigError(f"the budget must be at least 1 trial, got {n_trials}")
+        if seconds is not None and not seconds > 0:
+            raise ConfigError(f"the time budget must be > 0 seconds, got {seconds}")
+        executor, slots = make_executor(self.workers, self.dask_scheduler)
+        pending: dict[Future, Trial] = {}
+        start, next_number, streak, best = time.monotonic(), self.store.next_number(), 0, -math.inf
+        done_count = next_number - len(self._requeue)
+        bar = tqdm(total=n_trials, initial=done_count, disable=not self.progress, desc=self.strategy.name,
+                   unit="trial", dynamic_ncols=True)
+        self.stop_reason = "budget"
+
+        def submit(trial: Trial) -> None:
+            self.store.put(trial)
+            pending[executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)] = trial
+
+        try:
+            while True:
+                while len(pending) < slots:
+                    if self._requeue:
+                        submit(self._requeue.pop(0))
+                        continue
+                    if n_trials is not None and next_number >= n_trials:
+                        break
+                    if seconds is not None and time.monotonic() - start >= seconds:
+                        self.stop_reason = "time"
+                        break
+                    arch = self.space.validate(self.strategy.ask())
+                    seen = self._cache.get(arch)
+                    if seen is not None and not self.count_repeats:
+                        self._tell(seen)
+                        streak += 1
+                        if streak >= self.max_repeat_streak or len(self._cache) >= self.space.size():
+                            self.stop_reason = f"the strategy proposed only evaluated architectures {streak} times in a row"
+                            break
+                        continue
+                    if not self.count_repeats and any(t.arch == arch for t in pending.values()):
+                        break  # the same arch is in flight: wait for it, the strategy hears its result then
+                    streak = 0
+                    trial = Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
+                                  seed=trial_seed(self.seed, next_number), started=time.time())
+                    next_number += 1
+                    if seen is not None:  # count_repeats: a new sample, the stored result
+                        trial = replace(seen, number=trial.number, seed=trial.seed, started=trial.started,
+                                        duration=0.0, repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
+                        self.store.put(trial)
+                        self._tell(trial)
+                        bar.update()
+                        continue
+                    submit(trial)
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenExecutor) for f in finished):
+                    # a dead worker process breaks the whole pool: every trial in flight fails with it
+                    finished, _ = wait(pending)
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    executor, slots = make_executor(self.workers, self.dask_scheduler)
+                for future in sorted(finished, key=lambda f: pending[f].number):
+                    trial = self._finish(pending.pop(future), future)
+                    bar.update()
+                    if trial.ok and self.objective.feasible(trial.metrics):
+                        best = max(best, trial.metrics.get(self.evaluator.quality, -math.inf))
+                        bar.set_postfix_str(f"best feasible {self.evaluator.quality}={best:.4g}", refresh=False)
+        finally:
+            bar.close()
+            executor.shutdown(wait=False, cancel_futures=True)
+        return self
