@@ -136,10 +136,10 @@ def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
 
 def non_dominated_sort(points: Sequence[Sequence[float]]) -> list[list[int]]:
     """Indices of ``points`` in successive Pareto fronts (Deb et al.'s fast non-dominated sort)."""
+    if len(points) == 0:
+        return []
     P = np.asarray(points, dtype=float).reshape(len(points), -1)
     n = len(P)
-    if n == 0:
-        return []
     le = (P[:, None, :] <= P[None, :, :]).all(-1)
     lt = (P[:, None, :] < P[None, :, :]).any(-1)
     dom = le & lt  # dom[i, j]: i dominates j
@@ -161,11 +161,11 @@ def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
 
 def crowding_distance(points: Sequence[Sequence[float]]) -> np.ndarray:
     """NSGA-II crowding distance of each point within one front (boundary points get inf)."""
+    if len(points) <= 2:
+        return np.full(len(points), np.inf)
     P = np.asarray(points, dtype=float).reshape(len(points), -1)
     n, m = P.shape
     dist = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
     for k in range(m):
         order = np.argsort(P[:, k], kind="stable")
         span = P[order[-1], k] - P[order[0], k]

@@ -29,6 +29,15 @@ def _best_so_far(values: list[float]) -> np.ndarray:
     return np.fmax.accumulate(np.asarray(values, float)) if values else np.zeros(0)
 
 
+def _zoom(ax, values) -> None:
+    """Keep the y axis on where trials are: a few degenerate cells (1 % accuracy) would squash it."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) > 10:
+        lo, hi = np.percentile(v, 2), v.max()
+        ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+
+
 def plot_best_so_far(view: StudyView, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -39,6 +48,7 @@ def plot_best_so_far(view: StudyView, path: Path) -> None:
     for ax, values, label in ((axes[0], reward, "reward"), (axes[1], quality, f"feasible {view.quality}")):
         ax.plot(n, values, ".", ms=3, alpha=0.35, color="tab:gray", label="trial")
         ax.plot(n, _best_so_far(values), color="tab:blue", lw=2, label="best so far")
+        _zoom(ax, values)
         ax.set_xlabel("trial")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -63,6 +73,7 @@ def plot_pareto(view: StudyView, path: Path) -> list[int]:
     ax.plot(cost[front], quality[front], "o-", color="tab:red", ms=4, label="Pareto front")
     if view.T is not None:
         ax.axvline(view.T, ls="--", color="k", lw=1, label=f"T = {view.T:g}")
+    _zoom(ax, quality)
     ax.set_xlabel(view.cost)
     ax.set_ylabel(view.quality)
     ax.grid(alpha=0.3)
@@ -74,7 +85,7 @@ def plot_pareto(view: StudyView, path: Path) -> list[int]:
 
 
 def _row(t, view: StudyView, describe) -> str:
-    arch = describe(t.arch) if describe else t.arch.key
+    arch = (describe(t.arch) if describe else t.arch.key).replace("|", "\\|")  # a | would end the cell
     return (f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
             f"{t.metrics.get(view.cost, float('nan')):.4g} | {t.reward:.5f} |")
 

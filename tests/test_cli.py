@@ -1,0 +1,89 @@
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from hybrid_nas.cli import main
+from hybrid_nas.nb201 import NB201Space, load_table
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bench_nb201_writes_the_run_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = run(["bench", "nb201", "--budget", "80", "--seed", "1", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0
+    best = json.loads((out / "best.json").read_text())
+    rows = sqlite3.connect(out / "trials.sqlite").execute("SELECT arch, metrics FROM trials").fetchall()
+    assert len(rows) == 80
+    feasible = [json.loads(m) for _, m in rows if json.loads(m)["latency_ms"] <= 17]
+    assert best["feasible"] and best["best"]["metrics"]["accuracy"] == max(m["accuracy"] for m in feasible)
+    # the arch string and index name the same table row as the metrics
+    i = best["nb201_index"]
+    assert load_table().arch_strings[i] == best["arch_string"] == best["best"]["description"]
+    assert NB201Space().parse(best["arch_string"]) == best["best"]["architecture"]
+    assert best["best"]["metrics"]["accuracy"] == pytest.approx(load_table().accuracy("cifar100")[i] / 100)
+    assert best["oracle"]["nb201_index"] == 3487
+    assert best["arch_string"] in stdout and "oracle (whole table): 70.09 %" in stdout
+    for f in ("config.yaml", "summary.md", "report/best_so_far.png", "report/pareto.png"):
+        assert (out / f).stat().st_size > 0
+
+
+def test_resume_extends_a_run_and_report_rewrites_it(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["bench", "nb201", "--strategy", "random", "--out", out, "--no-progress"]
+    assert run(args + ["--budget", "30"], capsys)[0] == 0
+    code, _, err = run(args + ["--budget", "60"], capsys)
+    assert code == 2 and "pass --resume" in err
+    assert run(args + ["--budget", "60", "--resume"], capsys)[0] == 0
+    assert json.loads((tmp_path / "run" / "best.json").read_text())["trials"] == 60
+    (tmp_path / "run" / "summary.md").unlink()
+    code, stdout, _ = run(["report", out], capsys)
+    assert code == 0 and "summary.md" in stdout
+    assert "| trial | architecture |" in (tmp_path / "run" / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--strategy", "evoluton"], "unknown strategy 'evoluton' (did you mean 'evolution'?)"),
+    (["--objective", "mnasnet"], "unknown objective 'mnasnet' (did you mean 'mnasnet-soft'?)"),
+    (["--device", "pixel4"], "unknown NB201 latency device 'pixel4' (did you mean 'pixel3'?)"),
+    (["--T", "0"], "T must be a positive number"),
+    (["--T", "-5", "--objective", "pareto"], "T must be a positive number"),
+    (["--budget", "0"], "--budget must be at least 1 trial, got 0"),
+    (["--workers", "0"], "--workers must be >= 1"),
+])
+def test_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
+    code, _, err = run(["bench", "nb201", "--out", str(tmp_path / "r"), "--no-progress", *args], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+
+
+def test_corrupt_store_and_config_are_one_clear_line(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "trials.sqlite").write_bytes(b"\x00garbage" * 500)
+    code, _, err = run(["bench", "nb201", "--out", str(run_dir), "--resume", "--no-progress"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "file is not a database" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strategy: [evolution\n")
+    code, _, err = run(["bench", "nb201", "--config", str(bad), "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and "is not valid YAML" in err
+    bad.write_text("stratgy: random\n")
+    code, _, err = run(["bench", "nb201", "--config", str(bad), "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and "unknown setting 'stratgy' (did you mean 'strategy'?)" in err
+    code, _, err = run(["report", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and "has no trials.sqlite" in err
+
+
+def test_console_script_lists_its_commands():
+    out = subprocess.run(["hybrid-nas", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "bench" in out and "report" in out
+    err = subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--T", "abc"],
+                         capture_output=True, text=True).stderr
+    assert "invalid float value: 'abc'" in err

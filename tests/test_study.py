@@ -1,0 +1,155 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hybrid_nas import (ConfigError, Decision, SearchSpace, SQLiteStore, StorageError, Study, TrialState,
+                        make_objective, make_strategy)
+
+from helpers import CountingEvaluator
+
+TOY = SearchSpace([Decision(f"d{i}", ("a", "b", "c")) for i in range(5)], name="toy")
+REWARD = {"weights": {"accuracy": 1.0}}
+
+
+def toy_study(store=None, strategy="random", seed=0, **kw):
+    ev = kw.pop("evaluator", None) or CountingEvaluator(TOY)
+    return Study(TOY, ev, make_objective("weighted", **REWARD), make_strategy(strategy, TOY, seed=seed),
+                 store=store, seed=seed, **kw)
+
+
+def test_each_architecture_is_evaluated_once_and_repeats_cost_no_budget():
+    small = SearchSpace([Decision("d0", ("a", "b")), Decision("d1", ("a", "b", "c"))], name="small")
+    study = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
+                  make_strategy("random", small, seed=0)).optimize(6)
+    archs = [t.arch for t in study.trials]
+    assert len(archs) == len(set(archs)) == 6  # the whole space, though random proposes repeats
+    more = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
+                 make_strategy("random", small, seed=0)).optimize(50)
+    assert len(more.trials) == 6 and "evaluated architectures" in more.stop_reason
+
+
+def test_count_repeats_records_every_sample_and_reuses_the_result():
+    small = SearchSpace([Decision("d0", ("a", "b"))], name="tiny")
+    study = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
+                  make_strategy("random", small, seed=0), count_repeats=True).optimize(20)
+    trials = study.trials
+    assert len(trials) == 20
+    repeats = [t for t in trials if t.repeat_of is not None]
+    assert len(repeats) == 18
+    for t in repeats:
+        original = trials[t.repeat_of]
+        assert original.repeat_of is None and original.arch == t.arch and original.metrics == t.metrics
+        assert t.duration == 0.0
+
+
+def test_failing_and_nan_trials_are_recorded_and_the_study_goes_on():
+    ev = CountingEvaluator(TOY, fail_on={"d0": "b"}, nan_on={"d0": "c"})
+    study = toy_study(evaluator=ev).optimize(60)
+    trials = study.trials
+    assert len(trials) == 60
+    crashed = [t for t in trials if t.arch["d0"] == "b"]
+    nan = [t for t in trials if t.arch["d0"] == "c"]
+    assert crashed and nan
+    assert all(t.state == TrialState.FAILED and t.error == "RuntimeError: simulated training crash" for t in crashed)
+    assert all(t.state == TrialState.FAILED and "non-finite metric(s) accuracy" in t.error for t in nan)
+    assert all(t.ok and t.reward == t.metrics["accuracy"] for t in trials if t.arch["d0"] == "a")
+
+
+def test_resume_continues_without_repeating_or_losing(tmp_path):
+    path = tmp_path / "trials.sqlite"
+    first = toy_study(SQLiteStore(path), strategy="evolution").optimize(40).trials
+    resumed = toy_study(SQLiteStore(path), strategy="evolution", resume=True).optimize(100).trials
+    assert [t.number for t in resumed] == list(range(100))
+    assert resumed[:40] == first
+    assert len({t.arch for t in resumed}) == 100
+
+
+def test_a_used_store_needs_resume_and_the_same_configuration(tmp_path):
+    path = tmp_path / "trials.sqlite"
+    toy_study(SQLiteStore(path)).optimize(5)
+    with pytest.raises(ConfigError, match="pass --resume"):
+        toy_study(SQLiteStore(path))
+    with pytest.raises(ConfigError, match="another configuration.*strategy"):
+        toy_study(SQLiteStore(path), strategy="evolution", resume=True)
+    with pytest.raises(ConfigError, match="another configuration.*seed"):
+        toy_study(SQLiteStore(path), seed=1, resume=True)
+
+
+def test_a_corrupt_store_is_one_clear_error(tmp_path):
+    path = tmp_path / "trials.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match="cannot open trial store .*trials.sqlite: file is not a database"):
+        SQLiteStore(path)
+
+
+@pytest.mark.parametrize("budget, seconds, message", [(0, None, "at least 1 trial"), (None, None, "give a budget"),
+                                                       (None, -1, "must be > 0 seconds")])
+def test_bad_budgets_are_refused(budget, seconds, message):
+    with pytest.raises(ConfigError, match=message):
+        toy_study().optimize(budget, seconds)
+
+
+def test_time_budget_stops_the_study():
+    study = toy_study(evaluator=CountingEvaluator(TOY, delay=0.02)).optimize(seconds=0.3)
+    assert 3 <= len(study.trials) < 40 and study.stop_reason == "time"
+
+
+KILLED_RUN = textwrap.dedent("""
+    import sys
+    from hybrid_nas import SQLiteStore
+    from test_study import toy_study, CountingEvaluator, TOY
+    toy_study(SQLiteStore(sys.argv[1]), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02)).optimize(120)
+""")
+
+
+def test_sigkill_mid_run_then_resume_records_every_trial_once(tmp_path):
+    path = tmp_path / "trials.sqlite"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(path)], env=env)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if path.exists() and len([t for t in SQLiteStore(path).trials() if t.ok]) >= 30:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    before = SQLiteStore(path).trials()
+    assert 30 <= len(before) < 120  # killed mid-run
+    finished = [t for t in before if t.state != TrialState.RUNNING]
+
+    after = toy_study(SQLiteStore(path), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
+                      resume=True).optimize(120).trials
+    assert [t.number for t in after] == list(range(120))
+    assert all(t.ok for t in after)
+    assert len({t.arch for t in after}) == 120  # nothing evaluated twice
+    assert after[: len(finished)] == finished  # finished trials kept exactly
+
+
+def test_local_worker_processes_and_a_dying_worker(tmp_path):
+    ev = CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"})
+    study = toy_study(SQLiteStore(tmp_path / "t.sqlite"), evaluator=ev, workers=2).optimize(40)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(40))
+    dying = [t for t in trials if (t.arch["d0"], t.arch["d1"]) == ("c", "c")]
+    bystanders = [t for t in trials if t not in dying and not t.ok]
+    assert dying and all(not t.ok and "worker process died" in t.error for t in dying + bystanders)
+    assert len(bystanders) <= len(dying)  # a death breaks the pool: at most the one other trial in flight
+
+
+def test_dask_cluster_runs_every_trial_once():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        study = toy_study(dask_scheduler=cluster.scheduler_address).optimize(30)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(30))
+    assert all(t.ok for t in trials) and len({t.arch for t in trials}) == 30
