@@ -39,8 +39,11 @@ def main() -> None:
 
     oracle = 100 * NB201Evaluator().oracle(T)[1]
     jobs = [(s, seed, args.budget) for s in args.strategies.split(",") for seed in range(args.seeds)]
+    runs = []
     with mp.get_context("spawn").Pool(args.jobs) as pool:
-        runs = pool.map(_job, jobs, chunksize=1)
+        for run in pool.imap_unordered(_job, jobs):
+            runs.append(run)
+            print(f"{run['strategy']} seed {run['seed']}: {len(run['accuracy'])} samples in {run['seconds']:.1f} s", flush=True)
 
     rows, checkpoints = {}, [c for c in (100, 300, 1000) if c <= args.budget]
     for strategy in args.strategies.split(","):

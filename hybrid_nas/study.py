@@ -139,7 +139,7 @@ class Study:
         done_count = next_number - len(self._requeue)
         bar = tqdm(total=n_trials, initial=done_count, disable=not self.progress, desc=self.strategy.name,
                    unit="trial", dynamic_ncols=True)
-        self.stop_reason = "budget"
+        self.stop_reason, stopping = "budget", False
 
         def submit(trial: Trial) -> None:
             self.store.put(trial)
@@ -147,14 +147,14 @@ class Study:
 
         try:
             while True:
-                while len(pending) < slots:
+                while len(pending) < slots and not stopping:
                     if self._requeue:
                         submit(self._requeue.pop(0))
                         continue
                     if n_trials is not None and next_number >= n_trials:
                         break
                     if seconds is not None and time.monotonic() - start >= seconds:
-                        self.stop_reason = "time"
+                        self.stop_reason, stopping = "time", True
                         break
                     arch = self.space.validate(self.strategy.ask())
                     seen = self._cache.get(arch)
@@ -163,6 +163,7 @@ class Study:
                         streak += 1
                         if streak >= self.max_repeat_streak or len(self._cache) >= self.space.size():
                             self.stop_reason = f"the strategy proposed only evaluated architectures {streak} times in a row"
+                            stopping = True
                             break
                         continue
                     if not self.count_repeats and any(t.arch == arch for t in pending.values()):
