@@ -6,7 +6,7 @@ Prints, over the seeds: the first 250-sample window whose mean latency is under 
 sampled cells under T with 60-70 % accuracy, and the best feasible accuracy vs the table's oracle;
 plots the mean latency per window (the paper's Figure 7).
 
-    python benchmarks/nb201_reward_paper.py --seeds 5 --samples 5000 --lr 0.0005
+    python benchmarks/nb201_reward_paper.py --seeds 5 --samples 5000 --lr 0.0005 --entropy 0
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ HERE = Path(__file__).parent
 
 
 def _job(args):
-    objective, seed, samples, lr = args
-    run = run_nb201("reinforce", seed, samples, objective=objective, T=T, count_repeats=True, lr=lr)
+    objective, seed, samples, lr, entropy = args
+    run = run_nb201("reinforce", seed, samples, objective=objective, T=T, count_repeats=True, lr=lr,
+                    entropy_weight=entropy)
     return {**run, "objective": objective}
 
 
@@ -49,16 +50,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--samples", type=int, default=5000)
     ap.add_argument("--lr", type=float, default=0.0005, help="controller Adam learning rate")
+    ap.add_argument("--entropy", type=float, default=0.0, help="entropy bonus weight (0: plain REINFORCE, as the paper)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
 
     oracle = 100 * NB201Evaluator().oracle(T)[1]
-    jobs = [(o, s, args.samples, args.lr) for o in REWARDS for s in range(args.seeds)]
+    jobs = [(o, s, args.samples, args.lr, args.entropy) for o in REWARDS for s in range(args.seeds)]
     with mp.get_context("spawn").Pool(args.jobs) as pool:
         runs = pool.map(_job, jobs, chunksize=1)
     results = {o: [summarise(r) for r in runs if r["objective"] == o] for o in REWARDS}
 
-    print(f"REINFORCE lr={args.lr}, {args.samples} samples x {args.seeds} seeds, T = {T:g} ms, oracle {oracle:.2f} %")
+    print(f"REINFORCE lr={args.lr} entropy={args.entropy}, {args.samples} samples x {args.seeds} seeds, T = {T:g} ms, oracle {oracle:.2f} %")
     print("| reward | first window with mean latency <= T (per seed) | median | cells <T with 60-70 % (mean) | best feasible (median) | gap to oracle |")
     print("|---|---|---|---|---|---|")
     for o, rs in results.items():
@@ -87,7 +89,7 @@ def main() -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(HERE / "figures" / "nb201_reward_latency.png", dpi=120)
-    (HERE / "results" / "nb201_reward_paper.json").write_text(json.dumps({"lr": args.lr, "results": results}, indent=1))
+    (HERE / "results" / "nb201_reward_paper.json").write_text(json.dumps({"lr": args.lr, "entropy": args.entropy, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

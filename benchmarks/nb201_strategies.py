@@ -4,6 +4,8 @@ Each cell counts once: a repeat proposal is told its stored result and costs no 
 strategy over the seeds, the median best feasible accuracy after 100/300/1000 samples, the median
 number of samples until the best feasible cell is within 0.1 pt of the table's oracle (70.09 %), and
 the wall time of one study on one core with its ratio to random search measured in the same run.
+Each finished study is appended to a JSONL file; a second call skips the (strategy, seed) pairs already
+there and summarises all of them, so a long SMAC run can be stopped and continued.
 
     python benchmarks/nb201_strategies.py --seeds 20 --budget 1000 --jobs 2
 """
@@ -34,20 +36,28 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=1000)
     ap.add_argument("--strategies", default="random,evolution,reinforce,smac")
     ap.add_argument("--jobs", type=int, default=2, help="studies run side by side, one core each")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "nb201_strategies.json"))
+    ap.add_argument("--runs", default=str(Path(__file__).parent / "results" / "nb201_strategies_runs.jsonl"),
+                    help="JSONL of finished studies: appended to, and read back to skip finished ones")
     args = ap.parse_args()
 
     oracle = 100 * NB201Evaluator().oracle(T)[1]
-    jobs = [(s, seed, args.budget) for s in args.strategies.split(",") for seed in range(args.seeds)]
-    runs = []
-    with mp.get_context("spawn").Pool(args.jobs) as pool:
+    runs_file = Path(args.runs)
+    runs = [json.loads(line) for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
+    runs = [r for r in runs if r["budget"] == args.budget]
+    done = {(r["strategy"], r["seed"]) for r in runs}
+    jobs = [(s, seed, args.budget) for s in args.strategies.split(",") for seed in range(args.seeds)
+            if (s, seed) not in done]
+    with mp.get_context("spawn").Pool(args.jobs) as pool, runs_file.open("a") as sink:
         for run in pool.imap_unordered(_job, jobs):
+            run["budget"] = args.budget
             runs.append(run)
+            sink.write(json.dumps(run) + "\n")
+            sink.flush()
             print(f"{run['strategy']} seed {run['seed']}: {len(run['accuracy'])} samples in {run['seconds']:.1f} s", flush=True)
 
     rows, checkpoints = {}, [c for c in (100, 300, 1000) if c <= args.budget]
     for strategy in args.strategies.split(","):
-        mine = [r for r in runs if r["strategy"] == strategy]
+        mine = [r for r in runs if r["strategy"] == strategy and r["seed"] < args.seeds]
         curves = [best_feasible_curve(r, T) for r in mine]
         at = {c: float(np.nanmedian([cv[min(c, len(cv)) - 1] for cv in curves])) for c in checkpoints}
         hits = [int(np.argmax(cv >= oracle - 0.1)) + 1 if np.nanmax(cv) >= oracle - 0.1 else np.inf for cv in curves]
@@ -57,7 +67,7 @@ def main() -> None:
             "mean_seconds": float(np.mean([r["seconds"] for r in mine])),
         }
     base = rows.get("random", {}).get("mean_seconds")
-    print(f"oracle: {oracle:.2f} % under {T:g} ms; {args.seeds} seeds x {args.budget} samples")
+    print(f"oracle: {oracle:.2f} % under {T:g} ms; up to {args.seeds} seeds x {args.budget} samples")
     print("| strategy | " + " | ".join(f"best @{c}" for c in checkpoints) +
           " | median samples to oracle-0.1 | seeds reaching it | s / study | vs random |")
     print("|---" * (len(checkpoints) + 5) + "|")
@@ -67,7 +77,6 @@ def main() -> None:
         print(f"| {s} | " + " | ".join(f"{r['median_best_at'][c]:.2f}" for c in checkpoints) +
               f" | {'never' if not np.isfinite(hit) else int(hit)} | {r['reached_oracle']}/{r['seeds']}"
               f" | {r['mean_seconds']:.2f} | {ratio} |")
-    Path(args.out).write_text(json.dumps({"oracle": oracle, "budget": args.budget, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

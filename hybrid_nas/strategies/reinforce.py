@@ -43,13 +43,15 @@ class Reinforce(Strategy):
     Each ``tell`` takes one Adam step on ``-(reward - baseline) * log p(arch) - entropy_weight * H``,
     with ``log p`` recomputed under the current policy, so results may arrive in any order (parallel
     workers) or without an ``ask`` (resume). The baseline is an exponential moving average of the
-    rewards (``baseline_decay``), started at the first reward.
+    rewards (``baseline_decay``), started at the first reward. The entropy bonus keeps the policy
+    from collapsing onto one cell: without it, when each cell is evaluated once, the controller
+    converged within ~200 unique NB201 cells and proposed nothing new after that.
     """
 
     name = "reinforce"
 
     def __init__(self, space, seed=0, lr: float = 0.003, hidden: int = 64, baseline_decay: float = 0.95,
-                 entropy_weight: float = 0.0):
+                 entropy_weight: float = 0.01):
         super().__init__(space, seed)
         self.lr, self.hidden, self.baseline_decay, self.entropy_weight = lr, hidden, baseline_decay, entropy_weight
         self.generator = torch.Generator().manual_seed(seed)
