@@ -139,6 +139,11 @@ class SearchSpace:
             self[name].index(option)
         return arch if isinstance(arch, Architecture) else Architecture(arch)
 
+    def key(self, arch: Architecture) -> str:
+        """Equal for architectures that build the same thing (the study evaluates each key once).
+        The architecture's own key unless a space knows better (inactive decisions, empty layers)."""
+        return arch.key
+
     def indices(self, arch: Architecture) -> list[int]:
         return [d.index(arch[d.name]) for d in self.decisions]
 

@@ -72,7 +72,7 @@ class Study:
             "strategy": strategy.meta(), "seed": seed, "count_repeats": count_repeats,
         }
         self.meta["hash"] = meta_hash(self.meta)
-        self._cache: dict[Architecture, Trial] = {}
+        self._cache: dict[str, Trial] = {}  # space.key(arch) -> its first finished trial
         self._requeue: list[Trial] = []
         self._load(resume)
 
@@ -87,7 +87,7 @@ class Study:
             if t.state == TrialState.RUNNING:
                 self._requeue.append(t)
             else:
-                self._cache.setdefault(t.arch, t)
+                self._cache.setdefault(self.space.key(t.arch), t)
                 self._tell(t)
         if trials:
             # a fresh random stream: replaying the original one would only propose cached archs
@@ -97,9 +97,10 @@ class Study:
     def trials(self) -> list[Trial]:
         return self.store.trials()
 
-    def _tell(self, t: Trial) -> None:
+    def _tell(self, t: Trial, arch: Architecture | None = None) -> None:
+        """Tell the strategy ``t``'s result, as the result of ``arch`` when that is another way to build it."""
         feasible = t.ok and self.objective.feasible(t.metrics)
-        self.strategy.tell(t.arch, t.reward if t.ok else None, t.objectives, feasible)
+        self.strategy.tell(arch or t.arch, t.reward if t.ok else None, t.objectives, feasible)
 
     def _score(self, trial: Trial, metrics, error, duration) -> Trial:
         reward = objectives = None
@@ -121,7 +122,7 @@ class Study:
             metrics, error, duration = None, f"{type(e).__name__}: {e}", None
         trial = self._score(trial, metrics, error, duration)
         self.store.put(trial)
-        self._cache.setdefault(trial.arch, trial)
+        self._cache.setdefault(self.space.key(trial.arch), trial)
         self._tell(trial)
         return trial
 
@@ -157,23 +158,24 @@ class Study:
                         self.stop_reason, stopping = "time", True
                         break
                     arch = self.space.validate(self.strategy.ask())
-                    seen = self._cache.get(arch)
+                    key = self.space.key(arch)
+                    seen = self._cache.get(key)
                     if seen is not None and not self.count_repeats:
-                        self._tell(seen)
+                        self._tell(seen, arch)
                         streak += 1
                         if streak >= self.max_repeat_streak or len(self._cache) >= self.space.size():
                             self.stop_reason = f"the strategy proposed only evaluated architectures {streak} times in a row"
                             stopping = True
                             break
                         continue
-                    if not self.count_repeats and any(t.arch == arch for t in pending.values()):
+                    if not self.count_repeats and any(self.space.key(t.arch) == key for t in pending.values()):
                         break  # the same arch is in flight: wait for it, the strategy hears its result then
                     streak = 0
                     trial = Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
                                   seed=trial_seed(self.seed, next_number), started=time.time())
                     next_number += 1
                     if seen is not None:  # count_repeats: a new sample, the stored result
-                        trial = replace(seen, number=trial.number, seed=trial.seed, started=trial.started,
+                        trial = replace(seen, number=trial.number, arch=arch, seed=trial.seed, started=trial.started,
                                         duration=0.0, repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
                         self.store.put(trial)
                         self._tell(trial)

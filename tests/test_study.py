@@ -6,6 +6,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hybrid_nas import (ConfigError, Decision, SearchSpace, SQLiteStore, StorageError, Study, TrialState,
@@ -153,3 +154,18 @@ def test_dask_cluster_runs_every_trial_once():
     trials = study.trials
     assert [t.number for t in trials] == list(range(30))
     assert all(t.ok for t in trials) and len({t.arch for t in trials}) == 30
+
+
+def test_architectures_that_build_the_same_thing_count_once():
+    from hybrid_nas.quantum.space import CircuitSpace
+
+    space = CircuitSpace(n_qubits=2, max_layers=2, scope="zz_ry")  # 128 raw architectures, 72 distinct circuits
+    ev = CountingEvaluator(space)
+    study = Study(space, ev, make_objective("weighted", **REWARD), make_strategy("random", space, seed=0),
+                  max_repeat_streak=300).optimize(200)
+    circuits = [str(space.build(t.arch).ops) for t in study.trials]
+    assert len(circuits) == len(set(circuits))  # each circuit evaluated once
+    # ... and every circuit the space can build was reached: count them by brute force
+    every = {str(space.build(space.from_indices(np.unravel_index(i, [len(d.options) for d in space.decisions]))).ops)
+             for i in range(space.size())}
+    assert set(circuits) == every

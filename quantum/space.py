@@ -1,0 +1,115 @@
+"""The PQC gate-placement search space: per layer, a rotation (or none) on each qubit and an entangler
+(or none); the number of layers and the data encoder are decisions too. Scopes come from
+configs/quantum_scopes.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hybrid_nas.config import packaged
+from hybrid_nas.errors import ConfigError, SpaceError, unknown
+from hybrid_nas.space import Architecture, Decision, SearchSpace
+
+from .circuit import ENCODERS, Circuit, Op, encoder_ops, entangler_pairs
+from .gates import GATES
+
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str
+    rotations: tuple[str, ...]
+    entanglers: tuple[str, ...]  # "<gate>_<pattern>"
+
+    def __post_init__(self):
+        for g in self.rotations:
+            if g not in GATES or GATES[g].num_wires != 1:
+                raise ConfigError(f"scope {self.name!r}: {g!r} is not a one-qubit gate of the catalogue")
+        for e in self.entanglers:
+            gate, _, pattern = e.rpartition("_")
+            if gate not in GATES or GATES[gate].num_wires != 2 or pattern not in ("ring", "chain"):
+                raise ConfigError(f"scope {self.name!r}: entangler {e!r} is not '<two-qubit gate>_<ring|chain>'")
+
+
+def load_scopes() -> dict[str, Scope]:
+    return {name: Scope(name, tuple(s.get("rotations") or ()), tuple(s.get("entanglers") or ()))
+            for name, s in packaged("quantum_scopes.yaml").items()}
+
+
+def get_scope(name: str) -> Scope:
+    scopes = load_scopes()
+    if name not in scopes:
+        raise ConfigError(unknown("quantum scope", name, scopes))
+    return scopes[name]
+
+
+class CircuitSpace(SearchSpace):
+    """Decisions ``layers``, ``encoder``, ``L<l>.rot.q<q>`` and ``L<l>.ent`` for l < max_layers.
+
+    Decisions of layers at or beyond ``layers`` are inactive, and layers without an entangler between
+    them merge, so many architectures build one circuit: ``key`` is the circuit's gate list, and the
+    study evaluates each circuit once. ``canonical`` resets inactive decisions, for display.
+    """
+
+    name = "pqc"
+
+    def __init__(self, n_qubits: int = 4, max_layers: int = 3, scope: str = "u3cu3", encoders=("ryzxy",)):
+        if n_qubits < 2:
+            raise ConfigError(f"a circuit needs at least 2 qubits, got {n_qubits}")
+        if max_layers < 1:
+            raise ConfigError(f"max_layers must be >= 1, got {max_layers}")
+        for e in encoders:
+            if e not in ENCODERS:
+                raise ConfigError(unknown("encoder", e, ENCODERS))
+        self.n_qubits, self.max_layers, self.scope = n_qubits, max_layers, get_scope(scope)
+        decisions = [Decision("layers", tuple(range(1, max_layers + 1))), Decision("encoder", tuple(encoders))]
+        for layer in range(max_layers):
+            decisions += [Decision(f"L{layer}.rot.q{q}", (NONE, *self.scope.rotations)) for q in range(n_qubits)]
+            decisions.append(Decision(f"L{layer}.ent", (NONE, *self.scope.entanglers)))
+        super().__init__(decisions)
+
+    def meta(self):
+        return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name}
+
+    def key(self, arch: Architecture) -> str:
+        return repr(self.build(arch).ops)  # weights are numbered in gate order, so equal circuits repr equal
+
+    def canonical(self, arch: Architecture) -> Architecture:
+        inactive = {d.name: d.options[0] for d in self.decisions if d.name.startswith("L")
+                    and int(d.name[1:d.name.index(".")]) >= arch["layers"]}
+        return arch.replace(**inactive) if inactive else arch
+
+    def build(self, arch: Architecture) -> Circuit:
+        """The circuit of an architecture; trainable weights numbered in gate order."""
+        arch = self.validate(arch)
+        ops, n_features = encoder_ops(arch["encoder"], self.n_qubits)
+        k = 0
+
+        def place(gate: str, wires: tuple[int, ...]) -> None:
+            nonlocal k
+            n = GATES[gate].num_params
+            ops.append(Op(gate, wires, tuple(("w", k + i) for i in range(n))))
+            k += n
+
+        for layer in range(arch["layers"]):
+            for q in range(self.n_qubits):
+                if (g := arch[f"L{layer}.rot.q{q}"]) != NONE:
+                    place(g, (q,))
+            if (e := arch[f"L{layer}.ent"]) != NONE:
+                gate, _, pattern = e.rpartition("_")
+                for pair in entangler_pairs(pattern, self.n_qubits):
+                    place(gate, pair)
+        return Circuit(self.n_qubits, tuple(ops), n_features)
+
+    def uniform(self, layers: int, rotation: str, entangler: str, encoder: str | None = None) -> Architecture:
+        """The hand-designed kind of circuit: the same rotation on every qubit and the same entangler in
+        every layer (QuantumNAS's human baseline is ``uniform(2, "u3", "cu3_ring")``)."""
+        choices = {"layers": layers, "encoder": encoder or self["encoder"].options[0]}
+        for layer in range(self.max_layers):
+            choices |= {f"L{layer}.rot.q{q}": rotation for q in range(self.n_qubits)}
+            choices[f"L{layer}.ent"] = entangler
+        try:
+            return self.canonical(self.validate(choices))
+        except SpaceError as e:
+            raise ConfigError(f"scope {self.scope.name!r} cannot build that circuit: {e}") from None
