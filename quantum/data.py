@@ -1,0 +1,153 @@
+"""Classification tasks for QNNs, all offline: scikit-learn's bundled data sets, generated moons, or a CSV.
+
+Features are scaled to [0, pi] with the training split's range (rotation angles); splits are stratified
+and fixed by the seed. ``n_qubits`` and ``encoder`` are what the task suggests for its feature count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hybrid_nas.errors import DataError, unknown
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    n_qubits: int
+    encoder: str
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+
+def _digits(classes: tuple[int, ...]):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    keep = np.isin(d.target, classes)
+    # 8x8 -> 4x4 by 2x2 average pooling: the 16 pixels of QuantumNAS's MNIST-4 at 4x4
+    x = d.images[keep].reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16)
+    y = np.searchsorted(np.array(classes), d.target[keep])
+    return x, y, 4, "ryzxy"
+
+
+def _iris():
+    from sklearn.datasets import load_iris
+
+    d = load_iris()
+    return d.data, d.target, 4, "rx"
+
+
+def _moons():
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=400, noise=0.1, random_state=0)  # generated, so deterministic
+    return x, y, 2, "rx"
+
+
+def _breast_cancer(n_features: int):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    d = load_breast_cancer()
+    # PCA over all rows is unsupervised and leaks no labels; it fixes the feature count to the qubits
+    x = PCA(n_components=n_features, random_state=0).fit_transform(StandardScaler().fit_transform(d.data))
+    return x, d.target, n_features, "rx"
+
+
+def _csv(path: str, label_column: str | None):
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file {p} does not exist; give --task csv:PATH with a CSV of numeric features and a label column")
+    import csv
+
+    with p.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise DataError(f"data file {p} has no rows")
+    columns = list(rows[0])
+    label = label_column or columns[-1]
+    if label not in columns:
+        raise DataError(f"data file {p}: {unknown('label column', label, columns)}")
+    features = [c for c in columns if c != label]
+    try:
+        x = np.array([[float(r[c]) for c in features] for r in rows])
+    except ValueError as e:
+        raise DataError(f"data file {p}: a feature is not numeric ({e}); only the label column may hold text") from None
+    names, y = np.unique([r[label] for r in rows], return_inverse=True)
+    if len(names) < 2:
+        raise DataError(f"data file {p}: the label column {label!r} has a single class")
+    x, n_qubits, encoder = _fit_to_qubits(p, x, len(names))
+    return x, y, n_qubits, encoder
+
+
+def _fit_to_qubits(p: Path, x: np.ndarray, n_classes: int) -> tuple[np.ndarray, int, str]:
+    """Up to 8 features: one RX per qubit; up to 32: ryzxy, 4 per qubit. Zero-padded (zero angles are
+    identity gates) so the encoder takes exactly what it needs and each class has a readout qubit."""
+    n = x.shape[1]
+    if n > 32:
+        raise DataError(f"data file {p} has {n} features; at most 32 fit a circuit of <= 8 qubits: reduce them (e.g. PCA)")
+    encoder = "rx" if n <= 8 else "ryzxy"
+    n_qubits = max(2, n_classes, n if encoder == "rx" else -(-n // 4))
+    width = n_qubits if encoder == "rx" else 4 * n_qubits
+    return np.pad(x, ((0, 0), (0, width - n))), n_qubits, encoder
+
+
+TASKS = {
+    "digits4": lambda: _digits((0, 1, 2, 3)),
+    "digits2": lambda: _digits((3, 6)),
+    "iris": _iris,
+    "moons": _moons,
+    "breast-cancer": lambda: _breast_cancer(4),
+    "breast-cancer8": lambda: _breast_cancer(8),
+}
+
+
+def load_task(name: str, seed: int = 0, label_column: str | None = None, val: float = 0.2, test: float = 0.2) -> Task:
+    """A task by name (``digits4``, ..., or ``csv:PATH``) with stratified train/val/test splits."""
+    from sklearn.model_selection import train_test_split
+
+    if name.startswith("csv:"):
+        x, y, n_qubits, encoder = _csv(name[4:], label_column)
+    elif name in TASKS:
+        x, y, n_qubits, encoder = TASKS[name]()
+    else:
+        raise DataError(unknown("task", name, [*TASKS, "csv:PATH"]))
+    n_classes = int(y.max()) + 1
+    if n_classes > n_qubits:
+        raise DataError(f"task {name!r} has {n_classes} classes but {n_qubits} qubits: the readout needs a qubit per class")
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test, random_state=seed, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val / (1 - test),
+                                                      random_state=seed, stratify=y_rest)
+    lo, hi = x_train.min(0), x_train.max(0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+
+    def scale(a):
+        return np.clip((a - lo) / span, 0.0, 1.0) * np.pi
+
+    return Task(name, scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test, n_classes, n_qubits, encoder)
+
+
+def readout_matrix(n_qubits: int, n_classes: int) -> np.ndarray:
+    """``logits = expvals @ R``: qubit c scores class c; with 2 classes each half of the qubits is summed,
+    so every qubit takes part in the readout."""
+    R = np.zeros((n_qubits, n_classes))
+    if n_classes == 2:
+        R[: n_qubits // 2, 0] = 1.0
+        R[n_qubits // 2: 2 * (n_qubits // 2), 1] = 1.0
+    else:
+        R[np.arange(n_classes), np.arange(n_classes)] = 1.0
+    return R

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from hybrid_nas import DataError
+from hybrid_nas.quantum.data import TASKS, load_task, readout_matrix
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_tasks_are_split_scaled_and_fit_their_qubits(name):
+    task = load_task(name, seed=0)
+    n = len(task.y_train) + len(task.y_val) + len(task.y_test)
+    assert len(task.y_test) == pytest.approx(0.2 * n, abs=2) and len(task.y_val) == pytest.approx(0.2 * n, abs=2)
+    assert task.x_train.min() >= 0 and task.x_train.max() == pytest.approx(np.pi)
+    assert task.n_classes <= task.n_qubits
+    assert set(np.unique(task.y_train)) == set(range(task.n_classes))  # stratified: every class in training
+    expected_features = {"ryzxy": 4 * task.n_qubits, "rx": task.n_qubits}[task.encoder]
+    assert task.n_features == expected_features
+
+
+def test_digits4_is_the_mnist4_analogue():
+    task = load_task("digits4")
+    assert (task.n_features, task.n_classes, task.n_qubits) == (16, 4, 4)
+    assert len(task.y_train) + len(task.y_val) + len(task.y_test) == 720  # digits 0-3 of scikit-learn's 1,797
+
+
+def test_splits_are_fixed_by_the_seed():
+    a, b, c = load_task("iris", seed=1), load_task("iris", seed=1), load_task("iris", seed=2)
+    assert np.array_equal(a.x_test, b.x_test) and not np.array_equal(a.x_test, c.x_test)
+
+
+def test_csv_task_and_its_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.csv"
+    rows = ["f1,f2,f3,kind"] + [f"{a:.3f},{b:.3f},{a + b:.3f},{'big' if a + b > 1 else 'small'}"
+                                for a, b in rng.uniform(0, 1, (60, 2))]
+    path.write_text("\n".join(rows))
+    task = load_task(f"csv:{path}", label_column="kind")
+    assert (task.n_features, task.n_classes) == (3, 2)
+    wide = tmp_path / "wide.csv"
+    wide.write_text("\n".join([",".join(f"f{i}" for i in range(10)) + ",y"] +
+                              [",".join(f"{v:.3f}" for v in rng.uniform(size=10)) + f",{k % 3}" for k in range(30)]))
+    task = load_task(f"csv:{wide}", label_column="y")
+    assert (task.n_qubits, task.encoder, task.n_features, task.n_classes) == (3, "ryzxy", 12, 3)  # 10 padded to 12
+    with pytest.raises(DataError, match="did you mean 'kind'"):
+        load_task(f"csv:{path}", label_column="kinds")
+    with pytest.raises(DataError, match="does not exist"):
+        load_task(f"csv:{tmp_path / 'missing.csv'}")
+    with pytest.raises(DataError, match="did you mean 'digits4'"):
+        load_task("digits5")
+
+
+def test_readout_uses_every_qubit_for_two_classes():
+    assert readout_matrix(4, 2).tolist() == [[1, 0], [1, 0], [0, 1], [0, 1]]
+    assert readout_matrix(4, 3).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]
