@@ -16,7 +16,7 @@ import torch
 
 from .circuit import Circuit, to_pennylane
 from .data import Task, readout_matrix
-from .simulator import Simulator
+from .simulator import Simulator, one_thread
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ def _fit(circuit: Circuit, task: Task, cfg: TrainConfig, expvals_of) -> TrainRes
 
 def train(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
     sim = Simulator(circuit)
-    encoded = sim.encode(task.x_train)  # data-only: once, not once per step
-    return _fit(circuit, task, cfg, lambda w, index: sim.expvals(w, encoded[index]))
+    with one_thread():
+        encoded = sim.encode(task.x_train)  # data-only: once, not once per step
+        return _fit(circuit, task, cfg, lambda w, index: sim.expvals(w, encoded[index]))
 
 
 def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
@@ -88,6 +89,6 @@ def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig
 def accuracy(circuit: Circuit, weights, x, y, n_classes: int) -> float:
     """Noiseless accuracy of trained ``weights`` on (x, y), by the fused simulator."""
     sim = Simulator(circuit)
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         logits = sim.expvals(torch.as_tensor(weights), sim.encode(x)).numpy() @ readout_matrix(circuit.n_qubits, n_classes)
     return float((logits.argmax(-1) == np.asarray(y)).mean())

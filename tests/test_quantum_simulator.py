@@ -35,3 +35,30 @@ def test_simulator_gradients_match_pennylane_backprop():
     out = torch.stack(to_pennylane(circuit, interface="torch", diff_method="backprop")(wp, torch.tensor(xs)))
     (out**2).sum().backward()
     assert np.allclose(ours, wp.grad.numpy(), atol=1e-6)
+
+
+def test_training_learns_digits4_and_matches_the_pennylane_loop():
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, accuracy, train, train_pennylane
+
+    task = load_task("digits4")
+    space = CircuitSpace(n_qubits=4, max_layers=2, scope="full")
+    circuit = space.build(space.uniform(2, "u3", "crx_ring"))
+    short = TrainConfig(epochs=1, n_train=128, batch=32)
+    ours, reference = train(circuit, task, short), train_pennylane(circuit, task, short)
+    assert np.allclose(ours.losses, reference.losses, atol=1e-9)  # same batches, weights, loss: same numbers
+    assert np.allclose(ours.weights, reference.weights, atol=1e-9)
+    result = train(circuit, task, TrainConfig(epochs=15, lr=0.1))
+    assert np.mean(result.losses[-5:]) < 0.8 * np.mean(result.losses[:5])
+    assert accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes) > 0.7
+
+
+def test_a_diverging_loss_is_a_clear_error():
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, train
+
+    space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
+    with pytest.raises(FloatingPointError, match="training loss became nan"):
+        train(space.build(space.uniform(1, "u3", "cu3_ring")), load_task("digits4"), TrainConfig(epochs=1, init_scale=float("inf")))

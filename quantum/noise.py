@@ -1,0 +1,61 @@
+"""Accuracy under a real device's noise: Qiskit Aer with the noise model of a qiskit-ibm-runtime fake backend.
+
+The whole data set is one job: the circuit is transpiled once with the trained weights bound and the data
+features left as parameters, and Aer's EstimatorV2 takes one PUB with a row of feature values per sample.
+(One job per sample was 24x slower for 128 samples; ../shared/notes/dependencies.md.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .circuit import Circuit, to_qiskit, z_observables
+from .data import readout_matrix
+
+
+def _estimator(backend, method: str, shots: int | None, seed: int):
+    from qiskit_aer.noise import NoiseModel
+    from qiskit_aer.primitives import EstimatorV2
+
+    backend_options = {"method": method, "seed_simulator": seed}
+    if backend is not None:
+        backend_options["noise_model"] = NoiseModel.from_backend(backend)
+    # shots=None: exact expectation values of the (noisy) density matrix; else the shot noise of `shots`
+    precision = 0.0 if not shots else 1.0 / np.sqrt(shots)
+    return EstimatorV2(options={"backend_options": backend_options, "default_precision": precision,
+                                "run_options": {"seed_simulator": seed}})
+
+
+def _pub(circuit: Circuit, weights, backend, optimization_level: int, seed: int):
+    from qiskit import transpile
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    qc = to_qiskit(circuit, weights=weights)  # features stay parameters x[i]
+    if backend is None:
+        tqc, observables = qc, z_observables(circuit.n_qubits)
+    else:
+        tqc = generate_preset_pass_manager(optimization_level=optimization_level, backend=backend,
+                                           seed_transpiler=seed).run(qc)
+        observables = [o.apply_layout(tqc.layout) for o in z_observables(circuit.n_qubits)]
+    columns = [p.index for p in tqc.parameters]  # the transpiled circuit's parameter order
+    return tqc, [[o] for o in observables], columns  # shape (qubits, 1): broadcast against the samples
+
+
+def noisy_expvals(circuit: Circuit, weights, x, backend=None, method: str = "density_matrix",
+                  shots: int | None = None, optimization_level: int = 1, seed: int = 0,
+                  batched: bool = True) -> np.ndarray:
+    """<Z_q> per sample (samples, n_qubits) under ``backend``'s noise (noiseless if None), transpiled to it.
+
+    ``batched=False`` runs one job per sample: only for the benchmark that measures what batching saves.
+    """
+    tqc, observables, columns = _pub(circuit, weights, backend, optimization_level, seed)
+    values = np.asarray(x, float)[:, columns]
+    estimator = _estimator(backend, method, shots, seed)
+    if batched:
+        return estimator.run([(tqc, observables, values)]).result()[0].data.evs.T
+    return np.stack([estimator.run([(tqc, observables, row)]).result()[0].data.evs[:, 0] for row in values])
+
+
+def noisy_accuracy(circuit: Circuit, weights, x, y, n_classes: int, backend, **kwargs) -> float:
+    logits = noisy_expvals(circuit, weights, x, backend, **kwargs) @ readout_matrix(circuit.n_qubits, n_classes)
+    return float((logits.argmax(-1) == np.asarray(y)).mean())
