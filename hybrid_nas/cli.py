@@ -13,10 +13,16 @@ from .errors import ConfigError, HybridNasError
 
 def _describer(meta: dict):
     """The notation of a stored study's space, for reports (identity JSON for unknown spaces)."""
-    if meta.get("space", {}).get("name") == "nb201":
+    space = meta.get("space", {})
+    if space.get("name") == "nb201":
         from .nb201 import NB201Space
 
         return NB201Space().describe
+    if space.get("name") == "pqc":
+        from .quantum.space import CircuitSpace
+
+        return CircuitSpace(space["n_qubits"], len(space["decisions"]["layers"]), space["scope"],
+                            tuple(space["decisions"]["encoder"])).describe
     return None
 
 
@@ -35,46 +41,60 @@ def _add_study_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def cmd_nb201(args: argparse.Namespace) -> int:
+def _resolve(name: str, args: argparse.Namespace, keys: tuple[str, ...], **extra) -> dict:
+    """Packaged YAML ``name`` <- ``--config`` file <- the flags in ``keys`` that were given."""
     from . import config as cfgmod
-    from .nb201 import NB201Evaluator, NB201Space, load_table
-    from .objectives import make_objective
-    from .report import write_report
-    from .results import StudyView, write_best
-    from .store import SQLiteStore
-    from .strategies import make_strategy
-    from .study import Study
 
-    if args.list_devices:
-        print("\n".join(load_table().devices))
-        return 0
-    flags = {k: getattr(args, k) for k in ("strategy", "objective", "dataset", "device", "T", "budget", "seconds",
-                                           "seed", "workers", "dask_scheduler")}
-    flags["count_repeats"] = True if args.count_repeats else None
-    cfg = cfgmod.resolve(cfgmod.packaged("nb201.yaml"), cfgmod.read_yaml(args.config) if args.config else None, flags)
+    flags = {k: getattr(args, k) for k in keys} | extra
+    cfg = cfgmod.resolve(cfgmod.packaged(name), cfgmod.read_yaml(args.config) if args.config else None, flags)
     if not isinstance(cfg["strategy_options"] or {}, dict):
         raise ConfigError(f"strategy_options must be a mapping, got {cfg['strategy_options']!r}")
     if cfg["budget"] is not None and cfg["budget"] < 1:
         raise ConfigError(f"--budget must be at least 1 trial, got {cfg['budget']}")
+    return cfg
 
-    space = NB201Space()
-    evaluator = NB201Evaluator(cfg["dataset"], cfg["device"])
-    objective = make_objective(cfg["objective"], T=cfg["T"])
+
+STUDY_KEYS = ("strategy", "objective", "budget", "seconds", "seed", "workers", "dask_scheduler")
+
+
+def _run_study(space, evaluator, objective, cfg: dict, args: argparse.Namespace, run_dir: Path):
+    """Build the strategy and the study in ``run_dir``, run it, and return (study, view, seconds)."""
+    from . import config as cfgmod
+    from .results import StudyView
+    from .store import SQLiteStore
+    from .strategies import make_strategy
+    from .study import Study
+
     strategy = make_strategy(cfg["strategy"], space, seed=cfg["seed"], **(cfg["strategy_options"] or {}))
-    run_dir = Path(args.out or f"runs/nb201-{cfg['strategy']}-{cfg['objective']}-s{cfg['seed']}")
     study = Study(space, evaluator, objective, strategy, store=SQLiteStore(run_dir / "trials.sqlite"),
-                  seed=cfg["seed"], count_repeats=cfg["count_repeats"], resume=args.resume,
+                  seed=cfg["seed"], count_repeats=cfg.get("count_repeats", False), resume=args.resume,
                   workers=cfg["workers"], dask_scheduler=cfg["dask_scheduler"], progress=not args.no_progress)
     cfgmod.save(cfg, run_dir)
     start = time.perf_counter()
     study.optimize(cfg["budget"], cfg["seconds"])
-    elapsed = time.perf_counter() - start
+    return study, StudyView(study.meta, study.trials), time.perf_counter() - start
 
-    view = StudyView(study.meta, study.trials)
+
+def cmd_nb201(args: argparse.Namespace) -> int:
+    from .nb201 import NB201Evaluator, NB201Space, load_table
+    from .objectives import make_objective
+    from .report import write_report
+    from .results import write_best
+
+    if args.list_devices:
+        print("\n".join(load_table().devices))
+        return 0
+    cfg = _resolve("nb201.yaml", args, (*STUDY_KEYS, "dataset", "device", "T"),
+                   count_repeats=True if args.count_repeats else None)
+    space = NB201Space()
+    evaluator = NB201Evaluator(cfg["dataset"], cfg["device"])
+    objective = make_objective(cfg["objective"], T=cfg["T"])
+    run_dir = Path(args.out or f"runs/nb201-{cfg['strategy']}-{cfg['objective']}-s{cfg['seed']}")
+    study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, run_dir)
+
     i, acc, lat = evaluator.oracle(objective.T)
-    oracle = {"nb201_index": i, "arch_string": load_table().arch_strings[i], "accuracy": acc, "latency_ms": lat}
     best = view.best_feasible()
-    extra = {"oracle": oracle}
+    extra = {"oracle": {"nb201_index": i, "arch_string": load_table().arch_strings[i], "accuracy": acc, "latency_ms": lat}}
     if best is not None:
         extra.update(arch_string=space.describe(best.arch), nb201_index=space.index(best.arch))
     write_best(run_dir, view, space.describe, extra)
@@ -91,6 +111,45 @@ def cmd_nb201(args: argparse.Namespace) -> int:
               f"latency {m['latency_ms']:.3f} ms  reward {best.reward:.5f}  (trial {best.number})")
         print(f"oracle (whole table): {100 * acc:.2f} % at {lat:.3f} ms  ->  gap {100 * (acc - m['accuracy']):.2f} pt")
     print(f"run directory: {run_dir}  (trials.sqlite, best.json, config.yaml, summary.md, report/)")
+    return 0
+
+
+def cmd_quantum(args: argparse.Namespace) -> int:
+    from .objectives import make_objective
+    from .quantum.data import load_task
+    from .quantum.evaluator import QNNEvaluator
+    from .quantum.space import CircuitSpace
+    from .quantum.training import TrainConfig
+    from .report import write_report
+    from .results import write_best
+
+    cfg = _resolve("quantum.yaml", args, (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers",
+                                          "cost", "T", "noise", "epochs", "batch", "lr", "n_train"))
+    task = load_task(cfg["task"], label_column=cfg["label_column"])
+    space = CircuitSpace(cfg["qubits"] or task.n_qubits, cfg["layers"], cfg["scope"], (cfg["encoder"] or task.encoder,))
+    training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
+    evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"])
+    objective = make_objective(cfg["objective"], quality=evaluator.quality, cost=cfg["cost"], T=cfg["T"])
+    run_dir = Path(args.out or f"runs/quantum-{cfg['task'].replace(':', '_').replace('/', '_')}-{cfg['scope']}-s{cfg['seed']}")
+    study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, run_dir)
+
+    best = view.best_feasible() or view.best_reward()
+    test = evaluator.artefacts(best.arch, best.seed, run_dir) if best is not None else {}
+    write_best(run_dir, view, space.describe, {"test": test})
+    write_report(run_dir, space.describe)
+    print(f"{cfg['task']} on {space.n_qubits} qubits, scope {cfg['scope']}, noise {cfg['noise'] or 'off'}: "
+          f"{len(view.trials)} trials ({len(view.failed)} failed) in {elapsed:.1f} s, stopped by {study.stop_reason}")
+    if best is None:
+        print("no trial completed; see summary.md for the errors")
+        return 1
+    m = best.metrics
+    print(f"best circuit: {space.describe(best.arch)}  (trial {best.number})")
+    print("  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+        m["accuracy"], f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
+        test["test_accuracy"], f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else ""))
+    print("  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth", "transpiled_depth",
+                                                    "transpiled_two_qubit_gates", "est_fidelity") if k in m))
+    print(f"run directory: {run_dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, best_weights.npy, summary.md, report/)")
     return 0
 
 
@@ -118,6 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     nb.add_argument("--list-devices", action="store_true", help="print the latency devices and exit")
     _add_study_flags(nb)
     nb.set_defaults(func=cmd_nb201)
+
+    q = sub.add_parser("quantum", help="search the gate placement of a PQC classifier (PennyLane/Qiskit)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    q.add_argument("--task", help="digits4 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH")
+    q.add_argument("--label-column", dest="label_column", help="label column of a csv:PATH task")
+    q.add_argument("--qubits", type=int, help="number of qubits (default: the task's)")
+    q.add_argument("--encoder", help="ryzxy | rx | zz (default: the task's)")
+    q.add_argument("--scope", help="gate-set scope: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
+    q.add_argument("--layers", type=int, help="deepest circuit searched")
+    q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth")
+    q.add_argument("--T", type=float, help="cost limit for constrained / mnasnet / pareto objectives")
+    q.add_argument("--noise", help="fake IBM backend whose noise scores the circuits, e.g. FakeManilaV2")
+    q.add_argument("--epochs", type=int)
+    q.add_argument("--batch", type=int)
+    q.add_argument("--lr", type=float)
+    q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
+    _add_study_flags(q)
+    q.set_defaults(func=cmd_quantum)
 
     rep = sub.add_parser("report", help="plots and summary.md for a run directory")
     rep.add_argument("run_dir", help="a run directory (holds trials.sqlite)")

@@ -72,6 +72,16 @@ class CircuitSpace(SearchSpace):
     def meta(self):
         return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name}
 
+    def describe(self, arch: Architecture) -> str:
+        """``ryzxy | u3 u3 - u3 > cu3_ring | ...``: per layer the rotation on each qubit (- for none) and
+        the entangler."""
+        layers = []
+        for layer in range(arch["layers"]):
+            rots = " ".join("-" if (g := arch[f"L{layer}.rot.q{q}"]) == NONE else g for q in range(self.n_qubits))
+            ent = arch[f"L{layer}.ent"]
+            layers.append(rots + ("" if ent == NONE else f" > {ent}"))
+        return " | ".join([arch["encoder"], *layers])
+
     def key(self, arch: Architecture) -> str:
         return repr(self.build(arch).ops)  # weights are numbered in gate order, so equal circuits repr equal
 

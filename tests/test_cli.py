@@ -87,3 +87,31 @@ def test_console_script_lists_its_commands():
     err = subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--T", "abc"],
                          capture_output=True, text=True).stderr
     assert "invalid float value: 'abc'" in err
+
+
+def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
+    out = tmp_path / "q"
+    code, stdout, _ = run(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "4",
+                           "--epochs", "2", "--noise", "FakeManilaV2", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0
+    best = json.loads((out / "best.json").read_text())
+    metrics = best["best"]["metrics"]
+    assert {"accuracy", "noisy_accuracy", "params", "two_qubit_gates", "depth", "est_fidelity"} <= set(metrics)
+    assert 0 <= metrics["noisy_accuracy"] <= 1 and 0 < metrics["est_fidelity"] < 1
+    assert set(best["test"]) == {"test_accuracy", "noisy_test_accuracy"}
+    qasm = (out / "best.qasm").read_text()
+    assert qasm.startswith("OPENQASM 3.0;") and qasm.count("input float[64]") == 2  # moons: 2 features
+    assert len(__import__("numpy").load(out / "best_weights.npy")) == metrics["params"]
+    assert (out / "best_circuit.png").stat().st_size > 1000 and (out / "report" / "pareto.png").exists()
+    assert best["best"]["description"] in stdout and "noisy" in stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scope", "u3cu"], "unknown quantum scope 'u3cu' (did you mean 'u3cu3'?)"),
+    (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
+    (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
+    (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
+])
+def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
+    code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err

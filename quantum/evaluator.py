@@ -1,0 +1,82 @@
+"""The QNN evaluator: train a candidate circuit, score it noiselessly and (optionally) under device noise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from hybrid_nas.evaluator import Evaluator
+from hybrid_nas.space import Architecture
+
+from .circuit import to_qasm3, to_qiskit
+from .data import Task, load_task
+from .hardware import fake_backend, hardware_figures
+from .noise import noisy_accuracy
+from .space import CircuitSpace
+from .training import TrainConfig, accuracy, train
+
+
+@lru_cache(maxsize=4)
+def _task(name: str, label_column: str | None) -> Task:
+    return load_task(name, seed=0, label_column=label_column)  # one fixed split for every trial and seed
+
+
+class QNNEvaluator(Evaluator):
+    """Metrics: ``accuracy`` (validation, noiseless), the circuit's cost figures (params, gates,
+    two_qubit_gates, depth) and, with ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in
+    Aer with that device's noise model, transpiled to it) and its transpiled figures and ``est_fidelity``."""
+
+    name = "qnn"
+
+    def __init__(self, space: CircuitSpace, task: str = "digits4", training: TrainConfig = TrainConfig(),
+                 noise: str | None = None, label_column: str | None = None, optimization_level: int = 1):
+        self.space, self.task_name, self.training = space, task, training
+        self.noise, self.label_column, self.optimization_level = noise, label_column, optimization_level
+        _task(task, label_column)  # fail now, in the caller, on a missing data set
+        if noise:
+            fake_backend(noise)
+        self.quality = "noisy_accuracy" if noise else "accuracy"
+
+    def meta(self):
+        return {"name": self.name, "task": self.task_name, "label_column": self.label_column,
+                "training": asdict(self.training), "noise": self.noise, "optimization_level": self.optimization_level}
+
+    def _train(self, arch: Architecture, seed: int):
+        circuit = self.space.build(arch)
+        return circuit, train(circuit, _task(self.task_name, self.label_column), replace(self.training, seed=seed))
+
+    def evaluate(self, arch, seed):
+        task = _task(self.task_name, self.label_column)
+        circuit, result = self._train(arch, seed)
+        metrics = {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes),
+                   **circuit.figures(), "train_seconds": result.seconds}
+        if self.noise:
+            backend = fake_backend(self.noise)
+            metrics |= hardware_figures(circuit, backend, self.optimization_level, seed)
+            metrics["noisy_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes,
+                                                       backend, optimization_level=self.optimization_level, seed=seed)
+        return metrics
+
+    def artefacts(self, arch: Architecture, seed: int, run_dir: Path) -> dict:
+        """Retrain the chosen circuit (same seed: same weights) and write ``best.qasm``, ``best_circuit.png``
+        and ``best_weights.npy``; returns its test-set figures."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        task = _task(self.task_name, self.label_column)
+        circuit, result = self._train(arch, seed)
+        np.save(run_dir / "best_weights.npy", result.weights)
+        (run_dir / "best.qasm").write_text(to_qasm3(circuit, result.weights))
+        figure = to_qiskit(circuit, result.weights).draw("mpl", fold=40)
+        figure.savefig(run_dir / "best_circuit.png", dpi=110, bbox_inches="tight")
+        test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes)}
+        if self.noise:
+            test["noisy_test_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_test, task.y_test,
+                                                         task.n_classes, fake_backend(self.noise),
+                                                         optimization_level=self.optimization_level, seed=seed)
+        (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
+        return test
