@@ -21,8 +21,9 @@ def _describer(meta: dict):
     if space.get("name") == "pqc":
         from .quantum.space import CircuitSpace
 
-        return CircuitSpace(space["n_qubits"], len(space["decisions"]["layers"]), space["scope"],
-                            tuple(space["decisions"]["encoder"])).describe
+        layers = space["decisions"]["layers"]
+        return CircuitSpace(space["n_qubits"], max(layers), space["scope"], tuple(space["decisions"]["encoder"]),
+                            min(layers)).describe
     return None
 
 
@@ -114,23 +115,37 @@ def cmd_nb201(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_quantum(args: argparse.Namespace) -> int:
+QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
+                "epochs", "batch", "lr", "n_train")
+
+
+def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
+    """(space, evaluator, objective) of a quantum configuration."""
     from .objectives import make_objective
     from .quantum.data import load_task
     from .quantum.evaluator import QNNEvaluator
     from .quantum.space import CircuitSpace
     from .quantum.training import TrainConfig
+
+    task = load_task(cfg["task"], label_column=cfg["label_column"])
+    space = CircuitSpace(cfg["qubits"] or task.n_qubits, max_layers or cfg["layers"], cfg["scope"],
+                         (cfg["encoder"] or task.encoder,), min_layers)
+    training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
+    evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"])
+    return space, evaluator, make_objective(cfg["objective"], quality=evaluator.quality, cost=cfg["cost"], T=cfg["T"])
+
+
+def _quantum_dir(cfg: dict, kind: str) -> Path:
+    return Path(f"runs/{kind}-{cfg['task'].replace(':', '_').replace('/', '_')}-{cfg['scope']}-s{cfg['seed']}")
+
+
+def cmd_quantum(args: argparse.Namespace) -> int:
     from .report import write_report
     from .results import write_best
 
-    cfg = _resolve("quantum.yaml", args, (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers",
-                                          "cost", "T", "noise", "epochs", "batch", "lr", "n_train"))
-    task = load_task(cfg["task"], label_column=cfg["label_column"])
-    space = CircuitSpace(cfg["qubits"] or task.n_qubits, cfg["layers"], cfg["scope"], (cfg["encoder"] or task.encoder,))
-    training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
-    evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"])
-    objective = make_objective(cfg["objective"], quality=evaluator.quality, cost=cfg["cost"], T=cfg["T"])
-    run_dir = Path(args.out or f"runs/quantum-{cfg['task'].replace(':', '_').replace('/', '_')}-{cfg['scope']}-s{cfg['seed']}")
+    cfg = _resolve("quantum.yaml", args, QUANTUM_KEYS)
+    space, evaluator, objective = _quantum_setup(cfg)
+    run_dir = Path(args.out) if args.out else _quantum_dir(cfg, "quantum")
     study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, run_dir)
 
     best = view.best_feasible() or view.best_reward()
@@ -150,6 +165,29 @@ def cmd_quantum(args: argparse.Namespace) -> int:
     print("  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth", "transpiled_depth",
                                                     "transpiled_two_qubit_gates", "est_fidelity") if k in m))
     print(f"run directory: {run_dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, best_weights.npy, summary.md, report/)")
+    return 0
+
+
+def cmd_depth_sweep(args: argparse.Namespace) -> int:
+    """One study per depth 1..layers (the budget is per depth); the best circuit of each, side by side."""
+    from .quantum.depth_sweep import write_depth_sweep
+    from .report import write_report
+    from .results import write_best
+
+    cfg = _resolve("quantum.yaml", args, QUANTUM_KEYS)
+    run_dir = Path(args.out) if args.out else _quantum_dir(cfg, "depth-sweep")
+    rows = []
+    for depth in range(1, cfg["layers"] + 1):
+        space, evaluator, objective = _quantum_setup(cfg, min_layers=depth, max_layers=depth)
+        _, view, _ = _run_study(space, evaluator, objective, cfg, args, run_dir / f"depth{depth}")
+        write_best(run_dir / f"depth{depth}", view, space.describe)
+        write_report(run_dir / f"depth{depth}", space.describe)
+        best = view.best_feasible() or view.best_reward()
+        if best is not None:
+            rows.append({"layers": depth, "circuit": space.describe(best.arch), "trial": best.number, **best.metrics})
+    table = write_depth_sweep(rows, run_dir)
+    print(table)
+    print(f"run directory: {run_dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)")
     return 0
 
 
@@ -195,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
     _add_study_flags(q)
     q.set_defaults(func=cmd_quantum)
+
+    sweep = sub.add_parser("depth-sweep", parents=[q], add_help=False, conflict_handler="resolve",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                           help="best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and cost per depth")
+    sweep.set_defaults(func=cmd_depth_sweep)
 
     rep = sub.add_parser("report", help="plots and summary.md for a run directory")
     rep.add_argument("run_dir", help="a run directory (holds trials.sqlite)")

@@ -84,6 +84,33 @@ def plot_pareto(view: StudyView, path: Path) -> list[int]:
     return [ok[i].number for i in front]
 
 
+def plot_depth(view: StudyView, path: Path) -> bool:
+    """Quality (and noisy quality) against circuit depth, best per depth drawn; False when no trial
+    reports a ``depth``."""
+    import matplotlib.pyplot as plt
+
+    ok = [t for t in view.ok if "depth" in t.metrics]
+    if not ok:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for key, marker, colour in (("accuracy", "o", "tab:blue"), ("noisy_accuracy", "s", "tab:orange")):
+        pts = [(t.metrics["depth"], t.metrics[key]) for t in ok if key in t.metrics]
+        if not pts:
+            continue
+        d, q = np.array(pts).T
+        ax.scatter(d, q, s=10, alpha=0.35, color=colour, marker=marker)
+        depths = np.unique(d)
+        ax.plot(depths, [q[d == x].max() for x in depths], marker + "-", color=colour, label=f"best {key} per depth")
+    ax.set_xlabel("circuit depth")
+    ax.set_ylabel("accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def _row(t, view: StudyView, describe) -> str:
     arch = (describe(t.arch) if describe else t.arch.key).replace("|", "\\|")  # a | would end the cell
     return (f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
@@ -101,6 +128,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
     report.mkdir(exist_ok=True)
     plot_best_so_far(view, report / "best_so_far.png")
     front = plot_pareto(view, report / "pareto.png")
+    depth_plot = plot_depth(view, report / "depth_vs_accuracy.png")
     by_number = {t.number: t for t in view.trials}
     header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
     best = view.best_feasible()
@@ -131,6 +159,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
         "",
         "![Pareto front](report/pareto.png)",
         "",
+        *(["![depth vs accuracy](report/depth_vs_accuracy.png)", ""] if depth_plot else []),
     ]
     if view.failed:
         lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error}" for t in view.failed[:20]], ""]

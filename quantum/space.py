@@ -54,16 +54,17 @@ class CircuitSpace(SearchSpace):
 
     name = "pqc"
 
-    def __init__(self, n_qubits: int = 4, max_layers: int = 3, scope: str = "u3cu3", encoders=("ryzxy",)):
+    def __init__(self, n_qubits: int = 4, max_layers: int = 3, scope: str = "u3cu3", encoders=("ryzxy",),
+                 min_layers: int = 1):
         if n_qubits < 2:
             raise ConfigError(f"a circuit needs at least 2 qubits, got {n_qubits}")
-        if max_layers < 1:
-            raise ConfigError(f"max_layers must be >= 1, got {max_layers}")
+        if not 1 <= min_layers <= max_layers:
+            raise ConfigError(f"need 1 <= min_layers <= max_layers, got {min_layers} and {max_layers}")
         for e in encoders:
             if e not in ENCODERS:
                 raise ConfigError(unknown("encoder", e, ENCODERS))
         self.n_qubits, self.max_layers, self.scope = n_qubits, max_layers, get_scope(scope)
-        decisions = [Decision("layers", tuple(range(1, max_layers + 1))), Decision("encoder", tuple(encoders))]
+        decisions = [Decision("layers", tuple(range(min_layers, max_layers + 1))), Decision("encoder", tuple(encoders))]
         for layer in range(max_layers):
             decisions += [Decision(f"L{layer}.rot.q{q}", (NONE, *self.scope.rotations)) for q in range(n_qubits)]
             decisions.append(Decision(f"L{layer}.ent", (NONE, *self.scope.entanglers)))

@@ -58,6 +58,8 @@ def _fit(circuit: Circuit, task: Task, cfg: TrainConfig, expvals_of) -> TrainRes
     R = torch.tensor(readout_matrix(circuit.n_qubits, task.n_classes)) * cfg.logit_scale
     y = torch.as_tensor(task.y_train[:n])
     result = TrainResult(weights=np.zeros(0))
+    if circuit.n_weights == 0:  # every slot "none": nothing to train, the encoder alone is scored
+        return result
     start = time.perf_counter()
     for index in _batches(n, cfg):
         loss = torch.nn.functional.cross_entropy(expvals_of(weights, index) @ R, y[index])

@@ -115,3 +115,18 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
 def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code, stdout, _ = run(["depth-sweep", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "3",
+                           "--epochs", "2", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0
+    rows = json.loads((out / "depth_sweep.json").read_text())
+    assert [r["layers"] for r in rows] == [1, 2]
+    for r in rows:  # each row is its depth's best trial, read back from that depth's own store
+        trials = sqlite3.connect(out / f"depth{r['layers']}" / "trials.sqlite").execute("SELECT metrics FROM trials").fetchall()
+        assert r["accuracy"] == max(json.loads(m)["accuracy"] for (m,) in trials)
+        assert r["circuit"].count(">") + r["circuit"].count("|") >= 1
+    assert (out / "depth_sweep.png").exists() and "| layers | val accuracy |" in stdout
+    assert (out / "depth1" / "report" / "depth_vs_accuracy.png").exists()

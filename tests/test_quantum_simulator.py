@@ -62,3 +62,16 @@ def test_a_diverging_loss_is_a_clear_error():
     space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
     with pytest.raises(FloatingPointError, match="training loss became nan"):
         train(space.build(space.uniform(1, "u3", "cu3_ring")), load_task("digits4"), TrainConfig(epochs=1, init_scale=float("inf")))
+
+
+def test_a_circuit_without_trainable_gates_is_scored_as_encoded():
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import accuracy, train
+
+    space = CircuitSpace(n_qubits=2, max_layers=1, scope="zz_ry", encoders=("rx",))
+    circuit = space.build(space.uniform(1, "none", "none"))
+    task = load_task("moons")
+    result = train(circuit, task)
+    assert circuit.n_weights == 0 and len(result.weights) == 0 and result.losses == []
+    assert 0 <= accuracy(circuit, result.weights, task.x_val, task.y_val, 2) <= 1
