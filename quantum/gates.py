@@ -28,9 +28,9 @@ class Gate:
 
 def _m(rows) -> torch.Tensor:
     """A matrix from rows of scalar-or-batched entries, batch axes first."""
-    rows = [[torch.as_tensor(e, dtype=torch.complex128) for e in row] for row in rows]
-    shape = torch.broadcast_shapes(*(e.shape for row in rows for e in row))
-    return torch.stack([torch.stack([e.expand(shape) for e in row], -1) for row in rows], -2)
+    entries = [torch.as_tensor(e, dtype=torch.complex128) for row in rows for e in row]
+    shape = torch.broadcast_shapes(*(e.shape for e in entries))
+    return torch.stack([e.expand(shape) for e in entries], -1).reshape(*shape, len(rows), len(rows[0]))
 
 
 def _rot(theta, pauli: str):

@@ -63,7 +63,12 @@ class Simulator:
         for op in self.block:
             slot = len(groups[op.gate])
             groups[op.gate].append([p[1] for p in op.params])
-            self._plan.append((op.gate, slot, _equation(op.wires, n, batched=False), len(op.wires)))
+            w, k = op.wires[0], len(op.wires)
+            if list(op.wires) == list(range(w, w + k)):
+                # wires in order and adjacent: one broadcast matmul on a (rows, 2**w, 2**k, rest) view
+                self._plan.append((op.gate, slot, (2**w, 2**k, 2 ** (n - w - k)), None))
+            else:
+                self._plan.append((op.gate, slot, None, _equation(op.wires, n, batched=False)))
         self._weight_index = {g: torch.tensor(ix, dtype=torch.long).reshape(len(ix), -1) for g, ix in groups.items()}
 
     def _gate_tensors(self, weights: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -90,10 +95,15 @@ class Simulator:
         """Row j is U e_j, so that ``states @ rows`` applies U to every state at once."""
         n = self.circuit.n_qubits
         tensors = self._gate_tensors(torch.as_tensor(weights, dtype=torch.float64))
-        state = torch.eye(2**n, dtype=torch.complex128).reshape(2**n, *[2] * n)
-        for gate, slot, equation, k in self._plan:
-            state = torch.einsum(equation, state, tensors[gate][slot].reshape([2] * (2 * k)))
-        return state.reshape(2**n, 2**n)
+        state = torch.eye(2**n, dtype=torch.complex128)
+        for gate, slot, view, equation in self._plan:
+            m = tensors[gate][slot]
+            if view is not None:
+                state = (m @ state.reshape(2**n, *view)).reshape(2**n, 2**n)
+            else:
+                k = m.shape[-1].bit_length() - 1
+                state = torch.einsum(equation, state.reshape(2**n, *[2] * n), m.reshape([2] * (2 * k))).reshape(2**n, 2**n)
+        return state
 
     def expvals(self, weights, encoded: torch.Tensor) -> torch.Tensor:
         psi = encoded @ self.unitary_rows(weights)
