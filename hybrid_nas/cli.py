@@ -127,6 +127,8 @@ def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None
     from .quantum.space import CircuitSpace
     from .quantum.training import TrainConfig
 
+    if str(cfg["noise"]).lower() in ("none", "off", "false"):
+        cfg["noise"] = None
     task = load_task(cfg["task"], label_column=cfg["label_column"])
     space = CircuitSpace(cfg["qubits"] or task.n_qubits, max_layers or cfg["layers"], cfg["scope"],
                          (cfg["encoder"] or task.encoder,), min_layers)
@@ -226,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--layers", type=int, help="deepest circuit searched")
     q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth")
     q.add_argument("--T", type=float, help="cost limit for constrained / mnasnet / pareto objectives")
-    q.add_argument("--noise", help="fake IBM backend whose noise scores the circuits, e.g. FakeManilaV2")
+    q.add_argument("--noise", help="fake IBM backend whose noise also scores the circuits (FakeManilaV2); none: off")
     q.add_argument("--epochs", type=int)
     q.add_argument("--batch", type=int)
     q.add_argument("--lr", type=float)
