@@ -136,7 +136,9 @@ def to_qiskit(circuit: Circuit, weights=None, x=None):
     f = ParameterVector("x", circuit.n_features) if x is None else np.asarray(x, float)
     qc = QuantumCircuit(circuit.n_qubits)
     for op in circuit.ops:
-        GATES[op.gate].qiskit(qc, [_value(p, w, f) if p[0] != "x" else f[p[1]] for p in op.params], list(op.wires))
+        # a ParameterVector takes no x[..., i]: plain features are indexed directly
+        params = [f[p[1]] if p[0] == "x" else _value(p, w, f) for p in op.params]
+        GATES[op.gate].qiskit(qc, params, list(op.wires))
     return qc
 
 

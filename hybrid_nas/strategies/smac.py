@@ -66,9 +66,6 @@ class SMACStrategy(Strategy):
     def options(self):
         return {"n_trials": self.n_trials, "n_initial": self.n_initial}
 
-    def reseed(self, entropy):
-        super().reseed(entropy)  # SMAC keeps its own stream; telling it the replayed trials is enough
-
     def ask(self):
         info = self.smac.ask()
         arch = self.space.from_indices([int(info.config[d.name]) for d in self.space.decisions])
