@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -116,7 +117,7 @@ def cmd_nb201(args: argparse.Namespace) -> int:
 
 
 QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
-                "epochs", "batch", "lr", "n_train")
+                "epochs", "batch", "lr", "n_train", "supercircuit_epochs")
 
 
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
@@ -148,7 +149,10 @@ def cmd_quantum(args: argparse.Namespace) -> int:
     cfg = _resolve("quantum.yaml", args, QUANTUM_KEYS)
     space, evaluator, objective = _quantum_setup(cfg)
     run_dir = Path(args.out) if args.out else _quantum_dir(cfg, "quantum")
-    study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, run_dir)
+    searched = evaluator
+    if cfg["supercircuit_epochs"]:
+        searched, objective = _one_shot(cfg, space, evaluator)
+    study, view, elapsed = _run_study(space, searched, objective, cfg, args, run_dir)
 
     best = view.best_feasible() or view.best_reward()
     test = evaluator.artefacts(best.arch, best.seed, run_dir) if best is not None else {}
@@ -168,6 +172,23 @@ def cmd_quantum(args: argparse.Namespace) -> int:
                                                     "transpiled_two_qubit_gates", "est_fidelity") if k in m))
     print(f"run directory: {run_dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, best_weights.npy, summary.md, report/)")
     return 0
+
+
+def _one_shot(cfg: dict, space, evaluator):
+    """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
+    scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
+    from .objectives import make_objective
+    from .quantum.data import load_task
+    from .quantum.supercircuit import SuperCircuitEvaluator, train_supercircuit
+
+    task = load_task(cfg["task"], label_column=cfg["label_column"])
+    training = replace(evaluator.training, epochs=cfg["supercircuit_epochs"], seed=cfg["seed"])
+    start = time.perf_counter()
+    bank = train_supercircuit(space, task, training).weights
+    print(f"SuperCircuit trained: {cfg['supercircuit_epochs']} epochs in {time.perf_counter() - start:.1f} s")
+    searched = SuperCircuitEvaluator(space, task, bank, {"task": cfg["task"], "epochs": cfg["supercircuit_epochs"],
+                                                         "lr": training.lr, "seed": cfg["seed"]})
+    return searched, make_objective(cfg["objective"], quality="accuracy", cost=cfg["cost"], T=cfg["T"])
 
 
 def cmd_depth_sweep(args: argparse.Namespace) -> int:
@@ -233,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--batch", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
+    q.add_argument("--supercircuit-epochs", dest="supercircuit_epochs", type=int,
+                   help="one-shot: train a SuperCircuit this many epochs and score candidates by inherited weights")
     _add_study_flags(q)
     q.set_defaults(func=cmd_quantum)
 

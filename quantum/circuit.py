@@ -45,7 +45,13 @@ class Circuit:
 
     @property
     def n_weights(self) -> int:
+        """Length of the weight vector the circuit indexes (a SuperCircuit's whole bank for a sub-circuit)."""
         return 1 + max((p[1] for op in self.ops for p in op.params if p[0] == "w"), default=-1)
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters the circuit uses."""
+        return len({p[1] for op in self.ops for p in op.params if p[0] == "w"})
 
     def figures(self) -> dict[str, float]:
         """Logical cost figures of the whole circuit (encoder included: it runs on the device too)."""
@@ -55,7 +61,7 @@ class Circuit:
             for w in op.wires:
                 level[w] = top
         return {
-            "params": float(self.n_weights),
+            "params": float(self.n_params),
             "gates": float(len(self.ops)),
             "two_qubit_gates": float(sum(len(op.wires) == 2 for op in self.ops)),
             "depth": float(max(level, default=0)),

@@ -91,26 +91,45 @@ class CircuitSpace(SearchSpace):
                     and int(d.name[1:d.name.index(".")]) >= arch["layers"]}
         return arch.replace(**inactive) if inactive else arch
 
-    def build(self, arch: Architecture) -> Circuit:
-        """The circuit of an architecture; trainable weights numbered in gate order."""
+    def shared_offsets(self) -> dict[tuple, int]:
+        """Where each (layer, slot, gate) keeps its parameters in a SuperCircuit's shared bank: every
+        option of every decision has its own, so any sub-circuit indexes into one weight vector."""
+        offsets, k = {}, 0
+        for layer in range(self.max_layers):
+            for q in range(self.n_qubits):
+                for g in self.scope.rotations:
+                    offsets[(layer, f"q{q}", g)] = k
+                    k += GATES[g].num_params
+            for e in self.scope.entanglers:
+                offsets[(layer, "ent", e)] = k
+                gate, _, pattern = e.rpartition("_")
+                k += GATES[gate].num_params * len(entangler_pairs(pattern, self.n_qubits))
+        offsets[("size",)] = k
+        return offsets
+
+    def build(self, arch: Architecture, shared: bool = False) -> Circuit:
+        """The circuit of an architecture; trainable weights numbered in gate order, or, with
+        ``shared``, pointing into the SuperCircuit bank laid out by ``shared_offsets``."""
         arch = self.validate(arch)
         ops, n_features = encoder_ops(arch["encoder"], self.n_qubits)
+        offsets = self.shared_offsets() if shared else None
         k = 0
 
-        def place(gate: str, wires: tuple[int, ...]) -> None:
+        def place(gate: str, wires: tuple[int, ...], where: tuple | None = None, nth: int = 0) -> None:
             nonlocal k
             n = GATES[gate].num_params
-            ops.append(Op(gate, wires, tuple(("w", k + i) for i in range(n))))
+            start = offsets[where] + nth * n if shared else k
+            ops.append(Op(gate, wires, tuple(("w", start + i) for i in range(n))))
             k += n
 
         for layer in range(arch["layers"]):
             for q in range(self.n_qubits):
                 if (g := arch[f"L{layer}.rot.q{q}"]) != NONE:
-                    place(g, (q,))
+                    place(g, (q,), (layer, f"q{q}", g))
             if (e := arch[f"L{layer}.ent"]) != NONE:
                 gate, _, pattern = e.rpartition("_")
-                for pair in entangler_pairs(pattern, self.n_qubits):
-                    place(gate, pair)
+                for nth, pair in enumerate(entangler_pairs(pattern, self.n_qubits)):
+                    place(gate, pair, (layer, "ent", e), nth)
         return Circuit(self.n_qubits, tuple(ops), n_features)
 
     def uniform(self, layers: int, rotation: str, entangler: str, encoder: str | None = None) -> Architecture:

@@ -49,16 +49,16 @@ def _batches(n: int, cfg: TrainConfig):
         yield from order.split(cfg.batch)
 
 
-def _fit(circuit: Circuit, task: Task, cfg: TrainConfig, expvals_of) -> TrainResult:
-    """The loop both paths share; ``expvals_of(weights, index) -> (batch, n_qubits)``."""
+def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of) -> TrainResult:
+    """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``."""
     n = len(task.y_train) if cfg.n_train is None else min(cfg.n_train, len(task.y_train))
     g = torch.Generator().manual_seed(cfg.seed)
-    weights = ((torch.rand(circuit.n_weights, generator=g, dtype=torch.float64) * 2 - 1) * cfg.init_scale).requires_grad_()
+    weights = ((torch.rand(n_weights, generator=g, dtype=torch.float64) * 2 - 1) * cfg.init_scale).requires_grad_()
     opt = torch.optim.Adam([weights], lr=cfg.lr)
-    R = torch.tensor(readout_matrix(circuit.n_qubits, task.n_classes)) * cfg.logit_scale
+    R = torch.tensor(readout_matrix(n_qubits, task.n_classes)) * cfg.logit_scale
     y = torch.as_tensor(task.y_train[:n])
     result = TrainResult(weights=np.zeros(0))
-    if circuit.n_weights == 0:  # every slot "none": nothing to train, the encoder alone is scored
+    if n_weights == 0:  # every slot "none": nothing to train, the encoder alone is scored
         return result
     start = time.perf_counter()
     for index in _batches(n, cfg):
@@ -79,13 +79,13 @@ def train(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> Tra
     sim = Simulator(circuit)
     with one_thread():
         encoded = sim.encode(task.x_train)  # data-only: once, not once per step
-        return _fit(circuit, task, cfg, lambda w, index: sim.expvals(w, encoded[index]))
+        return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]))
 
 
 def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
     qnode = to_pennylane(circuit, interface="torch", diff_method="backprop")
     x = torch.as_tensor(task.x_train, dtype=torch.float64)
-    return _fit(circuit, task, cfg, lambda w, index: torch.stack(qnode(w, x[index]), -1))
+    return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: torch.stack(qnode(w, x[index]), -1))
 
 
 def accuracy(circuit: Circuit, weights, x, y, n_classes: int) -> float:

@@ -130,3 +130,13 @@ def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
         assert r["circuit"].count(">") + r["circuit"].count("|") >= 1
     assert (out / "depth_sweep.png").exists() and "| layers | val accuracy |" in stdout
     assert (out / "depth1" / "report" / "depth_vs_accuracy.png").exists()
+
+
+def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_path, capsys):
+    out = tmp_path / "one-shot"
+    code, stdout, _ = run(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "6",
+                           "--supercircuit-epochs", "3", "--noise", "none", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0 and "SuperCircuit trained: 3 epochs" in stdout
+    meta = json.loads(sqlite3.connect(out / "trials.sqlite").execute("SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    assert meta["evaluator"]["name"] == "supercircuit"
+    assert "test_accuracy" in json.loads((out / "best_test.json").read_text()) and (out / "best.qasm").exists()
