@@ -117,7 +117,7 @@ def cmd_nb201(args: argparse.Namespace) -> int:
 
 
 QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
-                "epochs", "batch", "lr", "n_train", "supercircuit_epochs")
+                "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "shots", "optimization_level")
 
 
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
@@ -134,7 +134,8 @@ def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None
     space = CircuitSpace(cfg["qubits"] or task.n_qubits, max_layers or cfg["layers"], cfg["scope"],
                          (cfg["encoder"] or task.encoder,), min_layers)
     training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
-    evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"])
+    evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"],
+                             optimization_level=cfg["optimization_level"], shots=cfg["shots"])
     return space, evaluator, make_objective(cfg["objective"], quality=evaluator.quality, cost=cfg["cost"], T=cfg["T"])
 
 
@@ -247,9 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--encoder", help="ryzxy | rx | zz (default: the task's)")
     q.add_argument("--scope", help="gate-set scope: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
     q.add_argument("--layers", type=int, help="deepest circuit searched")
-    q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth")
+    q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth | infidelity")
     q.add_argument("--T", type=float, help="cost limit for constrained / mnasnet / pareto objectives")
     q.add_argument("--noise", help="fake IBM backend whose noise also scores the circuits (FakeManilaV2); none: off")
+    q.add_argument("--shots", type=int, help="shot noise of N shots in the noisy evaluation (default: exact)")
+    q.add_argument("--optimization-level", dest="optimization_level", type=int, help="Qiskit transpiler level 0-3")
     q.add_argument("--epochs", type=int)
     q.add_argument("--batch", type=int)
     q.add_argument("--lr", type=float)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid_nas.errors import ConfigError
 from hybrid_nas.evaluator import Evaluator
 from hybrid_nas.space import Architecture
 
@@ -28,14 +29,22 @@ def _task(name: str, label_column: str | None) -> Task:
 class QNNEvaluator(Evaluator):
     """Metrics: ``accuracy`` (validation, noiseless), the circuit's cost figures (params, gates,
     two_qubit_gates, depth) and, with ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in
-    Aer with that device's noise model, transpiled to it) and its transpiled figures and ``est_fidelity``."""
+    Aer with that device's noise model, transpiled to it at ``optimization_level``; exact density-matrix
+    expectations, or ``shots`` worth of shot noise) and its transpiled figures, ``est_fidelity`` and
+    ``infidelity``."""
 
     name = "qnn"
 
     def __init__(self, space: CircuitSpace, task: str = "digits4", training: TrainConfig = TrainConfig(),
-                 noise: str | None = None, label_column: str | None = None, optimization_level: int = 1):
+                 noise: str | None = None, label_column: str | None = None, optimization_level: int = 1,
+                 shots: int | None = None):
+        if optimization_level not in (0, 1, 2, 3):
+            raise ConfigError(f"--optimization-level must be 0, 1, 2 or 3, got {optimization_level}")
+        if shots is not None and shots < 1:
+            raise ConfigError(f"--shots must be >= 1 (or unset for exact expectation values), got {shots}")
         self.space, self.task_name, self.training = space, task, training
         self.noise, self.label_column, self.optimization_level = noise, label_column, optimization_level
+        self.shots = shots
         _task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
             fake_backend(noise)
@@ -43,7 +52,8 @@ class QNNEvaluator(Evaluator):
 
     def meta(self):
         return {"name": self.name, "task": self.task_name, "label_column": self.label_column,
-                "training": asdict(self.training), "noise": self.noise, "optimization_level": self.optimization_level}
+                "training": asdict(self.training), "noise": self.noise, "optimization_level": self.optimization_level,
+                "shots": self.shots}
 
     def _train(self, arch: Architecture, seed: int):
         circuit = self.space.build(arch)
@@ -58,7 +68,8 @@ class QNNEvaluator(Evaluator):
             backend = fake_backend(self.noise)
             metrics |= hardware_figures(circuit, backend, self.optimization_level, seed)
             metrics["noisy_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes,
-                                                       backend, optimization_level=self.optimization_level, seed=seed)
+                                                       backend, optimization_level=self.optimization_level, seed=seed,
+                                                       shots=self.shots)
         return metrics
 
     def artefacts(self, arch: Architecture, seed: int, run_dir: Path) -> dict:
@@ -77,6 +88,7 @@ class QNNEvaluator(Evaluator):
         if self.noise:
             test["noisy_test_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_test, task.y_test,
                                                          task.n_classes, fake_backend(self.noise),
-                                                         optimization_level=self.optimization_level, seed=seed)
+                                                         optimization_level=self.optimization_level, seed=seed,
+                                                         shots=self.shots)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test

@@ -62,5 +62,6 @@ def hardware_figures(circuit: Circuit, backend, optimization_level: int = 1, see
     for q in layout[: circuit.n_qubits]:  # every logical qubit is read out
         props = target["measure"].get((q,)) if "measure" in target else None
         success *= 1.0 - ((props.error or 0.0) if props is not None else 0.0)
+    # infidelity = 1 - success rate: a cost to minimise, for Pareto fronts and cost limits
     return {"transpiled_depth": float(tqc.depth()), "transpiled_two_qubit_gates": float(two_qubit),
-            "est_fidelity": success}
+            "est_fidelity": success, "infidelity": 1.0 - success}

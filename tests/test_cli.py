@@ -98,6 +98,7 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     metrics = best["best"]["metrics"]
     assert {"accuracy", "noisy_accuracy", "params", "two_qubit_gates", "depth", "est_fidelity"} <= set(metrics)
     assert 0 <= metrics["noisy_accuracy"] <= 1 and 0 < metrics["est_fidelity"] < 1
+    assert metrics["infidelity"] == pytest.approx(1 - metrics["est_fidelity"])
     assert set(best["test"]) == {"test_accuracy", "noisy_test_accuracy"}
     qasm = (out / "best.qasm").read_text()
     assert qasm.startswith("OPENQASM 3.0;") and qasm.count("input float[64]") == 2  # moons: 2 features
@@ -111,6 +112,8 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
     (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
     (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
+    (["--optimization-level", "4"], "--optimization-level must be 0, 1, 2 or 3, got 4"),
+    (["--shots", "0"], "--shots must be >= 1"),
 ])
 def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)

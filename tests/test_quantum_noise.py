@@ -61,3 +61,13 @@ def test_noisy_accuracy_is_close_below_noiseless(trained):
     noisy = noisy_accuracy(circuit, w, task.x_val, task.y_val, task.n_classes, fake_backend("FakeManilaV2"))
     assert clean > 0.7  # 4 classes: chance is 0.25
     assert clean - 0.25 <= noisy <= clean + 0.05
+
+
+def test_shots_add_sampling_noise_around_the_exact_value(trained):
+    task, circuit, w = trained
+    backend = fake_backend("FakeManilaV2")
+    x = task.x_val[:6]
+    exact = noisy_expvals(circuit, w, x, backend)
+    sampled = noisy_expvals(circuit, w, x, backend, shots=1000)
+    gap = np.abs(sampled - exact)
+    assert gap.max() > 0 and gap.mean() < 4 / np.sqrt(1000)
