@@ -179,10 +179,9 @@ def _one_shot(cfg: dict, space, evaluator):
     """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
     scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
     from .objectives import make_objective
-    from .quantum.data import load_task
     from .quantum.supercircuit import SuperCircuitEvaluator, train_supercircuit
 
-    task = load_task(cfg["task"], label_column=cfg["label_column"])
+    task = evaluator.task
     training = replace(evaluator.training, epochs=cfg["supercircuit_epochs"], seed=cfg["seed"])
     start = time.perf_counter()
     bank = train_supercircuit(space, task, training).weights

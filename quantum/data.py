@@ -151,3 +151,9 @@ def readout_matrix(n_qubits: int, n_classes: int) -> np.ndarray:
     else:
         R[np.arange(n_classes), np.arange(n_classes)] = 1.0
     return R
+
+
+def readout_accuracy(expvals, y, n_classes: int) -> float:
+    """Share of samples whose readout logits (``expvals`` (samples, qubits) @ R) pick the label."""
+    logits = np.asarray(expvals) @ readout_matrix(np.asarray(expvals).shape[-1], n_classes)
+    return float((logits.argmax(-1) == np.asarray(y)).mean())

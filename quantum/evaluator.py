@@ -50,6 +50,10 @@ class QNNEvaluator(Evaluator):
             fake_backend(noise)
         self.quality = "noisy_accuracy" if noise else "accuracy"
 
+    @property
+    def task(self) -> Task:
+        return _task(self.task_name, self.label_column)
+
     def meta(self):
         return {"name": self.name, "task": self.task_name, "label_column": self.label_column,
                 "training": asdict(self.training), "noise": self.noise, "optimization_level": self.optimization_level,
@@ -57,10 +61,10 @@ class QNNEvaluator(Evaluator):
 
     def _train(self, arch: Architecture, seed: int):
         circuit = self.space.build(arch)
-        return circuit, train(circuit, _task(self.task_name, self.label_column), replace(self.training, seed=seed))
+        return circuit, train(circuit, self.task, replace(self.training, seed=seed))
 
     def evaluate(self, arch, seed):
-        task = _task(self.task_name, self.label_column)
+        task = self.task
         circuit, result = self._train(arch, seed)
         metrics = {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes),
                    **circuit.figures(), "train_seconds": result.seconds}
@@ -78,7 +82,7 @@ class QNNEvaluator(Evaluator):
         import matplotlib
 
         matplotlib.use("Agg")
-        task = _task(self.task_name, self.label_column)
+        task = self.task
         circuit, result = self._train(arch, seed)
         np.save(run_dir / "best_weights.npy", result.weights)
         (run_dir / "best.qasm").write_text(to_qasm3(circuit, result.weights))

@@ -9,10 +9,10 @@ import torch
 
 from hybrid_nas.evaluator import Evaluator
 
-from .data import Task, readout_matrix
+from .data import Task
 from .simulator import Simulator, one_thread
 from .space import CircuitSpace
-from .training import TrainConfig, TrainResult, _fit
+from .training import TrainConfig, TrainResult, _fit, accuracy
 
 
 def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
@@ -37,11 +37,7 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
 
 def inherited_accuracy(space: CircuitSpace, bank, arch, x, y, n_classes: int) -> float:
     """Accuracy of ``arch`` with the weights it inherits from the SuperCircuit ``bank``."""
-    circuit = space.build(arch, shared=True)
-    sim = Simulator(circuit)
-    with torch.no_grad(), one_thread():
-        expvals = sim.expvals(torch.as_tensor(bank), sim.encode(x)).numpy()
-    return float(((expvals @ readout_matrix(space.n_qubits, n_classes)).argmax(-1) == np.asarray(y)).mean())
+    return accuracy(space.build(arch, shared=True), bank, x, y, n_classes)
 
 
 class SuperCircuitEvaluator(Evaluator):
