@@ -139,7 +139,6 @@ def non_dominated_sort(points: Sequence[Sequence[float]]) -> list[list[int]]:
     if len(points) == 0:
         return []
     P = np.asarray(points, dtype=float).reshape(len(points), -1)
-    n = len(P)
     le = (P[:, None, :] <= P[None, :, :]).all(-1)
     lt = (P[:, None, :] < P[None, :, :]).any(-1)
     dom = le & lt  # dom[i, j]: i dominates j

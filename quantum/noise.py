@@ -36,7 +36,6 @@ def _estimator(backend, method: str, shots: int | None, seed: int):
 
 
 def _pub(circuit: Circuit, weights, backend, optimization_level: int, seed: int):
-    from qiskit import transpile
     from qiskit.transpiler import generate_preset_pass_manager
 
     qc = to_qiskit(circuit, weights=weights)  # features stay parameters x[i]
