@@ -1,1 +1,8 @@
-"""The YOLOv9-neck op search space (issue 4): searchable ELAN block, scopes, one-shot supernet, latency tables."""
+"""The YOLOv9 op search (issue 4): searchable ELAN block, target-adaptive scopes, one-shot supernet, latency.
+
+Importing this package teaches ultralytics' model parser the ``SearchableELAN`` row (see ``network``), so
+exported subnets load with ``YOLO("best.yaml")`` / ``YOLO("best.pt")``.
+"""
+
+from . import network  # noqa: F401  (registers the block with ultralytics' parser)
+from .block import SearchableELAN  # noqa: F401

@@ -19,6 +19,10 @@ def _describer(meta: dict):
         from .nb201 import NB201Space
 
         return NB201Space().describe
+    if space.get("name") == "yolo":
+        from .classical.space import NeckSpace
+
+        return NeckSpace(space["model"], space["scope"], space["positions"]).describe
     if space.get("name") == "pqc":
         from .quantum.space import CircuitSpace
 
@@ -214,6 +218,74 @@ def cmd_depth_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+CLASSICAL_KEYS = (*STUDY_KEYS, "model", "data", "n_images", "positions", "profile", "scope", "scopes", "latency",
+                  "latency_limit", "threads", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
+                  "finetune_epochs", "quality")
+
+
+def cmd_classical(args: argparse.Namespace) -> int:
+    """Train one supernet over every requested scope, then search each scope with inherited weights."""
+    from .classical import run
+    from .classical.data import resolve_data
+    from .classical.evaluator import SupernetEvaluator
+    from .classical.space import NeckSpace
+    from .objectives import make_objective
+    from .report import write_report
+    from .results import write_best
+
+    cfg = run.settle(_resolve("classical.yaml", args, CLASSICAL_KEYS))
+    spaces = {s: NeckSpace(cfg["model"], s, cfg["positions"]) for s in cfg["scopes"]}
+    union = NeckSpace(cfg["model"], ",".join(cfg["scopes"]), cfg["positions"])
+    data = resolve_data(cfg["data"], cfg["imgsz"], cfg["n_images"], cfg["seed"])
+    run_dir = Path(args.out or f"runs/classical-{cfg['model']}-{'-'.join(cfg['scopes'])}-s{cfg['seed']}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    weights = run.supernet_weights(union, data, run_dir, cfg, reuse=args.resume)
+    table = run.latency_table(union, cfg, run_dir)
+    latency = "measure" if table is None else "table"
+    train_args = {"data": str(data), "imgsz": cfg["imgsz"], "batch": cfg["batch"], "task": "detect"}
+
+    rows = []
+    for scope, space in spaces.items():
+        scope_dir = run_dir if len(spaces) == 1 else run_dir / scope
+        scope_dir.mkdir(exist_ok=True)
+        evaluator = SupernetEvaluator(space, weights, data, cfg["imgsz"], latency, table, cfg["threads"],
+                                      cfg["calibration_images"], cfg["quality"])
+        objective = make_objective(cfg["objective"], quality=cfg["quality"], cost="latency_ms", T=cfg["latency_limit"])
+        study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, scope_dir)
+        best = view.best_feasible() or view.best_reward()
+        row = {"scope": scope, "trials": len(view.trials), "seconds": elapsed}
+        if best is not None:
+            run.export(evaluator.subnet(best.arch), best.arch, space, scope_dir, train_args)
+            row |= {"architecture": space.describe(best.arch), "feasible": view.feasible(best),
+                    **{k: best.metrics[k] for k in run.TABLE_COLUMNS}}
+            if cfg["finetune_epochs"]:
+                row["finetuned"] = run.finetune(scope_dir / "best.pt", data, cfg, scope_dir)
+        write_best(scope_dir, view, space.describe, {"scope": scope, "finetuned": row.get("finetuned")})
+        write_report(scope_dir, space.describe)
+        rows.append(row)
+        print(f"scope {scope}: {len(view.trials)} trials ({len(view.failed)} failed) in {elapsed:.0f} s, "
+              f"stopped by {study.stop_reason}")
+    print(run.write_scope_table(rows, run_dir))
+    limit = f"{cfg['latency_limit']:g} ms" if cfg["latency_limit"] is not None else "none"
+    print(f"latency: {latency} ({cfg['threads']} thread(s), {cfg['imgsz']} px), limit {limit}")
+    print(f"run directory: {run_dir}  (supernet.pt, latency_table.json, trials.sqlite, best.json, best.yaml, "
+          "best.pt, summary.md, report/)")
+    return 0
+
+
+def cmd_latency_table(args: argparse.Namespace) -> int:
+    """Measure a latency table on this machine, for ``--latency file:PATH`` on another."""
+    from .classical.latency import build_table
+    from .classical.space import NeckSpace
+
+    space = NeckSpace(args.model, args.scope, args.positions)
+    table, pairs = build_table(space, args.imgsz, args.threads, calibration=args.calibration, seed=args.seed)
+    table.save(Path(args.out))
+    print(f"{len(space.decisions)} positions x ops measured, correction fitted to {len(pairs)} subnets: "
+          f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum; wrote {args.out}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import load_view, write_report
 
@@ -265,6 +337,40 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                            help="best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and cost per depth")
     sweep.set_defaults(func=cmd_depth_sweep)
+
+    c = sub.add_parser("classical", help="one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument("--model", help="yolov9t | yolov9s | yolov9m | yolov9c")
+    c.add_argument("--data", help="builtin:digits (generated offline) or an ultralytics data.yaml on disk")
+    c.add_argument("--n-images", dest="n_images", type=int, help="size of the generated builtin:digits set")
+    c.add_argument("--positions", help="neck (layers 12, 15, 18, 21) | all (the backbone's ELAN blocks too)")
+    c.add_argument("--profile", help="device profile of configs/classical_scopes.yaml: cloud | mobile | tiny")
+    c.add_argument("--scope", help="small | medium | large | full (default: the profile's)")
+    c.add_argument("--scopes", help="comma-separated scopes searched from one supernet, e.g. small,medium,large,full")
+    c.add_argument("--latency", help="measure | table | file:PATH (default: the profile's)")
+    c.add_argument("--latency-limit", dest="latency_limit", type=float, help="latency limit T in ms (default: the profile's)")
+    c.add_argument("--threads", type=int, help="CPU threads for latency measurement")
+    c.add_argument("--imgsz", type=int)
+    c.add_argument("--batch", type=int)
+    c.add_argument("--supernet-epochs", dest="supernet_epochs", type=int)
+    c.add_argument("--sampling", help="supernet path sampling: uniform | sandwich | progressive")
+    c.add_argument("--calibration-images", dest="calibration_images", type=int, help="images for BN recalibration")
+    c.add_argument("--finetune-epochs", dest="finetune_epochs", type=int, help="fine-tune the exported best subnet")
+    c.add_argument("--quality", help="map50 | map50_95")
+    _add_study_flags(c)
+    c.set_defaults(func=cmd_classical)
+
+    lt = sub.add_parser("latency-table", help="measure a per-block latency table (JSON) on this machine",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    lt.add_argument("--model", default="yolov9t")
+    lt.add_argument("--scope", default="full")
+    lt.add_argument("--positions", default="neck")
+    lt.add_argument("--imgsz", type=int, default=160)
+    lt.add_argument("--threads", type=int, default=1)
+    lt.add_argument("--calibration", type=int, default=12, help="random whole subnets measured for the correction")
+    lt.add_argument("--seed", type=int, default=0)
+    lt.add_argument("--out", default="latency_table.json")
+    lt.set_defaults(func=cmd_latency_table)
 
     rep = sub.add_parser("report", help="plots and summary.md for a run directory")
     rep.add_argument("run_dir", help="a run directory (holds trials.sqlite)")

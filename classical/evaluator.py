@@ -1,0 +1,73 @@
+"""The supernet evaluator: a candidate is scored with inherited weights, no training of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hybrid_nas.errors import ConfigError
+from hybrid_nas.evaluator import Evaluator
+from hybrid_nas.space import Architecture
+
+from . import supernet as sn
+from .latency import LatencyTable, measure_ms
+from .space import NeckSpace
+
+LATENCY_SOURCES = ("measure", "table", "file:PATH")
+
+
+class SupernetEvaluator(Evaluator):
+    """Metrics: ``map50``, ``map50_95``, ``precision``, ``recall`` (ultralytics' validator on the val split,
+    after BatchNorm recalibration on training images), ``latency_ms`` (measured here, or predicted by the
+    lookup table) and ``params``.
+
+    Holds paths, not tensors: the supernet and calibration images load once per process, so the evaluator
+    pickles small for worker processes and Dask.
+    """
+
+    name = "supernet"
+    quality = "map50"
+
+    def __init__(self, space: NeckSpace, weights: Path, data: Path, imgsz: int, latency: str = "table",
+                 table: LatencyTable | None = None, n_threads: int = 1, calibration_images: int = 64,
+                 quality: str = "map50"):
+        if latency not in ("measure", "table"):
+            raise ConfigError(f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)")
+        if latency == "table" and table is None:
+            raise ConfigError("latency source 'table' needs a latency table")
+        if quality not in ("map50", "map50_95"):
+            raise ConfigError(f"quality {quality!r}: expected 'map50' or 'map50_95'")
+        self.space, self.weights, self.data, self.imgsz = space, Path(weights), Path(data), imgsz
+        self.latency, self.table, self.n_threads = latency, table, n_threads
+        self.calibration_images, self.quality = calibration_images, quality
+        self._loaded = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_loaded": None}
+
+    def _load(self):
+        if self._loaded is None:
+            self._loaded = (sn.load_supernet(self.weights),
+                            sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
+        return self._loaded
+
+    def meta(self):
+        return {"name": self.name, "weights": str(self.weights), "data": str(self.data), "imgsz": self.imgsz,
+                "latency": self.latency, "threads": self.n_threads, "calibration_images": self.calibration_images,
+                "table_device": self.table.device if self.table else None}
+
+    def subnet(self, arch: Architecture):
+        """The candidate with inherited, BN-recalibrated weights (a standalone ultralytics model)."""
+        supernet, batches = self._load()
+        sub = sn.extract(supernet, self.space.ops(self.space.validate(arch)))
+        sn.recalibrate_bn(sub, batches)
+        return sub
+
+    def evaluate(self, arch, seed):
+        sub = self.subnet(arch)
+        metrics = sn.validate(sub, self.data, self.imgsz)
+        metrics["params"] = sum(p.numel() for p in sub.parameters())
+        if self.latency == "table":
+            metrics["latency_ms"] = self.table.predict(arch)
+        else:
+            metrics["latency_ms"] = measure_ms(sub, (1, 3, self.imgsz, self.imgsz), self.n_threads)
+        return metrics

@@ -1,0 +1,164 @@
+"""Latency: measured on this machine, or predicted by a lookup table with a whole-network correction.
+
+Measurement: a fused copy of the network, batch 1, fixed thread count, warm-up runs, then the median of
+repeated runs. The table holds, per (position, op), the latency of that block alone at its input shape;
+the blocks' sum misses everything the whole network adds (the rest of the layers, memory traffic between
+layers, framework overhead), so a prediction is ``intercept + slope * sum`` with both fitted by least
+squares to whole-network measurements of random subnets. A table is JSON, so one measured on another
+device (a phone, with the same format) can stand in for this machine's (``--latency file:PATH``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hybrid_nas.errors import ConfigError, DataError
+from hybrid_nas.space import Architecture
+
+from .block import SearchableELAN
+from .space import NeckSpace
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@torch.no_grad()
+def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], n_threads: int = 1, warmup: int = 5,
+               repeats: int = 20) -> float:
+    """Median wall time of one forward pass (ms) of a fused, eval-mode copy of ``module``."""
+    model = copy.deepcopy(module).eval()
+    if hasattr(model, "fuse"):
+        model = model.fuse(verbose=False)
+    x = torch.zeros(shape)
+    with threads(n_threads):
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def block_inputs(model, imgsz: int) -> dict[int, tuple[int, ...]]:
+    """Input shape of every searchable block of a built model at ``imgsz``."""
+    shapes, hooks = {}, []
+
+    def record(module, args):  # a pre-hook must return None, or it replaces the input
+        shapes[module.i] = tuple(args[0].shape)
+
+    for m in model.model:
+        if isinstance(m, SearchableELAN):
+            hooks.append(m.register_forward_pre_hook(record))
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, imgsz, imgsz))
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def _fused_block(block: SearchableELAN, op: str) -> SearchableELAN:
+    from ultralytics.utils.torch_utils import fuse_conv_and_bn
+
+    from .block import ElasticConv
+
+    alone = block.with_ops((op,)).eval()
+    for m in alone.modules():
+        if isinstance(m, ElasticConv):
+            m.conv = fuse_conv_and_bn(m.conv, m.bn)
+            delattr(m, "bn")
+            m.forward = m.forward_fuse
+    return alone
+
+
+@dataclass
+class LatencyTable:
+    """Per-position, per-op block latencies (ms) and the whole-network correction fitted to measurements."""
+
+    model: str
+    imgsz: int
+    threads: int
+    entries: dict[str, dict[str, float]]
+    intercept: float = 0.0
+    slope: float = 1.0
+    device: str = field(default_factory=lambda: f"{platform.machine()} {platform.processor() or ''}".strip())
+
+    def block_sum(self, arch: Architecture) -> float:
+        try:
+            return sum(self.entries[name][op] for name, op in arch.items())
+        except KeyError as e:
+            raise ConfigError(f"latency table has no entry for {e.args[0]!r}; build it for this space's "
+                              "model and scope") from None
+
+    def predict(self, arch: Architecture, corrected: bool = True) -> float:
+        s = self.block_sum(arch)
+        return self.intercept + self.slope * s if corrected else s
+
+    def fit(self, sums: list[float], measured: list[float]) -> None:
+        """Least-squares ``measured = intercept + slope * sum`` (a pure offset when all sums are equal)."""
+        s, m = np.asarray(sums, float), np.asarray(measured, float)
+        if np.ptp(s) < 1e-9:
+            self.slope, self.intercept = 1.0, float(np.mean(m - s))
+        else:
+            self.slope, self.intercept = (float(v) for v in np.polyfit(s, m, 1))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatencyTable":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"latency table {path} not found; build one with `hybrid-nas latency-table`")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise DataError(f"latency table {path} is not a hybrid-nas latency table: {e}") from None
+
+
+def build_table(space: NeckSpace, imgsz: int, n_threads: int = 1, calibration: int = 8, seed: int = 0,
+                repeats: int = 20, supernet=None) -> tuple[LatencyTable, list[tuple[float, float]]]:
+    """Measure every (position, op) block alone, then ``calibration`` random whole subnets to fit the
+    correction. Returns the table and the calibration pairs (block sum, measured ms)."""
+    from . import network
+
+    model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=10))
+    shapes = block_inputs(model, imgsz)
+    found = network.blocks(model)
+    entries = {}
+    for i in space.layers:
+        d = space[f"m{i}"]
+        entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], n_threads, repeats=repeats)
+                           for op in d.options}
+    table = LatencyTable(space.model, imgsz, n_threads, entries)
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(calibration):
+        arch = space.sample(rng)
+        pairs.append((table.block_sum(arch), measure_subnet(space, arch, imgsz, n_threads, repeats)))
+    table.fit(*zip(*pairs))
+    return table, pairs
+
+
+def measure_subnet(space: NeckSpace, arch: Architecture, imgsz: int, n_threads: int = 1, repeats: int = 20) -> float:
+    """Whole-network latency of a freshly built subnet (weights do not change the time of dense convs)."""
+    from . import network
+
+    return measure_ms(network.build(space.subnet_yaml(arch, nc=10)), (1, 3, imgsz, imgsz), n_threads, repeats=repeats)

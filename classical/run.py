@@ -1,0 +1,137 @@
+"""A classical run, step by step: data, supernet, latency source, one study per scope, exported subnets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from hybrid_nas.errors import ConfigError
+from hybrid_nas.space import Architecture
+
+from . import supernet as sn
+from .latency import LatencyTable, build_table
+from .space import NeckSpace, profile
+
+TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
+
+
+def settle(cfg: dict) -> dict:
+    """Fill the profile's scope, latency source and limit where the config leaves them open."""
+    prof = profile(cfg["profile"])
+    for key, from_profile in (("scope", "scope"), ("latency", "latency"), ("latency_limit", "latency_limit")):
+        if cfg[key] is None:
+            cfg[key] = prof.get(from_profile)
+    cfg["scopes"] = [s.strip() for s in str(cfg["scopes"] or cfg["scope"]).split(",") if s.strip()]
+    if cfg["supernet_epochs"] < 1:
+        raise ConfigError(f"--supernet-epochs must be at least 1, got {cfg['supernet_epochs']}")
+    return cfg
+
+
+def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, cfg: dict, reuse: bool) -> Path:
+    """``run_dir/supernet.pt``: trained now, or kept from an earlier run of this directory when resuming."""
+    path = run_dir / "supernet.pt"
+    if reuse and path.is_file():
+        print(f"supernet: reusing {path}")
+        return path
+    import time
+
+    start = time.perf_counter()
+    sn.train_supernet(space, data, run_dir, cfg["supernet_epochs"], cfg["imgsz"], cfg["batch"], cfg["seed"],
+                      cfg["sampling"])
+    shutil.copy(run_dir / "supernet" / "weights" / "last.pt", path)
+    print(f"supernet: {cfg['supernet_epochs']} epochs ({cfg['sampling']} paths over {space.size()} subnets) "
+          f"in {time.perf_counter() - start:.0f} s")
+    return path
+
+
+def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | None:
+    """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
+    source = cfg["latency"]
+    if source == "measure":
+        return None
+    if str(source).startswith("file:"):
+        table = LatencyTable.load(source[5:])
+    elif source == "table":
+        path = run_dir / "latency_table.json"
+        table = LatencyTable.load(path) if path.is_file() else None
+        if table is None or table.imgsz != cfg["imgsz"] or any(d.name not in table.entries for d in space.decisions):
+            table, _ = build_table(space, cfg["imgsz"], cfg["threads"], seed=cfg["seed"])
+            table.save(path)
+    else:
+        raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
+    missing = [f"{d.name}={o}" for d in space.decisions for o in d.options if o not in table.entries.get(d.name, {})]
+    if missing:
+        raise ConfigError(f"latency table lacks {missing[:4]}{' ...' if len(missing) > 4 else ''}: measure it for "
+                          f"model {space.model} with scope {space.scope}")
+    return table
+
+
+def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:
+    """``best.yaml`` (an ultralytics model YAML naming our block) and ``best.pt`` (an ultralytics checkpoint
+    with the inherited weights): ``YOLO("best.yaml")`` / ``YOLO("best.pt")`` after importing
+    ``hybrid_nas.classical``."""
+    import copy
+    from datetime import datetime
+
+    import torch
+    from ultralytics import __version__ as ul_version
+
+    d = {k: v for k, v in sub.yaml.items() if k not in ("yaml_file", "scale")}
+    header = (f"# hybrid-nas subnet of {space.model}: {space.describe(arch)}\n"
+              "# Load with `import hybrid_nas.classical` first (it teaches ultralytics' parser the SearchableELAN row).\n")
+    (out / "best.yaml").write_text(header + model_yaml_text(d))
+    model = copy.deepcopy(sub).float()
+    model.yaml = d
+    torch.save({"model": model, "ema": None, "train_args": train_args, "date": datetime.now().isoformat(),
+                "version": ul_version, "hybrid_nas": {"architecture": dict(arch)}}, out / "best.pt")
+
+
+def model_yaml_text(d: dict) -> str:
+    """A model dictionary in ultralytics' own layout: one flow-style row per layer."""
+    lines = [yaml.safe_dump({k: v}, sort_keys=False).rstrip() for k, v in d.items() if k not in ("backbone", "head")]
+    for part in ("backbone", "head"):
+        lines += [f"{part}:", *(f"  - {json.dumps(row)}  # {i}" for i, row in
+                                enumerate(d[part], start=0 if part == "backbone" else len(d["backbone"])))]
+    return "\n".join(lines) + "\n"
+
+
+def finetune(weights: Path, data: Path, cfg: dict, out: Path) -> dict[str, float]:
+    """Fine-tune an exported subnet with ultralytics' own ``train`` and validate it."""
+    from ultralytics import YOLO
+
+    with sn.quiet():
+        model = YOLO(str(weights))
+        model.train(data=str(data), epochs=cfg["finetune_epochs"], imgsz=cfg["imgsz"], batch=cfg["batch"],
+                    device="cpu", workers=0, plots=False, project=str(out), name="finetune", exist_ok=True,
+                    seed=cfg["seed"], amp=False, verbose=False)
+    tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
+    return sn.validate(tuned, data, cfg["imgsz"])
+
+
+def scope_table(rows: list[dict]) -> str:
+    """The seed's table: Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency | params."""
+    lines = ["| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) | params |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.get("map50") is None:
+            lines.append(f"| {r['scope']} | no feasible subnet | | | | | | |")
+            continue
+        lines.append(f"| {r['scope']} | `{r['architecture']}` | {r['precision']:.3f} | {r['recall']:.3f} | "
+                     f"{r['map50']:.3f} | {r['map50_95']:.3f} | {r['latency_ms']:.1f} | {r['params'] / 1e6:.2f} M |")
+        if "finetuned" in r:
+            f = r["finetuned"]
+            lines.append(f"| {r['scope']} (fine-tuned) | same | {f['precision']:.3f} | {f['recall']:.3f} | "
+                         f"{f['map50']:.3f} | {f['map50_95']:.3f} | | |")
+    return "\n".join(lines)
+
+
+def write_scope_table(rows: list[dict], run_dir: Path) -> str:
+    table = scope_table(rows)
+    (run_dir / "scopes.json").write_text(json.dumps(rows, indent=2, default=float) + "\n")
+    summary = run_dir / "summary.md"
+    head = summary.read_text() + "\n" if summary.is_file() and len(rows) == 1 else "# Classical search\n\n"
+    summary.write_text(head + "## Best subnet per scope\n\n" + table + "\n")
+    return table

@@ -1,0 +1,152 @@
+"""The one-shot supernet: trained once through ultralytics' trainer with a sampled path per batch; subnets
+are extracted with inherited weights, BatchNorm-recalibrated and scored by ultralytics' validator."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
+from ultralytics.utils import LOGGER
+
+from . import network
+from .space import NeckSpace
+
+SAMPLINGS = ("uniform", "sandwich", "progressive")
+
+
+@contextlib.contextmanager
+def quiet(enabled: bool = True):
+    """ultralytics logs every epoch and validation at INFO; a search runs hundreds of them."""
+    level = LOGGER.level
+    if enabled:
+        LOGGER.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        LOGGER.setLevel(level)
+
+
+class SupernetTrainer(DetectionTrainer):
+    """ultralytics' detection trainer, its loop untouched; a callback activates one path per batch.
+
+    ``uniform``: every position draws an op of its own, uniformly (single-path one-shot, Guo et al.).
+    ``sandwich``: batches cycle largest ops / smallest ops / a uniform path (BigNAS' sandwich rule spread over
+    consecutive batches, since the loop is ultralytics' and runs one forward per batch).
+    ``progressive``: the first half of the epochs trains only the largest kernel, then every op (Once-for-All's
+    progressive shrinking of the kernel).
+    """
+
+    def __init__(self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None):
+        if sampling not in SAMPLINGS:
+            from hybrid_nas.errors import ConfigError, unknown
+
+            raise ConfigError(unknown("supernet sampling", sampling, SAMPLINGS))
+        super().__init__(overrides=overrides)
+        self.space, self.sampling = space, sampling
+        self.path_rng = np.random.default_rng(self.args.seed)
+        self.batches = 0
+        self.add_callback("on_train_batch_start", lambda trainer: trainer.sample_path())
+
+    def get_model(self, cfg=None, weights=None, verbose=True):
+        return super().get_model(cfg=self.space.supernet_yaml(nc=self.data["nc"]), weights=weights, verbose=False)
+
+    def sample_path(self) -> None:
+        space, turn = self.space, self.batches % 3
+        if self.sampling == "sandwich" and turn < 2:
+            arch = space.extreme(largest=turn == 0)
+        elif self.sampling == "progressive" and self.epoch < self.epochs // 2:
+            arch = space.extreme(largest=True, rng=self.path_rng)
+        else:
+            arch = space.sample(self.path_rng)
+        network.set_path(self.model, space.ops(arch))
+        self.batches += 1
+
+
+def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
+                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False):
+    """Train the supernet and return it (the trainer's EMA weights, float32, eval mode)."""
+    overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
+                     workers=workers, device="cpu", amp=False, plots=False, val=False, project=str(out_dir),
+                     name="supernet", exist_ok=True, verbose=verbose, model="yolov9t.yaml")
+    with quiet(not verbose):
+        trainer = SupernetTrainer(space, sampling, overrides)
+        trainer.train()
+    return load_supernet(Path(trainer.last))
+
+
+def load_supernet(weights: Path):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    model, _ = load_checkpoint(str(weights))
+    return model.float().eval()
+
+
+def extract(supernet, ops: dict[int, str]):
+    """A standalone subnet (one op per position) holding the supernet's weights, kernels centre-cropped."""
+    d = network.searchable_yaml(supernet.yaml, ops)
+    sub = network.build(d)
+    sub.names, sub.args = getattr(supernet, "names", None), getattr(supernet, "args", None)
+    source = supernet.state_dict()
+    state = {k: _crop(source[k], v.shape) for k, v in sub.state_dict().items()}
+    sub.load_state_dict(state)
+    sub.stride = supernet.stride
+    return sub.eval()
+
+
+def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    if w.shape == shape:
+        return w.clone()
+    off = (w.shape[-1] - shape[-1]) // 2
+    return w[..., off:off + shape[-1], off:off + shape[-2]].clone()
+
+
+def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16, seed: int = 0):
+    """Training images as float batches (ultralytics' own loading and letterboxing), for BN recalibration."""
+    from ultralytics.cfg import get_cfg
+    from ultralytics.data import build_dataloader, build_yolo_dataset
+    from ultralytics.data.utils import check_det_dataset
+
+    with quiet():
+        info = check_det_dataset(str(data), autodownload=False)
+        cfg = get_cfg(overrides=dict(imgsz=imgsz, batch=batch, data=str(data), fraction=1.0))
+        dataset = build_yolo_dataset(cfg, info["train"], batch, info, mode="val")
+        loader = build_dataloader(dataset, batch, workers=0, shuffle=False)
+        out, seen = [], 0
+        for b in loader:
+            out.append(b["img"].float() / 255)
+            seen += len(b["img"])
+            if seen >= n_images:
+                break
+    return out
+
+
+@torch.no_grad()
+def recalibrate_bn(model, batches) -> None:
+    """Re-estimate every BatchNorm's running statistics for this subnet: the supernet's were averaged over
+    all the paths it trained, which misplaces a single subnet's activations (Guo et al., SPOS)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    for x in batches:
+        model(x)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
+
+
+def validate(model, data: Path, imgsz: int, batch: int = 16) -> dict[str, float]:
+    """ultralytics' validator on the data set's val split: precision, recall, mAP50, mAP50-95."""
+    args = dict(data=str(data), imgsz=imgsz, batch=batch, device="cpu", plots=False, verbose=False,
+                workers=0, save_json=False)
+    with quiet():
+        stats = DetectionValidator(args=args)(model=copy.deepcopy(model))
+    return {"precision": stats["metrics/precision(B)"], "recall": stats["metrics/recall(B)"],
+            "map50": stats["metrics/mAP50(B)"], "map50_95": stats["metrics/mAP50-95(B)"]}
