@@ -36,14 +36,12 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, cfg: dict, reu
     if reuse and path.is_file():
         print(f"supernet: reusing {path}")
         return path
-    import time
-
-    start = time.perf_counter()
-    sn.train_supernet(space, data, run_dir, cfg["supernet_epochs"], cfg["imgsz"], cfg["batch"], cfg["seed"],
-                      cfg["sampling"])
-    shutil.copy(run_dir / "supernet" / "weights" / "last.pt", path)
-    print(f"supernet: {cfg['supernet_epochs']} epochs ({cfg['sampling']} paths over {space.size()} subnets) "
-          f"in {time.perf_counter() - start:.0f} s")
+    trained = sn.train_supernet(space, data, run_dir, cfg["supernet_epochs"], cfg["imgsz"], cfg["batch"],
+                                cfg["seed"], cfg["sampling"])
+    shutil.copy(trained.weights, path)
+    rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
+    print(f"supernet: {cfg['supernet_epochs']} epochs ({cfg['sampling']} paths over {space.size()} subnets, "
+          f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
     return path
 
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
 from ultralytics.utils import LOGGER
+
+from hybrid_nas.errors import ConfigError, unknown
 
 from . import network
 from .space import NeckSpace
@@ -31,24 +36,33 @@ def quiet(enabled: bool = True):
         LOGGER.setLevel(level)
 
 
-class SupernetTrainer(DetectionTrainer):
-    """ultralytics' detection trainer, its loop untouched; a callback activates one path per batch.
+def draw_path(space: NeckSpace, sampling: str, rng: np.random.Generator, batch: int, epoch: int, epochs: int):
+    """The path trained on one batch.
 
     ``uniform``: every position draws an op of its own, uniformly (single-path one-shot, Guo et al.).
     ``sandwich``: batches cycle largest ops / smallest ops / a uniform path (BigNAS' sandwich rule spread over
     consecutive batches, since the loop is ultralytics' and runs one forward per batch).
-    ``progressive``: the first half of the epochs trains only the largest kernel, then every op (Once-for-All's
-    progressive shrinking of the kernel).
+    ``progressive``: the first half of the epochs trains only the largest kernels, then every op
+    (Once-for-All's progressive shrinking of the kernel).
     """
+    if sampling == "sandwich" and batch % 3 < 2:
+        return space.extreme(largest=batch % 3 == 0, rng=rng)
+    if sampling == "progressive" and epoch < epochs // 2:
+        return space.extreme(largest=True, rng=rng)
+    return space.sample(rng)
+
+
+class SupernetTrainer(DetectionTrainer):
+    """ultralytics' detection trainer, its loop untouched: ``get_model`` builds the supernet and a callback
+    activates one path (``draw_path``) per batch; ``path_counts`` tallies the ops each position trained."""
 
     def __init__(self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None):
         if sampling not in SAMPLINGS:
-            from hybrid_nas.errors import ConfigError, unknown
-
             raise ConfigError(unknown("supernet sampling", sampling, SAMPLINGS))
         super().__init__(overrides=overrides)
         self.space, self.sampling = space, sampling
         self.path_rng = np.random.default_rng(self.args.seed)
+        self.path_counts = {d.name: Counter() for d in space.decisions}
         self.batches = 0
         self.add_callback("on_train_batch_start", lambda trainer: trainer.sample_path())
 
@@ -56,27 +70,32 @@ class SupernetTrainer(DetectionTrainer):
         return super().get_model(cfg=self.space.supernet_yaml(nc=self.data["nc"]), weights=weights, verbose=False)
 
     def sample_path(self) -> None:
-        space, turn = self.space, self.batches % 3
-        if self.sampling == "sandwich" and turn < 2:
-            arch = space.extreme(largest=turn == 0)
-        elif self.sampling == "progressive" and self.epoch < self.epochs // 2:
-            arch = space.extreme(largest=True, rng=self.path_rng)
-        else:
-            arch = space.sample(self.path_rng)
-        network.set_path(self.model, space.ops(arch))
+        arch = draw_path(self.space, self.sampling, self.path_rng, self.batches, self.epoch, self.epochs)
         self.batches += 1
+        network.set_path(self.model, self.space.ops(arch))
+        for name, op in arch.items():
+            self.path_counts[name][op] += 1
+
+
+@dataclass
+class TrainedSupernet:
+    model: torch.nn.Module  # the trainer's EMA weights, float32, eval mode
+    weights: Path  # ultralytics' last.pt
+    path_counts: dict[str, Counter]
+    seconds: float
 
 
 def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
-                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False):
-    """Train the supernet and return it (the trainer's EMA weights, float32, eval mode)."""
+                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False) -> TrainedSupernet:
     overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
                      workers=workers, device="cpu", amp=False, plots=False, val=False, project=str(out_dir),
                      name="supernet", exist_ok=True, verbose=verbose, model="yolov9t.yaml")
+    start = time.perf_counter()
     with quiet(not verbose):
         trainer = SupernetTrainer(space, sampling, overrides)
         trainer.train()
-    return load_supernet(Path(trainer.last))
+    return TrainedSupernet(load_supernet(Path(trainer.last)), Path(trainer.last), trainer.path_counts,
+                           time.perf_counter() - start)
 
 
 def load_supernet(weights: Path):

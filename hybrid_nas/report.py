@@ -111,6 +111,37 @@ def plot_depth(view: StudyView, path: Path) -> bool:
     return True
 
 
+def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
+    """Option chosen per decision: the share of the top ``top`` of trials (by reward) choosing each option,
+    the best feasible trial's choice boxed. False when the space lists no decisions."""
+    import matplotlib.pyplot as plt
+
+    decisions = view.meta.get("space", {}).get("decisions")
+    if not decisions or not view.ok:
+        return False
+    ranked = sorted(view.ok, key=lambda t: -t.reward)[:max(5, round(top * len(view.ok)))]
+    columns = list(dict.fromkeys(str(o) for options in decisions.values() for o in options))
+    share = np.full((len(decisions), len(columns)), np.nan)
+    for r, (name, options) in enumerate(decisions.items()):
+        for o in options:
+            share[r, columns.index(str(o))] = np.mean([str(t.arch.get(name)) == str(o) for t in ranked])
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.55 * len(columns)), 1.6 + 0.35 * len(decisions)))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    best = view.best_feasible() or view.best_reward()
+    for r, name in enumerate(decisions):
+        c = columns.index(str(best.arch[name]))
+        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
+    ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
+    ax.set_yticks(range(len(decisions)), list(decisions))
+    ax.set_title(f"share of the top {len(ranked)} trials by reward choosing each option\n"
+                 f"red: the best trial ({best.number})", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def _row(t, view: StudyView, describe) -> str:
     arch = (describe(t.arch) if describe else t.arch.key).replace("|", "\\|")  # a | would end the cell
     return (f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
@@ -118,7 +149,8 @@ def _row(t, view: StudyView, describe) -> str:
 
 
 def write_report(run_dir: str | Path, describe=None) -> Path:
-    """Writes ``report/best_so_far.png``, ``report/pareto.png`` and ``summary.md``; returns the summary."""
+    """Writes ``report/best_so_far.png``, ``report/pareto.png``, ``report/choices.png`` (and for circuits
+    ``report/depth_vs_accuracy.png``) and ``summary.md``; returns the summary."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,6 +161,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
     plot_best_so_far(view, report / "best_so_far.png")
     front = plot_pareto(view, report / "pareto.png")
     depth_plot = plot_depth(view, report / "depth_vs_accuracy.png")
+    choices_plot = plot_choices(view, report / "choices.png")
     by_number = {t.number: t for t in view.trials}
     header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
     best = view.best_feasible()
@@ -160,6 +193,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
         "![Pareto front](report/pareto.png)",
         "",
         *(["![depth vs accuracy](report/depth_vs_accuracy.png)", ""] if depth_plot else []),
+        *(["![option chosen per decision](report/choices.png)", ""] if choices_plot else []),
     ]
     if view.failed:
         lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error}" for t in view.failed[:20]], ""]

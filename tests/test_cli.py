@@ -143,3 +143,47 @@ def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_p
     meta = json.loads(sqlite3.connect(out / "trials.sqlite").execute("SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
     assert meta["evaluator"]["name"] == "supercircuit"
     assert "test_accuracy" in json.loads((out / "best_test.json").read_text()) and (out / "best.qasm").exists()
+
+
+def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monkeypatch):
+    from ultralytics import YOLO
+
+    from hybrid_nas.classical import network
+
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "c"
+    args = ["classical", "--scopes", "small,medium", "--supernet-epochs", "1", "--imgsz", "64", "--n-images", "12",
+            "--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", str(out), "--no-progress"]
+    code, stdout, _ = run(args, capsys)
+    assert code == 0
+    rows = json.loads((out / "scopes.json").read_text())
+    assert [r["scope"] for r in rows] == ["small", "medium"] and all(r["trials"] == 3 for r in rows)
+    assert "| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) |" in stdout
+    table = json.loads((out / "latency_table.json").read_text())
+    assert set(table["entries"]["m12"]) == {"3x3_relu", "3x3_silu", "5x5_relu", "5x5_silu"}
+    for scope in ("small", "medium"):
+        best = json.loads((out / scope / "best.json").read_text())["best"]
+        assert best["metrics"]["latency_ms"] > 0 and 0 <= best["metrics"]["map50"] <= 1
+        model = YOLO(str(out / scope / "best.pt"))
+        assert {f"m{i}": b.op for i, b in network.blocks(model.model).items()} == best["architecture"]
+        assert (out / scope / "report" / "pareto.png").exists() and (out / scope / "best.yaml").exists()
+    small = json.loads((out / "small" / "best.json").read_text())["best"]["architecture"]
+    assert all(op.startswith("3x3") for op in small.values())
+    # resuming reuses the supernet and the latency table, and the stored trials
+    code, stdout, _ = run([*args[:-5], "--budget", "4", "--out", str(out), "--resume", "--no-progress"], capsys)
+    assert code == 0 and "reusing" in stdout
+    assert [r["trials"] for r in json.loads((out / "scopes.json").read_text())] == [4, 4]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scope", "medum"], "unknown classical scope 'medum' (did you mean 'medium'?)"),
+    (["--data", "/nowhere/data.yaml"], "data set '/nowhere/data.yaml' not found"),
+    (["--profile", "phone"], "unknown device profile 'phone'"),
+    (["--sampling", "sandwitch"], "did you mean 'sandwich'?"),
+    (["--latency", "file:/nowhere/t.json"], "latency table /nowhere/t.json not found"),
+])
+def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    code, _, err = run(["classical", "--out", str(tmp_path / "c"), "--imgsz", "64", "--n-images", "8",
+                        "--supernet-epochs", "1", "--no-progress", *args], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err

@@ -1,0 +1,206 @@
+"""The classical half: searchable ELAN block, op space and scopes, supernet paths, export, latency, data."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from hybrid_nas.classical import network
+from hybrid_nas.classical import supernet as sn
+from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.data import digits_detection, resolve_data
+from hybrid_nas.classical.latency import LatencyTable, build_table
+from hybrid_nas.classical.ops import all_ops, parse_op
+from hybrid_nas.classical.space import NeckSpace, scope_opset, stage_opset
+from hybrid_nas.errors import ConfigError, DataError, SpaceError
+from hybrid_nas.space import Architecture
+
+ALL_KERNELS, ALL_ACTS = {3, 5, 7}, {"relu", "silu", "leaky", "mish"}
+
+
+def ops_of(kernels, acts):
+    return {f"{k}x{k}_{a}" for k in kernels for a in acts}
+
+
+@pytest.mark.parametrize("op", all_ops())
+def test_block_output_shape_for_every_op(op):
+    block = SearchableELAN(24, 16, 16, 8, n=1, ops=op).eval()
+    assert block(torch.randn(2, 24, 20, 18)).shape == (2, 16, 20, 18)
+    k, act = parse_op(op)
+    spatial = [m for m in block.modules() if getattr(m, "kernels", (1,)) != (1,)]
+    assert spatial and all(m.conv.weight.shape[-1] == k and m.k == k for m in spatial)
+    assert all(type(m.act).__name__.lower().startswith({"leaky": "leaky", "relu": "relu", "mish": "mish",
+                                                         "silu": "silu"}[act]) for m in spatial)
+
+
+def test_bad_op_names_are_refused():
+    for bad, needle in (("4x4_relu", "kernel 4x4"), ("3x5_relu", "<k>x<k>"), ("3x3_gelu", "activation"),
+                        ("conv", "<k>x<k>")):
+        with pytest.raises(SpaceError, match=needle):
+            parse_op(bad)
+    with pytest.raises(SpaceError, match="did you mean '5x5_silu'"):
+        SearchableELAN(8, 8, 8, 4, ops=("3x3_silu", "5x5_silu")).set_op("5x5_sil")
+
+
+def test_scope_and_stage_op_sets_are_the_seeds():
+    scopes = {"small": ops_of({3}, {"relu", "silu"}), "medium": ops_of({3, 5}, {"relu", "silu"}),
+              "large": ops_of({3, 5}, {"relu", "silu", "leaky"}), "full": ops_of(ALL_KERNELS, ALL_ACTS)}
+    stage = {0: ops_of({3}, {"relu", "silu"}), 1: ops_of({3}, {"relu", "silu"}),
+             2: ops_of({3, 5}, {"relu", "silu", "leaky"}), 3: ops_of(ALL_KERNELS, ALL_ACTS),
+             5: ops_of(ALL_KERNELS, ALL_ACTS)}
+    for name, expected_scope in scopes.items():
+        assert set(scope_opset(name).ops()) == expected_scope
+        for s, expected_stage in stage.items():
+            assert set((scope_opset(name) & stage_opset(s)).ops()) == expected_scope & expected_stage
+
+
+def test_positions_and_stages_of_the_yolov9_models():
+    neck = NeckSpace("yolov9t", "full")
+    assert [d.name for d in neck.decisions] == ["m12", "m15", "m18", "m21"]
+    assert neck.stages == {12: 4, 15: 3, 18: 4, 21: 5}  # P4, P3, P4, P5
+    assert neck.size() == 12 ** 4
+    c = NeckSpace("yolov9c", "full", positions="all")
+    assert c.layers == (2, 4, 6, 8, 12, 15, 18, 21) and c.stages[2] == 2
+    assert set(c["m2"].options) == ops_of({3, 5}, {"relu", "silu", "leaky"})  # stage 2's preference
+    assert NeckSpace("yolov9t", "small,large")["m12"].options == NeckSpace("yolov9t", "large")["m12"].options
+
+
+def test_bad_scopes_and_models_are_one_line_errors(monkeypatch):
+    with pytest.raises(ConfigError, match="did you mean 'medium'"):
+        NeckSpace("yolov9t", "medum")
+    with pytest.raises(ConfigError, match="unknown model"):
+        NeckSpace("yolov8t", "small")
+    from hybrid_nas.classical import space as space_mod
+
+    config = space_mod.scopes_config()
+    config["scopes"]["huge"] = {"kernels": [7], "activations": ["mish"]}
+    monkeypatch.setattr(space_mod, "scopes_config", lambda: config)
+    with pytest.raises(SpaceError, match="scope removed them all"):  # stage 2 allows no 7x7 and no mish
+        NeckSpace("yolov9c", "huge", positions="all")
+
+
+@pytest.mark.parametrize("sampling", sn.SAMPLINGS)
+def test_path_sampling_reaches_every_op(sampling):
+    space = NeckSpace("yolov9t", "full")
+    rng, seen = np.random.default_rng(0), {d.name: Counter() for d in space.decisions}
+    epochs, batches = 4, 150
+    for b in range(epochs * batches):
+        for name, op in sn.draw_path(space, sampling, rng, b, b // batches, epochs).items():
+            seen[name][op] += 1
+    for d in space.decisions:
+        assert set(seen[d.name]) == set(d.options)
+    if sampling == "sandwich":  # a third of the batches each: all-largest, all-smallest
+        assert seen["m12"]["3x3_relu"] + seen["m12"]["3x3_silu"] + seen["m12"]["3x3_leaky"] + seen["m12"]["3x3_mish"] > 250
+
+
+def test_a_subnet_extracted_from_the_supernet_computes_what_its_path_computes():
+    space = NeckSpace("yolov9t", "full")
+    supernet = network.build(space.supernet_yaml(nc=3)).eval()
+    x = torch.randn(1, 3, 64, 64)
+    for arch in (space.sample(np.random.default_rng(1)), space.extreme(largest=False)):
+        network.set_path(supernet, space.ops(arch))
+        sub = sn.extract(supernet, space.ops(arch))
+        assert {i: b.ops for i, b in network.blocks(sub).items()} == {i: (op,) for i, op in space.ops(arch).items()}
+        with torch.no_grad():
+            torch.testing.assert_close(sub(x)[0], supernet(x)[0], rtol=1e-4, atol=1e-4)
+    assert sum(p.numel() for p in sub.parameters()) < sum(p.numel() for p in supernet.parameters())
+
+
+def test_stock_yaml_rows_are_untouched_by_the_parser_hook():
+    from ultralytics.nn.modules import RepNCSPELAN4
+
+    model = network.build({**network.stock_yaml("yolov9t"), "nc": 2})
+    assert isinstance(model.model[12], RepNCSPELAN4) and not network.blocks(model)
+
+
+def test_generated_data_is_deterministic_and_well_formed(tmp_path):
+    a = digits_detection(imgsz=64, n_images=10, seed=3, root=tmp_path / "a")
+    b = digits_detection(imgsz=64, n_images=10, seed=3, root=tmp_path / "b")
+    c = digits_detection(imgsz=64, n_images=10, seed=4, root=tmp_path / "c")
+    labels = lambda p: [f.read_text() for f in sorted(p.parent.glob("labels/*/*.txt"))]  # noqa: E731
+    assert labels(a) == labels(b) != labels(c)
+    rows = np.array([line.split() for text in labels(a) for line in text.splitlines()], float)
+    assert len(rows) >= 10 and set(rows[:, 0]) <= set(range(10))
+    cx, cy, w, h = rows[:, 1:].T
+    assert (w > 0).all() and (h > 0).all() and (cx - w / 2 >= 0).all() and (cx + w / 2 <= 1).all()
+    assert (cy - h / 2 >= 0).all() and (cy + h / 2 <= 1).all()
+    assert len(list(a.parent.glob("images/val/*.png"))) == 2 and len(list(a.parent.glob("images/train/*.png"))) == 8
+
+
+def test_missing_data_is_a_clear_error_and_never_a_download(tmp_path):
+    with pytest.raises(DataError, match="not found.*nothing is downloaded"):
+        resolve_data("coco8.yaml")
+    doc = tmp_path / "data.yaml"
+    doc.write_text("path: .\ntrain: images/train\nval: images/val\nnames: {0: a}\n")
+    with pytest.raises(DataError, match="train images .* not on disk"):
+        resolve_data(str(doc))
+
+
+def test_latency_table_correction_and_file_round_trip(tmp_path):
+    table = LatencyTable("yolov9t", 160, 1, {"m12": {"3x3_relu": 1.0, "5x5_relu": 2.0}, "m15": {"3x3_relu": 0.5}})
+    archs = [Architecture(m12=op, m15="3x3_relu") for op in ("3x3_relu", "5x5_relu")]
+    sums = [table.block_sum(a) for a in archs]
+    table.fit(sums, [10 + 1.5 * s for s in sums])
+    assert table.predict(archs[1]) == pytest.approx(10 + 1.5 * 2.5) and table.predict(archs[1], corrected=False) == 2.5
+    table.save(tmp_path / "t.json")
+    assert LatencyTable.load(tmp_path / "t.json") == table
+    with pytest.raises(ConfigError, match="no entry for 'm18'"):
+        table.predict(Architecture(m12="3x3_relu", m15="3x3_relu", m18="3x3_relu"))
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DataError, match="not a hybrid-nas latency table"):
+        LatencyTable.load(tmp_path / "bad.json")
+
+
+def test_built_latency_table_covers_the_space_and_orders_kernels():
+    space = NeckSpace("yolov9t", "medium")
+    table, pairs = build_table(space, imgsz=64, calibration=3, repeats=3)
+    assert {k: set(v) for k, v in table.entries.items()} == {d.name: set(d.options) for d in space.decisions}
+    assert all(v > 0 for e in table.entries.values() for v in e.values()) and len(pairs) == 3
+    assert table.slope > 0 and all(m > s for s, m in pairs)  # a whole network costs more than its blocks
+    # a 5x5 block costs more than the 3x3 block with the same activation, at every position (25 vs 9 MACs/pixel)
+    assert all(e["5x5_relu"] > e["3x3_relu"] for e in table.entries.values())
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return digits_detection(imgsz=64, n_images=12, seed=0, root=tmp_path_factory.mktemp("data"))
+
+
+def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tmp_path):
+    space = NeckSpace("yolov9t", "medium")
+    trained = sn.train_supernet(space, tiny_data, tmp_path, epochs=2, imgsz=64, batch=2)
+    assert sum(trained.path_counts["m12"].values()) == 10  # 2 epochs x 5 batches of the 10 training images
+    assert all(set(trained.path_counts[d.name]) == set(d.options) for d in space.decisions)
+    assert len(network.blocks(trained.model)) == 4 and trained.weights.is_file()
+    arch = space.sample(np.random.default_rng(0))
+    sub = sn.extract(trained.model, space.ops(arch))
+    before = [m.running_mean.clone() for m in sub.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    sn.recalibrate_bn(sub, sn.calibration_batches(tiny_data, 64, n_images=4, batch=2))
+    after = [m.running_mean for m in sub.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert any(not torch.allclose(a, b) for a, b in zip(after, before)) and not sub.training
+    metrics = sn.validate(sub, tiny_data, 64)
+    assert set(metrics) == {"precision", "recall", "map50", "map50_95"}
+    assert all(0 <= v <= 1 for v in metrics.values())
+
+
+def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, tmp_path):
+    from ultralytics import YOLO
+
+    from hybrid_nas.classical.run import export
+
+    space = NeckSpace("yolov9t", "full")
+    arch = Architecture(m12="5x5_mish", m15="7x7_relu", m18="3x3_leaky", m21="5x5_silu")
+    sub = network.build(space.subnet_yaml(arch, nc=10)).eval()
+    export(sub, arch, space, tmp_path, {"data": str(tiny_data), "imgsz": 64})
+    from_yaml, from_pt = YOLO(str(tmp_path / "best.yaml")), YOLO(str(tmp_path / "best.pt"))
+    for model in (from_yaml, from_pt):
+        assert {f"m{i}": b.op for i, b in network.blocks(model.model).items()} == dict(arch)
+    for k, v in sub.state_dict().items():
+        torch.testing.assert_close(from_pt.model.state_dict()[k], v)
+    from_pt.train(data=str(tiny_data), epochs=1, imgsz=64, batch=4, device="cpu", workers=0, plots=False,
+                  project=str(tmp_path), name="ft", exist_ok=True, verbose=False, amp=False)
+    stats = from_pt.val(data=str(tiny_data), imgsz=64, batch=4, device="cpu", plots=False, verbose=False)
+    assert 0 <= stats.box.map50 <= 1
+    tuned = YOLO(str(tmp_path / "ft" / "weights" / "last.pt"))
+    assert {f"m{i}": b.op for i, b in network.blocks(tuned.model).items()} == dict(arch)
