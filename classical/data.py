@@ -49,9 +49,10 @@ def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0
 
 
 def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_fraction: float = 0.2,
-                     root: Path | None = None) -> Path:
-    """Write (once) the generated digits detection set and return its ``data.yaml``."""
-    root = (root or cache_dir() / "data") / f"digits-{imgsz}px-{n_images}-s{seed}"
+                     test_fraction: float = 0.1, root: Path | None = None) -> Path:
+    """Write (once) the generated digits detection set and return its ``data.yaml``: train, val (what
+    searches and HPO score on) and test (held out, for default-vs-tuned reports) splits."""
+    root = (root or cache_dir() / "data") / f"digits-{imgsz}px-{n_images}-s{seed}-v2"
     data_yaml = root / "data.yaml"
     if data_yaml.is_file():
         return data_yaml
@@ -61,16 +62,16 @@ def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_f
     digits = load_digits()
     rng = np.random.default_rng(seed)
     tmp = root.with_name(root.name + f".tmp{os.getpid()}")
-    n_val = max(1, round(n_images * val_fraction))
+    n_val, n_test = max(1, round(n_images * val_fraction)), max(1, round(n_images * test_fraction))
     for i in range(n_images):
-        split = "val" if i < n_val else "train"
+        split = "val" if i < n_val else "test" if i < n_val + n_test else "train"
         image, labels = _canvas(digits, imgsz, rng)
         for sub, suffix in (("images", ".png"), ("labels", ".txt")):
             (tmp / sub / split).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(tmp / "images" / split / f"{i:05d}.png"), image)
         (tmp / "labels" / split / f"{i:05d}.txt").write_text(
             "".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels))
-    doc = {"path": str(root.resolve()), "train": "images/train", "val": "images/val",
+    doc = {"path": str(root.resolve()), "train": "images/train", "val": "images/val", "test": "images/test",
            "names": {i: str(i) for i in range(10)}}
     (tmp / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     try:

@@ -24,7 +24,9 @@ def settle(cfg: dict) -> dict:
     for key, from_profile in (("scope", "scope"), ("latency", "latency"), ("latency_limit", "latency_limit")):
         if cfg[key] is None:
             cfg[key] = prof.get(from_profile)
-    cfg["scopes"] = [s.strip() for s in str(cfg["scopes"] or cfg["scope"]).split(",") if s.strip()]
+    scopes = cfg["scopes"] or cfg["scope"]
+    scopes = scopes.split(",") if isinstance(scopes, str) else scopes  # a saved config holds the list
+    cfg["scopes"] = [str(s).strip() for s in scopes if str(s).strip()]
     if cfg["supernet_epochs"] < 1:
         raise ConfigError(f"--supernet-epochs must be at least 1, got {cfg['supernet_epochs']}")
     return cfg

@@ -161,10 +161,10 @@ def recalibrate_bn(model, batches) -> None:
     model.eval()
 
 
-def validate(model, data: Path, imgsz: int, batch: int = 16) -> dict[str, float]:
-    """ultralytics' validator on the data set's val split: precision, recall, mAP50, mAP50-95."""
+def validate(model, data: Path, imgsz: int, batch: int = 16, split: str = "val") -> dict[str, float]:
+    """ultralytics' validator on a split of the data set: precision, recall, mAP50, mAP50-95."""
     args = dict(data=str(data), imgsz=imgsz, batch=batch, device="cpu", plots=False, verbose=False,
-                workers=0, save_json=False)
+                workers=0, save_json=False, split=split)
     with quiet():
         stats = DetectionValidator(args=args)(model=copy.deepcopy(model))
     return {"precision": stats["metrics/precision(B)"], "recall": stats["metrics/recall(B)"],

@@ -60,6 +60,13 @@ def _resolve(name: str, args: argparse.Namespace, keys: tuple[str, ...], **extra
     return cfg
 
 
+def _resolve_plain(name: str, args: argparse.Namespace, keys: tuple[str, ...]) -> dict:
+    from . import config as cfgmod
+
+    return cfgmod.resolve(cfgmod.packaged(name), cfgmod.read_yaml(args.config) if args.config else None,
+                          {k: getattr(args, k) for k in keys})
+
+
 STUDY_KEYS = ("strategy", "objective", "budget", "seconds", "seed", "workers", "dask_scheduler")
 
 
@@ -121,7 +128,7 @@ def cmd_nb201(args: argparse.Namespace) -> int:
 
 
 QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
-                "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "shots", "optimization_level")
+                "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "shots", "optimization_level", "hpo_trials")
 
 
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
@@ -176,6 +183,8 @@ def cmd_quantum(args: argparse.Namespace) -> int:
     print("  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth", "transpiled_depth",
                                                     "transpiled_two_qubit_gates", "est_fidelity") if k in m))
     print(f"run directory: {run_dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, best_weights.npy, summary.md, report/)")
+    if cfg["hpo_trials"]:
+        _hpo_after_search("quantum", run_dir, cfg)
     return 0
 
 
@@ -220,7 +229,7 @@ def cmd_depth_sweep(args: argparse.Namespace) -> int:
 
 CLASSICAL_KEYS = (*STUDY_KEYS, "model", "data", "n_images", "positions", "profile", "scope", "scopes", "latency",
                   "latency_limit", "threads", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
-                  "finetune_epochs", "quality")
+                  "finetune_epochs", "quality", "hpo_trials")
 
 
 def cmd_classical(args: argparse.Namespace) -> int:
@@ -270,6 +279,8 @@ def cmd_classical(args: argparse.Namespace) -> int:
     print(f"latency: {latency} ({cfg['threads']} thread(s), {cfg['imgsz']} px), limit {limit}")
     print(f"run directory: {run_dir}  (supernet.pt, latency_table.json, trials.sqlite, best.json, best.yaml, "
           "best.pt, summary.md, report/)")
+    if cfg["hpo_trials"]:
+        _hpo_after_search("classical", run_dir, cfg)
     return 0
 
 
@@ -284,6 +295,77 @@ def cmd_latency_table(args: argparse.Namespace) -> int:
     print(f"{len(space.decisions)} positions x ops measured, correction fitted to {len(pairs)} subnets: "
           f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum; wrote {args.out}")
     return 0
+
+
+HPO_KEYS = ("run_dir", "space", "method", "trials", "repeats", "n_initial", "min_epochs", "max_epochs", "seeds", "seed",
+            "workers", "dask_scheduler")
+HPO_CLASSICAL_KEYS = (*HPO_KEYS, "model", "data", "n_images", "imgsz", "epochs", "quality")
+
+
+def _hpo_space(name: str):
+    """A search-space file: a path, or a file of the packaged configs/."""
+    from importlib import resources
+
+    from .hpo import HPOSpace
+
+    if Path(name).is_file():
+        return HPOSpace.from_file(name)
+    packaged = resources.files("hybrid_nas.configs").joinpath(name)
+    if packaged.is_file():
+        return HPOSpace.from_file(Path(str(packaged)))
+    raise ConfigError(f"search space file {name} does not exist (neither a path nor a file of configs/)")
+
+
+def run_hpo_study(target: str, cfg: dict, out: Path, resume: bool = False) -> int:
+    """SMAC over the target's training hyperparameters, then default vs tuned on held-out data."""
+    from . import config as cfgmod
+    from .hpo.report import compare, write_hpo_summary
+    from .hpo.runner import run_hpo
+    from .report import write_report
+
+    if cfg["seeds"] < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {cfg['seeds']}")
+    space = _hpo_space(cfg["space"])
+    if target == "quantum":
+        from .quantum.hpo import target_from_config
+        evaluator = target_from_config(cfg)
+    else:
+        from .classical.hpo import target_from_config
+        evaluator = target_from_config(cfg, out / "work")
+    fidelity = "epochs" if cfg["method"] == "multi-fidelity" else None
+    evaluator.check(space.names)
+    out.mkdir(parents=True, exist_ok=True)
+    cfgmod.save(cfg, out)
+    result = run_hpo(evaluator, space, out, trials=cfg["trials"], seed=cfg["seed"], kind=cfg["method"],
+                     budgets=(cfg["min_epochs"], cfg["max_epochs"]), fidelity=fidelity, n_initial=cfg["n_initial"],
+                     repeats=cfg["repeats"], workers=cfg["workers"], scheduler=cfg["dask_scheduler"], resume=resume)
+    ok = [t for t in result.trials if t.ok]
+    print(f"hpo {target}: {len(result.trials)} trials ({len(result.trials) - len(ok)} failed) in {result.seconds:.0f} s "
+          f"with {cfg['method']}; best validation {evaluator.quality} "
+          f"{max((t.reward for t in ok), default=float('nan')):.4f}")
+    write_report(out)
+    names = list(result.incumbent)
+    default = evaluator.defaults(names)
+    comparison = compare(evaluator, default, result.incumbent, cfg["seeds"])
+    print(write_hpo_summary(out, comparison, evaluator.quality, cfg["seeds"]))
+    print(f"run directory: {out}  (trials.sqlite, smac/, hpo.json, summary.md, report/)")
+    return 0
+
+
+def cmd_hpo(args: argparse.Namespace) -> int:
+    keys = HPO_KEYS if args.target == "quantum" else HPO_CLASSICAL_KEYS
+    cfg = _resolve_plain(f"hpo_{args.target}.yaml", args, keys)
+    out = Path(args.out or f"runs/hpo-{args.target}-{cfg['method']}-s{cfg['seed']}")
+    return run_hpo_study(args.target, cfg, out, args.resume)
+
+
+def _hpo_after_search(target: str, run_dir: Path, cfg: dict) -> None:
+    """``--hpo-trials N`` on a search: tune the architecture it found, into ``run_dir/hpo``."""
+    from . import config as cfgmod
+
+    hpo_cfg = cfgmod.resolve(cfgmod.packaged(f"hpo_{target}.yaml"), None,
+                             {"run_dir": str(run_dir), "trials": cfg["hpo_trials"], "seed": cfg["seed"]})
+    run_hpo_study(target, hpo_cfg, run_dir / "hpo")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -330,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
     q.add_argument("--supercircuit-epochs", dest="supercircuit_epochs", type=int,
                    help="one-shot: train a SuperCircuit this many epochs and score candidates by inherited weights")
+    q.add_argument("--hpo-trials", dest="hpo_trials", type=int, help="then tune the best circuit's training with SMAC")
     _add_study_flags(q)
     q.set_defaults(func=cmd_quantum)
 
@@ -357,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration-images", dest="calibration_images", type=int, help="images for BN recalibration")
     c.add_argument("--finetune-epochs", dest="finetune_epochs", type=int, help="fine-tune the exported best subnet")
     c.add_argument("--quality", help="map50 | map50_95")
+    c.add_argument("--hpo-trials", dest="hpo_trials", type=int, help="then tune the best subnet's training with SMAC")
     _add_study_flags(c)
     c.set_defaults(func=cmd_classical)
 
@@ -371,6 +455,32 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--seed", type=int, default=0)
     lt.add_argument("--out", default="latency_table.json")
     lt.set_defaults(func=cmd_latency_table)
+
+    h = sub.add_parser("hpo", help="SMAC over the training hyperparameters of a found circuit or detector",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    h.add_argument("target", choices=("quantum", "classical"))
+    h.add_argument("--run-dir", dest="run_dir", help="a quantum / classical run whose best architecture is tuned")
+    h.add_argument("--space", help="search space: NNI's format in .json or .yaml (a path or a file of configs/)")
+    h.add_argument("--method", help="hpo (SMAC, random forest) | multi-fidelity (+ Hyperband over epochs) | random")
+    h.add_argument("--trials", type=int)
+    h.add_argument("--repeats", type=int, help="seeds a configuration may be evaluated on (SMAC intensification)")
+    h.add_argument("--n-initial", dest="n_initial", type=int, help="SMAC's initial design size")
+    h.add_argument("--min-epochs", dest="min_epochs", type=int, help="multi-fidelity: smallest budget")
+    h.add_argument("--max-epochs", dest="max_epochs", type=int, help="multi-fidelity: largest budget")
+    h.add_argument("--seeds", type=int, help="default vs tuned: retrain each on this many seeds")
+    h.add_argument("--model", help="classical: yolov9t | yolov9s | ... or a model YAML / .pt (without --run-dir)")
+    h.add_argument("--data", help="classical: builtin:digits or an ultralytics data.yaml")
+    h.add_argument("--n-images", dest="n_images", type=int)
+    h.add_argument("--imgsz", type=int)
+    h.add_argument("--epochs", type=int, help="classical: training epochs per trial")
+    h.add_argument("--quality", help="classical: map50 | map50_95")
+    h.add_argument("--config", help="YAML file of settings (flags override it)")
+    h.add_argument("--seed", type=int)
+    h.add_argument("--workers", type=int, help="trials in parallel on a local Dask cluster of N workers")
+    h.add_argument("--dask-scheduler", dest="dask_scheduler", metavar="ADDRESS", help="run trials on this Dask cluster")
+    h.add_argument("--out", help="run directory (default runs/hpo-<target>-<method>-s<seed>)")
+    h.add_argument("--resume", action="store_true", help="continue the SMAC run stored in --out")
+    h.set_defaults(func=cmd_hpo)
 
     rep = sub.add_parser("report", help="plots and summary.md for a run directory")
     rep.add_argument("run_dir", help="a run directory (holds trials.sqlite)")

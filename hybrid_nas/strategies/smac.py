@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import weakref
 
+from ..smac_facade import make_facade
 from ..space import Architecture
 from .base import Strategy
 
@@ -14,33 +14,8 @@ from .base import Strategy
 FAILED_COST = 1e3
 
 
-def make_smac_facade(configspace, seed: int, n_trials: int, n_initial: int | None, output_dir: str):
-    """The HPO facade driven through ask/tell: one evaluation per configuration (deterministic)."""
-    from smac import HyperparameterOptimizationFacade as HPO
-    from smac import Scenario
-    from smac.model.random_forest import RandomForest
-
-    scenario = Scenario(configspace, deterministic=True, n_trials=n_trials, seed=seed, output_directory=output_dir)
-
-    def never_called(config, seed: int = 0) -> float:  # ask/tell mode: the study evaluates
-        raise RuntimeError("SMAC's target function is not used in ask/tell mode")
-
-    # The facade's own forest (HPO.get_model), made fast on small machines, same trees otherwise:
-    # n_jobs=1, as its joblib pool (n_jobs=-1) spent over half of each ask sleeping in hand-offs;
-    # max_leaf_nodes=None, as SMAC's 2**20 sends sklearn to its best-first builder, 150x slower per
-    # tree (0.14 s vs 0.9 ms at 100 points) for the same unlimited leaves.
-    model = RandomForest(configspace, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
-                         min_samples_leaf=1, max_depth=2**20, max_leaf_nodes=None, bootstrapping=True,
-                         seed=seed, n_jobs=1)
-    return HPO(
-        scenario,
-        never_called,
-        model=model,
-        intensifier=HPO.get_intensifier(scenario, max_config_calls=1),
-        initial_design=HPO.get_initial_design(scenario, n_configs=n_initial) if n_initial else None,
-        overwrite=True,
-        logging_level=logging.ERROR,
-    )
+def _never_called(config, seed: int = 0) -> float:  # ask/tell mode: the study evaluates
+    raise RuntimeError("SMAC's target function is not used in ask/tell mode")
 
 
 class SMACStrategy(Strategy):
@@ -60,7 +35,8 @@ class SMACStrategy(Strategy):
         self._Configuration = Configuration
         self._outdir = tempfile.mkdtemp(prefix="hybrid-nas-smac-")
         weakref.finalize(self, shutil.rmtree, self._outdir, True)
-        self.smac = make_smac_facade(self.configspace, seed, n_trials, n_initial, self._outdir)
+        self.smac = make_facade(self.configspace, _never_called, seed=seed, n_trials=n_trials, n_initial=n_initial,
+                                output_dir=self._outdir)
         self._asked: dict[Architecture, object] = {}
 
     def options(self):

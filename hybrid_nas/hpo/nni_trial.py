@@ -1,0 +1,56 @@
+"""An NNI trial: ``python -m hybrid_nas.hpo.nni_trial quantum|classical [--config FILE]``.
+
+NNI's experiment launches this once per trial: it asks NNI for the trial's hyperparameters
+(``nni.get_next_parameter()``), trains the target of ``hybrid-nas hpo`` with them, and reports the
+validation quality (``nni.report_final_result``) with the other metrics alongside. See
+configs/nni_experiment.yml. NNI stays optional: ``pip install 'hybrid-nas[nni]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import ConfigError, HybridNasError
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hybrid_nas.hpo.nni_trial", description=__doc__.splitlines()[0])
+    ap.add_argument("target", choices=("quantum", "classical"))
+    ap.add_argument("--config", help="settings of `hybrid-nas hpo <target>` (YAML); default: the packaged ones")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        import nni
+    except ImportError:
+        print("hybrid-nas: error: the NNI trial needs NNI: pip install 'hybrid-nas[nni]'", file=sys.stderr)
+        return 2
+    from .. import config as cfgmod
+
+    try:
+        cfg = cfgmod.resolve(cfgmod.packaged(f"hpo_{args.target}.yaml"),
+                             cfgmod.read_yaml(args.config) if args.config else None)
+        if args.target == "quantum":
+            from hybrid_nas.quantum.hpo import target_from_config
+            evaluator = target_from_config(cfg)
+        else:
+            from hybrid_nas.classical.hpo import target_from_config
+            evaluator = target_from_config(cfg, Path(tempfile.gettempdir()) / "hybrid-nas-nni")
+        params = nni.get_next_parameter() or {}
+        evaluator.check(params)
+        metrics = evaluator.evaluate(params, args.seed)
+    except HybridNasError as e:
+        print(f"hybrid-nas: error: {e}", file=sys.stderr)
+        return 2
+    quality = metrics[evaluator.quality]
+    if quality != quality:  # NaN: NNI would record it as a number
+        raise ConfigError(f"the trial's {evaluator.quality} is NaN")
+    nni.report_final_result({"default": quality, **metrics})
+    print(f"{evaluator.quality} {quality:.4f} with {params}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
