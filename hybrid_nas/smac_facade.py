@@ -22,7 +22,7 @@ def random_forest(configspace, seed: int):
 
 def make_facade(configspace, target, *, seed: int, n_trials: int, output_dir: str, kind: str = "hpo",
                 n_initial: int | None = None, budgets: tuple[float, float] | None = None, repeats: int = 1,
-                overwrite: bool = True, dask_client=None, callbacks=(), name: str = "smac"):
+                overwrite: bool = True, dask_client=None, callbacks=(), name: str | None = None):
     """``hpo``: random-forest BO. ``multi-fidelity``: the same with Hyperband over ``budgets`` (min, max), e.g.
     epochs. ``random``: random search, as a baseline. ``repeats`` > 1 makes the target noisy for SMAC: it
     evaluates a challenger on up to that many seeds before it may replace the incumbent (intensification)."""
@@ -32,7 +32,7 @@ def make_facade(configspace, target, *, seed: int, n_trials: int, output_dir: st
 
     mf = kind == "multi-fidelity"
     scenario = Scenario(configspace, deterministic=repeats == 1, n_trials=n_trials, seed=seed, output_directory=output_dir,
-                        name=name, **({"min_budget": budgets[0], "max_budget": budgets[1]} if mf else {}))
+                        **({"name": name} if name else {}), **({"min_budget": budgets[0], "max_budget": budgets[1]} if mf else {}))
     common = dict(overwrite=overwrite, logging_level=logging.ERROR, dask_client=dask_client, callbacks=list(callbacks))
     if kind == "random":
         return RandomFacade(scenario, target, intensifier=RandomFacade.get_intensifier(scenario, max_config_calls=repeats),

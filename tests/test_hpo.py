@@ -73,7 +73,7 @@ def test_packaged_nni_json_space_converts_and_drives_a_recorded_smac_run(tmp_pat
     best = max(result.trials, key=lambda t: t.reward)
     assert result.incumbent == dict(best.arch)  # SMAC's incumbent is the best recorded configuration
     assert all(t.reward == pytest.approx(t.metrics["accuracy"]) for t in result.trials)
-    history = json.loads((tmp_path / "smac" / "smac" / "0" / "runhistory.json").read_text())
+    history = json.loads((tmp_path / "smac" / "hpo" / "0" / "runhistory.json").read_text())
     assert len(history["data"]) == 5
 
 
@@ -106,7 +106,7 @@ def test_two_dask_workers_record_every_trial_once(tmp_path, capsys):
     assert main(_hpo_cli(tmp_path, out, "--trials", "6", "--workers", "2")) == 0
     rows = _trials(out)
     assert [n for n, _ in rows] == list(range(6))
-    history = json.loads((out / "smac" / "smac" / "0" / "runhistory.json").read_text())
+    history = json.loads((out / "smac" / "hpo" / "0" / "runhistory.json").read_text())
     assert len(history["data"]) == 6 and len({a for _, a in rows}) == 6
     assert "| default |" in capsys.readouterr().out and (out / "hpo.json").is_file()
 
@@ -126,7 +126,7 @@ def test_a_killed_hpo_run_resumes_without_losing_or_repeating_trials(tmp_path):
     assert main([*args, "--resume"]) == 0
     after = _trials(out)
     assert after[:len(before)] == before and [n for n, _ in after] == list(range(14))
-    history = json.loads((out / "smac" / "smac" / "0" / "runhistory.json").read_text())
+    history = json.loads((out / "smac" / "hpo" / "0" / "runhistory.json").read_text())
     assert len(history["data"]) == 14
 
 

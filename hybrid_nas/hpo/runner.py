@@ -123,7 +123,7 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     try:
         with dask_client(workers, scheduler) as client:
             smac = make_facade(space.configspace(seed), target.run, seed=seed, n_trials=trials, output_dir=str(out / "smac"),
-                               kind=kind, n_initial=n_initial, budgets=budgets, repeats=repeats, overwrite=not resume,
+                               kind=kind, n_initial=n_initial, budgets=budgets, repeats=repeats, overwrite=not resume, name="hpo",
                                dask_client=client, callbacks=[_recorder(store, target)])
             incumbent = smac.optimize()
         incumbent = incumbent[0] if isinstance(incumbent, list) else incumbent
