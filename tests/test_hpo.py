@@ -138,3 +138,20 @@ def test_nas_then_hpo_in_one_go(tmp_path, capsys):
     assert set(hpo) == {"default", "tuned"} and hpo["default"]["params"]["epochs"] == 2
     assert len(_trials(out / "hpo")) == 3
     assert "test_accuracy" in hpo["tuned"]["mean"]
+
+
+def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "c"
+    assert main(["hpo", "classical", "--n-images", "12", "--imgsz", "64", "--epochs", "1", "--trials", "2",
+                 "--seeds", "1", "--out", str(out)]) == 0
+    rows = _trials(out)
+    assert [n for n, _ in rows] == [0, 1]
+    assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(json.loads(rows[0][1]))
+    hpo = json.loads((out / "hpo.json").read_text())
+    assert hpo["default"]["params"]["lr0"] == 0.001 and hpo["default"]["params"]["momentum"] == 0.9
+    assert {"map50", "test_map50", "train_seconds"} <= set(hpo["tuned"]["mean"])
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("lr: {_type: uniform, _value: [0.001, 0.01]}\n")
+    assert main(["hpo", "classical", "--space", str(spec), "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown ultralytics training argument 'lr' (did you mean 'lr" in capsys.readouterr().err
