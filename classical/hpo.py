@@ -45,7 +45,7 @@ class DetectorTraining(Evaluator):
         self.model = f"{model}.yaml" if model in MODELS else str(model)
         self.data, self.imgsz, self.epochs, self.quality = Path(data), imgsz, epochs, quality
         self.base = dict(base or {})
-        self.workdir = Path(workdir or tempfile.gettempdir())
+        self.workdir = Path(workdir or tempfile.gettempdir()).resolve()  # ultralytics nests a relative project
         self._valid = set(DEFAULT_CFG_DICT) - set(_FIXED)
         self.check(self.base)
 

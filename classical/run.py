@@ -105,7 +105,7 @@ def finetune(weights: Path, data: Path, cfg: dict, out: Path) -> dict[str, float
     with sn.quiet():
         model = YOLO(str(weights))
         model.train(data=str(data), epochs=cfg["finetune_epochs"], imgsz=cfg["imgsz"], batch=cfg["batch"],
-                    device="cpu", workers=0, plots=False, project=str(out), name="finetune", exist_ok=True,
+                    device="cpu", workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
                     seed=cfg["seed"], amp=False, verbose=False)
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
     return sn.validate(tuned, data, cfg["imgsz"])

@@ -88,7 +88,7 @@ class TrainedSupernet:
 def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
                    seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False) -> TrainedSupernet:
     overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
-                     workers=workers, device="cpu", amp=False, plots=False, val=False, project=str(out_dir),
+                     workers=workers, device="cpu", amp=False, plots=False, val=False, project=str(Path(out_dir).resolve()),
                      name="supernet", exist_ok=True, verbose=verbose, model=f"{space.model}.yaml")
     start = time.perf_counter()
     with quiet(not verbose):

@@ -151,9 +151,10 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     from hybrid_nas.classical import network
 
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # a relative --out (ultralytics would nest a relative project in its own runs/)
     out = tmp_path / "c"
     args = ["classical", "--scopes", "small,medium", "--supernet-epochs", "1", "--imgsz", "64", "--n-images", "12",
-            "--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", str(out), "--no-progress"]
+            "--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", "c", "--no-progress"]
     code, stdout, _ = run(args, capsys)
     assert code == 0
     rows = json.loads((out / "scopes.json").read_text())
@@ -169,8 +170,9 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
         assert (out / scope / "report" / "pareto.png").exists() and (out / scope / "best.yaml").exists()
     small = json.loads((out / "small" / "best.json").read_text())["best"]["architecture"]
     assert all(op.startswith("3x3") for op in small.values())
+    assert (out / "supernet" / "weights" / "last.pt").is_file() and not (tmp_path / "runs").exists()
     # resuming reuses the supernet and the latency table, and the stored trials
-    code, stdout, _ = run([*args[:-5], "--budget", "4", "--out", str(out), "--resume", "--no-progress"], capsys)
+    code, stdout, _ = run([*args[:-5], "--budget", "4", "--out", "c", "--resume", "--no-progress"], capsys)
     assert code == 0 and "reusing" in stdout
     assert [r["trials"] for r in json.loads((out / "scopes.json").read_text())] == [4, 4]
 
