@@ -155,3 +155,16 @@ def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tm
     spec.write_text("lr: {_type: uniform, _value: [0.001, 0.01]}\n")
     assert main(["hpo", "classical", "--space", str(spec), "--out", str(tmp_path / "bad")]) == 2
     assert "unknown ultralytics training argument 'lr' (did you mean 'lr" in capsys.readouterr().err
+
+
+def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys):
+    spec = tmp_path / "space.yaml"
+    spec.write_text("lr: {_type: loguniform, _value: [0.01, 0.5]}\nn_train: {_type: choice, _value: [64]}\n")
+    out = tmp_path / "mf"
+    assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--min-epochs", "1",
+                 "--max-epochs", "9", "--trials", "8", "--seeds", "1", "--out", str(out)]) == 0
+    epochs = [json.loads(a)["epochs"] for _, a in _trials(out)]
+    assert len(epochs) == 8 and set(epochs) <= {1, 3, 9} and min(epochs) == 1  # Hyperband's rungs, eta = 3
+    spec.write_text("epochs: {_type: randint, _value: [1, 5]}\n")
+    assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--out", str(tmp_path / "x")]) == 2
+    assert "'epochs' is the fidelity SMAC's Hyperband sets" in capsys.readouterr().err
