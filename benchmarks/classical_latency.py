@@ -2,7 +2,7 @@
 block sum alone (what the seeds summed), with a constant rest-of-network offset, and with the fitted
 whole-network correction (intercept + slope x block sum). Run it on an otherwise idle machine.
 
-    python benchmarks/classical_latency.py --subnets 30 --scope full --imgsz 160 --threads 1
+    python benchmarks/classical_latency.py --subnets 30 --scope full --imgsz 160 --threads 1 --stat min
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from hybrid_nas.classical.latency import build_table, measure_subnet
+from hybrid_nas.classical.latency import Timing, build_table, measure_subnet
 from hybrid_nas.classical.space import NeckSpace
 
 
@@ -25,12 +25,14 @@ def main() -> None:
     ap.add_argument("--model", default="yolov9t")
     ap.add_argument("--imgsz", type=int, default=160)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--stat", default="min", help="min | median of the timed runs")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     space = NeckSpace(args.model, args.scope, args.positions)
     start = time.perf_counter()
-    table, pairs = build_table(space, args.imgsz, args.threads, args.calibration, args.seed, args.repeats)
+    timing = Timing(args.threads, repeats=args.repeats, statistic=args.stat)
+    table, pairs = build_table(space, args.imgsz, timing, args.calibration, args.seed)
     print(f"{args.model} {args.positions} {args.scope}: {sum(len(d.options) for d in space.decisions)} block entries "
           f"+ {len(pairs)} calibration subnets in {time.perf_counter() - start:.0f} s; "
           f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum")
@@ -42,7 +44,7 @@ def main() -> None:
         if a.key not in seen:
             seen.add(a.key)
             held_out.append(a)
-    measured = np.array([measure_subnet(space, a, args.imgsz, args.threads, args.repeats) for a in held_out])
+    measured = np.array([measure_subnet(space, a, args.imgsz, timing) for a in held_out])
     sums = np.array([table.predict(a, corrected=False) for a in held_out])
     predictions = {"block sum (seeds)": sums, "sum + constant offset": sums + offset,
                    "whole-network correction": np.array([table.predict(a) for a in held_out])}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from hybrid_nas.errors import ConfigError
@@ -9,7 +10,7 @@ from hybrid_nas.evaluator import Evaluator
 from hybrid_nas.space import Architecture
 
 from . import supernet as sn
-from .latency import LatencyTable, measure_ms
+from .latency import LatencyTable, Timing, measure_ms
 from .space import NeckSpace
 
 LATENCY_SOURCES = ("measure", "table", "file:PATH")
@@ -28,7 +29,7 @@ class SupernetEvaluator(Evaluator):
     quality = "map50"
 
     def __init__(self, space: NeckSpace, weights: Path, data: Path, imgsz: int, latency: str = "table",
-                 table: LatencyTable | None = None, n_threads: int = 1, calibration_images: int = 64,
+                 table: LatencyTable | None = None, timing: Timing = Timing(), calibration_images: int = 64,
                  quality: str = "map50"):
         if latency not in ("measure", "table"):
             raise ConfigError(f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)")
@@ -37,7 +38,7 @@ class SupernetEvaluator(Evaluator):
         if quality not in ("map50", "map50_95"):
             raise ConfigError(f"quality {quality!r}: expected 'map50' or 'map50_95'")
         self.space, self.weights, self.data, self.imgsz = space, Path(weights), Path(data), imgsz
-        self.latency, self.table, self.n_threads = latency, table, n_threads
+        self.latency, self.table, self.timing = latency, table, timing
         self.calibration_images, self.quality = calibration_images, quality
         self._loaded = None
 
@@ -52,7 +53,7 @@ class SupernetEvaluator(Evaluator):
 
     def meta(self):
         return {"name": self.name, "weights": str(self.weights), "data": str(self.data), "imgsz": self.imgsz,
-                "latency": self.latency, "threads": self.n_threads, "calibration_images": self.calibration_images,
+                "latency": self.latency, "timing": asdict(self.timing), "calibration_images": self.calibration_images,
                 "table_device": self.table.device if self.table else None}
 
     def subnet(self, arch: Architecture):
@@ -69,5 +70,5 @@ class SupernetEvaluator(Evaluator):
         if self.latency == "table":
             metrics["latency_ms"] = self.table.predict(arch)
         else:
-            metrics["latency_ms"] = measure_ms(sub, (1, 3, self.imgsz, self.imgsz), self.n_threads)
+            metrics["latency_ms"] = measure_ms(sub, (1, 3, self.imgsz, self.imgsz), self.timing)
         return metrics

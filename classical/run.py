@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,7 @@ from hybrid_nas.errors import ConfigError
 from hybrid_nas.space import Architecture
 
 from . import supernet as sn
-from .latency import LatencyTable, build_table
+from .latency import LatencyTable, Timing, build_table
 from .space import NeckSpace, profile
 
 TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
@@ -57,8 +58,9 @@ def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | 
     elif source == "table":
         path = run_dir / "latency_table.json"
         table = LatencyTable.load(path) if path.is_file() else None
-        if table is None or table.imgsz != cfg["imgsz"] or any(d.name not in table.entries for d in space.decisions):
-            table, _ = build_table(space, cfg["imgsz"], cfg["threads"], seed=cfg["seed"])
+        if table is None or table.imgsz != cfg["imgsz"] or table.timing != asdict(timing(cfg)) or \
+                any(d.name not in table.entries for d in space.decisions):
+            table, _ = build_table(space, cfg["imgsz"], timing(cfg), seed=cfg["seed"])
             table.save(path)
     else:
         raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
@@ -67,6 +69,10 @@ def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | 
         raise ConfigError(f"latency table lacks {missing[:4]}{' ...' if len(missing) > 4 else ''}: measure it for "
                           f"model {space.model} with scope {space.scope}")
     return table
+
+
+def timing(cfg: dict) -> Timing:
+    return Timing(threads=cfg["threads"], statistic=cfg["latency_stat"])
 
 
 def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:

@@ -228,7 +228,7 @@ def cmd_depth_sweep(args: argparse.Namespace) -> int:
 
 
 CLASSICAL_KEYS = (*STUDY_KEYS, "model", "data", "n_images", "positions", "profile", "scope", "scopes", "latency",
-                  "latency_limit", "threads", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
+                  "latency_limit", "threads", "latency_stat", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
                   "finetune_epochs", "quality", "hpo_trials")
 
 
@@ -257,7 +257,7 @@ def cmd_classical(args: argparse.Namespace) -> int:
     for scope, space in spaces.items():
         scope_dir = run_dir if len(spaces) == 1 else run_dir / scope
         scope_dir.mkdir(exist_ok=True)
-        evaluator = SupernetEvaluator(space, weights, data, cfg["imgsz"], latency, table, cfg["threads"],
+        evaluator = SupernetEvaluator(space, weights, data, cfg["imgsz"], latency, table, run.timing(cfg),
                                       cfg["calibration_images"], cfg["quality"])
         objective = make_objective(cfg["objective"], quality=cfg["quality"], cost="latency_ms", T=cfg["latency_limit"])
         study, view, elapsed = _run_study(space, evaluator, objective, cfg, args, scope_dir)
@@ -286,11 +286,11 @@ def cmd_classical(args: argparse.Namespace) -> int:
 
 def cmd_latency_table(args: argparse.Namespace) -> int:
     """Measure a latency table on this machine, for ``--latency file:PATH`` on another."""
-    from .classical.latency import build_table
+    from .classical.latency import Timing, build_table
     from .classical.space import NeckSpace
 
     space = NeckSpace(args.model, args.scope, args.positions)
-    table, pairs = build_table(space, args.imgsz, args.threads, calibration=args.calibration, seed=args.seed)
+    table, pairs = build_table(space, args.imgsz, Timing(args.threads, statistic=args.stat), args.calibration, args.seed)
     table.save(Path(args.out))
     print(f"{len(space.decisions)} positions x ops measured, correction fitted to {len(pairs)} subnets: "
           f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum; wrote {args.out}")
@@ -433,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--latency", help="measure | table | file:PATH (default: the profile's)")
     c.add_argument("--latency-limit", dest="latency_limit", type=float, help="latency limit T in ms (default: the profile's)")
     c.add_argument("--threads", type=int, help="CPU threads for latency measurement")
+    c.add_argument("--latency-stat", dest="latency_stat", help="min | median of the timed runs")
     c.add_argument("--imgsz", type=int)
     c.add_argument("--batch", type=int)
     c.add_argument("--supernet-epochs", dest="supernet_epochs", type=int)
@@ -451,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--positions", default="neck")
     lt.add_argument("--imgsz", type=int, default=160)
     lt.add_argument("--threads", type=int, default=1)
+    lt.add_argument("--stat", default="min", help="min | median of the timed runs")
     lt.add_argument("--calibration", type=int, default=12, help="random whole subnets measured for the correction")
     lt.add_argument("--seed", type=int, default=0)
     lt.add_argument("--out", default="latency_table.json")

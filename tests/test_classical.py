@@ -10,7 +10,7 @@ from hybrid_nas.classical import network
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.block import SearchableELAN
 from hybrid_nas.classical.data import digits_detection, resolve_data
-from hybrid_nas.classical.latency import LatencyTable, build_table
+from hybrid_nas.classical.latency import LatencyTable, Timing, build_table
 from hybrid_nas.classical.ops import all_ops, parse_op
 from hybrid_nas.classical.space import NeckSpace, scope_opset, stage_opset
 from hybrid_nas.errors import ConfigError, DataError, SpaceError
@@ -138,7 +138,7 @@ def test_missing_data_is_a_clear_error_and_never_a_download(tmp_path):
 
 
 def test_latency_table_correction_and_file_round_trip(tmp_path):
-    table = LatencyTable("yolov9t", 160, 1, {"m12": {"3x3_relu": 1.0, "5x5_relu": 2.0}, "m15": {"3x3_relu": 0.5}})
+    table = LatencyTable("yolov9t", 160, {}, {"m12": {"3x3_relu": 1.0, "5x5_relu": 2.0}, "m15": {"3x3_relu": 0.5}})
     archs = [Architecture(m12=op, m15="3x3_relu") for op in ("3x3_relu", "5x5_relu")]
     sums = [table.block_sum(a) for a in archs]
     table.fit(sums, [10 + 1.5 * s for s in sums])
@@ -147,6 +147,8 @@ def test_latency_table_correction_and_file_round_trip(tmp_path):
     assert LatencyTable.load(tmp_path / "t.json") == table
     with pytest.raises(ConfigError, match="no entry for 'm18'"):
         table.predict(Architecture(m12="3x3_relu", m15="3x3_relu", m18="3x3_relu"))
+    with pytest.raises(ConfigError, match="unknown latency statistic 'mean'"):
+        Timing(statistic="mean")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(DataError, match="not a hybrid-nas latency table"):
         LatencyTable.load(tmp_path / "bad.json")
@@ -154,7 +156,7 @@ def test_latency_table_correction_and_file_round_trip(tmp_path):
 
 def test_built_latency_table_covers_the_space_and_orders_kernels():
     space = NeckSpace("yolov9t", "medium")
-    table, pairs = build_table(space, imgsz=64, calibration=3, repeats=3)
+    table, pairs = build_table(space, imgsz=64, timing=Timing(repeats=3), calibration=3)
     assert {k: set(v) for k, v in table.entries.items()} == {d.name: set(d.options) for d in space.decisions}
     assert all(v > 0 for e in table.entries.values() for v in e.values()) and len(pairs) == 3
     assert table.slope > 0 and all(m > s for s, m in pairs)  # a whole network costs more than its blocks
