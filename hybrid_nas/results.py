@@ -26,9 +26,11 @@ class StudyView:
         return self.T is None or t.metrics.get(self.cost, math.inf) <= self.T
 
     def best_feasible(self) -> Trial | None:
-        """Highest quality among completed trials within the cost limit (first found wins ties)."""
+        """Highest quality among completed trials within the cost limit; ties go to the cheaper, then to the
+        first found."""
         pool = [t for t in self.ok if self.feasible(t)]
-        return max(pool, key=lambda t: (t.metrics[self.quality], -t.number)) if pool else None
+        return max(pool, key=lambda t: (t.metrics[self.quality], -t.metrics.get(self.cost, 0.0), -t.number)) \
+            if pool else None
 
     def best_reward(self) -> Trial | None:
         return max(self.ok, key=lambda t: (t.reward, -t.number)) if self.ok else None
