@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unknown
 from ..evaluator import Evaluator, run_evaluation
 from ..smac_facade import FACADES, make_facade
 from ..space import Architecture
@@ -96,8 +96,6 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
             repeats: int = 1, workers: int = 1, scheduler: str | None = None, resume: bool = False) -> HPOResult:
     """Run (or, with ``resume``, continue) a SMAC study of ``trials`` evaluations of ``evaluator``."""
     if kind not in FACADES:
-        from ..errors import unknown
-
         raise ConfigError(unknown("optimizer", kind, FACADES))
     if trials < 1 or repeats < 1:
         raise ConfigError(f"--trials and --repeats must be at least 1, got {trials} and {repeats}")
@@ -122,9 +120,10 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     start = time.perf_counter()
     try:
         with dask_client(workers, scheduler) as client:
-            smac = make_facade(space.configspace(seed), target.run, seed=seed, n_trials=trials, output_dir=str(out / "smac"),
-                               kind=kind, n_initial=n_initial, budgets=budgets, repeats=repeats, overwrite=not resume, name="hpo",
-                               dask_client=client, callbacks=[_recorder(store, target)])
+            smac = make_facade(space.configspace(seed), target.run, seed=seed, n_trials=trials,
+                               output_dir=str(out / "smac"), name="hpo", kind=kind, n_initial=n_initial,
+                               budgets=budgets, repeats=repeats, overwrite=not resume, dask_client=client,
+                               callbacks=[_recorder(store, target)])
             incumbent = smac.optimize()
         incumbent = incumbent[0] if isinstance(incumbent, list) else incumbent
         top = budgets[1] if kind == "multi-fidelity" else None
