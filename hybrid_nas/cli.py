@@ -48,11 +48,8 @@ def _add_study_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _resolve(name: str, args: argparse.Namespace, keys: tuple[str, ...], **extra) -> dict:
-    """Packaged YAML ``name`` <- ``--config`` file <- the flags in ``keys`` that were given."""
-    from . import config as cfgmod
-
-    flags = {k: getattr(args, k) for k in keys} | extra
-    cfg = cfgmod.resolve(cfgmod.packaged(name), cfgmod.read_yaml(args.config) if args.config else None, flags)
+    """A study's settings: ``_resolve_plain``, then the checks every study shares."""
+    cfg = _resolve_plain(name, args, keys, **extra)
     if not isinstance(cfg["strategy_options"] or {}, dict):
         raise ConfigError(f"strategy_options must be a mapping, got {cfg['strategy_options']!r}")
     if cfg["budget"] is not None and cfg["budget"] < 1:
@@ -60,11 +57,12 @@ def _resolve(name: str, args: argparse.Namespace, keys: tuple[str, ...], **extra
     return cfg
 
 
-def _resolve_plain(name: str, args: argparse.Namespace, keys: tuple[str, ...]) -> dict:
+def _resolve_plain(name: str, args: argparse.Namespace, keys: tuple[str, ...], **extra) -> dict:
+    """Packaged YAML ``name`` <- ``--config`` file <- the flags in ``keys`` that were given."""
     from . import config as cfgmod
 
-    return cfgmod.resolve(cfgmod.packaged(name), cfgmod.read_yaml(args.config) if args.config else None,
-                          {k: getattr(args, k) for k in keys})
+    flags = {k: getattr(args, k) for k in keys} | extra
+    return cfgmod.resolve(cfgmod.packaged(name), cfgmod.read_yaml(args.config) if args.config else None, flags)
 
 
 STUDY_KEYS = ("strategy", "objective", "budget", "seconds", "seed", "workers", "dask_scheduler")
