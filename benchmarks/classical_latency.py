@@ -27,11 +27,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--stat", default="min", help="min | median of the timed runs")
+    ap.add_argument("--backend", default="torch", help="torch | onnxruntime")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     space = NeckSpace(args.model, args.scope, args.positions)
     start = time.perf_counter()
-    timing = Timing(args.threads, repeats=args.repeats, statistic=args.stat)
+    timing = Timing(args.threads, repeats=args.repeats, statistic=args.stat, backend=args.backend)
     table, pairs = build_table(space, args.imgsz, timing, args.calibration, args.seed)
     print(f"{args.model} {args.positions} {args.scope}: {sum(len(d.options) for d in space.decisions)} block entries "
           f"+ {len(pairs)} calibration subnets in {time.perf_counter() - start:.0f} s; "

@@ -39,6 +39,7 @@ def threads(n: int):
 
 
 STATISTICS = {"median": np.median, "min": np.min}
+BACKENDS = ("torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,20 @@ class Timing:
 
     The minimum by default: on the build machine (a shared 2-core VM) single runs of one subnet spread from
     28 to 44 ms and the median of 20 runs moved by 15 % between repetitions, while the minimum moved by
-    ~4 %; the median measures the neighbours as much as the network (benchmarks/README.md)."""
+    ~4 %; the median measures the neighbours as much as the network (benchmarks/README.md).
+    ``backend`` torch runs the fused PyTorch model; onnxruntime runs its ONNX export (optional packages)."""
 
     threads: int = 1
     warmup: int = 5
     repeats: int = 50
     statistic: str = "min"
+    backend: str = "torch"
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
             raise ConfigError(unknown("latency statistic", self.statistic, STATISTICS))
+        if self.backend not in BACKENDS:
+            raise ConfigError(unknown("latency backend", self.backend, BACKENDS))
         if self.threads < 1 or self.repeats < 1:
             raise ConfigError(f"latency timing needs threads >= 1 and repeats >= 1, got {self.threads}, {self.repeats}")
 
@@ -68,15 +73,35 @@ def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing =
     if hasattr(model, "fuse"):
         model = model.fuse(verbose=False)
     x = torch.zeros(shape)
+    forward = _onnxruntime(model, x, timing.threads) if timing.backend == "onnxruntime" else lambda: model(x)
     with threads(timing.threads):
         for _ in range(timing.warmup):
-            model(x)
+            forward()
         times = []
         for _ in range(timing.repeats):
             start = time.perf_counter()
-            model(x)
+            forward()
             times.append(time.perf_counter() - start)
     return 1000 * float(STATISTICS[timing.statistic](times))
+
+
+def _onnxruntime(model: torch.nn.Module, x: torch.Tensor, n_threads: int):
+    """A forward pass of the model's ONNX export in an ONNX Runtime CPU session. Exported by torch itself:
+    ultralytics' exporter would pip-install missing packages at run time."""
+    import io
+
+    try:
+        import onnxruntime as ort
+        buffer = io.BytesIO()
+        torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=17)
+    except ImportError as e:
+        raise ConfigError(f"latency backend onnxruntime needs onnx and onnxruntime ({e}): "
+                          "pip install 'hybrid-nas[onnx]'") from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = n_threads, 1
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x.numpy()}
+    return lambda: session.run(None, feed)
 
 
 def block_inputs(model, imgsz: int) -> dict[int, tuple[int, ...]]:

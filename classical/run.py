@@ -72,7 +72,7 @@ def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | 
 
 
 def timing(cfg: dict) -> Timing:
-    return Timing(threads=cfg["threads"], statistic=cfg["latency_stat"])
+    return Timing(threads=cfg["threads"], statistic=cfg["latency_stat"], backend=cfg["latency_backend"])
 
 
 def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:

@@ -226,7 +226,7 @@ def cmd_depth_sweep(args: argparse.Namespace) -> int:
 
 
 CLASSICAL_KEYS = (*STUDY_KEYS, "model", "data", "n_images", "positions", "profile", "scope", "scopes", "latency",
-                  "latency_limit", "threads", "latency_stat", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
+                  "latency_limit", "threads", "latency_stat", "latency_backend", "imgsz", "batch", "supernet_epochs", "sampling", "calibration_images",
                   "finetune_epochs", "quality", "hpo_trials")
 
 
@@ -288,7 +288,8 @@ def cmd_latency_table(args: argparse.Namespace) -> int:
     from .classical.space import NeckSpace
 
     space = NeckSpace(args.model, args.scope, args.positions)
-    table, pairs = build_table(space, args.imgsz, Timing(args.threads, statistic=args.stat), args.calibration, args.seed)
+    timing = Timing(args.threads, statistic=args.stat, backend=args.backend)
+    table, pairs = build_table(space, args.imgsz, timing, args.calibration, args.seed)
     table.save(Path(args.out))
     print(f"{len(space.decisions)} positions x ops measured, correction fitted to {len(pairs)} subnets: "
           f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum; wrote {args.out}")
@@ -432,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--latency-limit", dest="latency_limit", type=float, help="latency limit T in ms (default: the profile's)")
     c.add_argument("--threads", type=int, help="CPU threads for latency measurement")
     c.add_argument("--latency-stat", dest="latency_stat", help="min | median of the timed runs")
+    c.add_argument("--latency-backend", dest="latency_backend",
+                   help="torch | onnxruntime (pip install 'hybrid-nas[onnx]')")
     c.add_argument("--imgsz", type=int)
     c.add_argument("--batch", type=int)
     c.add_argument("--supernet-epochs", dest="supernet_epochs", type=int)
@@ -451,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--imgsz", type=int, default=160)
     lt.add_argument("--threads", type=int, default=1)
     lt.add_argument("--stat", default="min", help="min | median of the timed runs")
+    lt.add_argument("--backend", default="torch", help="torch | onnxruntime")
     lt.add_argument("--calibration", type=int, default=12, help="random whole subnets measured for the correction")
     lt.add_argument("--seed", type=int, default=0)
     lt.add_argument("--out", default="latency_table.json")

@@ -10,7 +10,7 @@ from hybrid_nas.classical import network
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.block import SearchableELAN
 from hybrid_nas.classical.data import digits_detection, resolve_data
-from hybrid_nas.classical.latency import LatencyTable, Timing, build_table
+from hybrid_nas.classical.latency import LatencyTable, Timing, build_table, measure_ms
 from hybrid_nas.classical.ops import all_ops, parse_op
 from hybrid_nas.classical.space import NeckSpace, scope_opset, stage_opset
 from hybrid_nas.errors import ConfigError, DataError, SpaceError
@@ -162,6 +162,20 @@ def test_built_latency_table_covers_the_space_and_orders_kernels():
     assert table.slope > 0 and all(m > s for s, m in pairs)  # a whole network costs more than its blocks
     # a 5x5 block costs more than the 3x3 block with the same activation, at every position (25 vs 9 MACs/pixel)
     assert all(e["5x5_relu"] > e["3x3_relu"] for e in table.entries.values())
+
+
+def test_onnxruntime_latency_backend_measures_or_says_what_to_install():
+    block = SearchableELAN(16, 16, 16, 8, ops="3x3_relu")
+    timing = Timing(repeats=3, backend="onnxruntime")
+    try:
+        import onnx, onnxruntime  # noqa: F401, E401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r"pip install 'hybrid-nas\[onnx\]'"):
+            measure_ms(block, (1, 16, 20, 20), timing)
+    else:
+        assert measure_ms(block, (1, 16, 20, 20), timing) > 0
+    with pytest.raises(ConfigError, match="unknown latency backend 'tensorrt'"):
+        Timing(backend="tensorrt")
 
 
 @pytest.fixture(scope="module")
