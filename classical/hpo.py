@@ -19,7 +19,8 @@ _FIXED = ("data", "model", "device", "project", "name", "exist_ok", "imgsz", "se
 
 
 def model_of_run(run_dir: Path) -> tuple[Path, dict]:
-    """The exported subnet of a ``hybrid-nas classical`` run (its first scope's when it searched several)."""
+    """The exported subnet of a ``hybrid-nas classical`` run; of a multi-scope run, the first scope directory in
+    name order (give that scope's directory to choose)."""
     run_dir = Path(run_dir)
     for candidate in [run_dir, *sorted(p for p in run_dir.iterdir() if p.is_dir())] if run_dir.is_dir() else []:
         if (candidate / "best.yaml").is_file():
