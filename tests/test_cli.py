@@ -189,3 +189,17 @@ def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, 
     code, _, err = run(["classical", "--out", str(tmp_path / "c"), "--imgsz", "64", "--n-images", "8",
                         "--supernet-epochs", "1", "--no-progress", *args], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_classical_nas_then_hpo_in_one_go(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "c"
+    code, stdout, _ = run(["classical", "--scope", "small", "--supernet-epochs", "1", "--imgsz", "64", "--n-images", "12",
+                           "--batch", "4", "--calibration-images", "4", "--budget", "2", "--hpo-trials", "1",
+                           "--out", str(out), "--no-progress"], capsys)
+    assert code == 0 and "| tuned |" in stdout
+    hpo = json.loads((out / "hpo" / "hpo.json").read_text())
+    assert hpo["default"]["params"]["lr0"] == 0.001 and "test_map50" in hpo["tuned"]["mean"]
+    meta = json.loads(sqlite3.connect(out / "hpo" / "trials.sqlite").execute(
+        "SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    assert meta["evaluator"]["model"] == str(out / "best.yaml") and meta["evaluator"]["imgsz"] == 64
