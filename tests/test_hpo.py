@@ -168,3 +168,16 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
     spec.write_text("epochs: {_type: randint, _value: [1, 5]}\n")
     assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--out", str(tmp_path / "x")]) == 2
     assert "'epochs' is the fidelity SMAC's Hyperband sets" in capsys.readouterr().err
+
+
+def test_repair_goes_back_to_the_last_complete_smac_save(tmp_path):
+    from hybrid_nas.hpo.runner import SMAC_STATE, repair
+
+    for name in SMAC_STATE:
+        (tmp_path / name).write_text(json.dumps({"new": name}))
+        (tmp_path / f"{name}.bak").write_text(json.dumps({"old": name}))
+    repair(tmp_path)  # all readable: nothing to do
+    assert json.loads((tmp_path / "runhistory.json").read_text()) == {"new": "runhistory.json"}
+    (tmp_path / "intensifier.json").write_text('{"half": ')  # a kill in the middle of SMAC's save
+    repair(tmp_path)  # every file goes back, so SMAC's state stays one consistent save
+    assert [json.loads((tmp_path / n).read_text()) for n in SMAC_STATE] == [{"old": n} for n in SMAC_STATE]

@@ -6,6 +6,9 @@ SMAC's tell callback: one writer)."""
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,25 +44,73 @@ class SMACTarget:
         return 1.0 - metrics[self.evaluator.quality], {"metrics": metrics, "params": params, "seconds": seconds}
 
 
-def _recorder(store: SQLiteStore, target: SMACTarget):
-    """A SMAC callback writing each told trial to the store."""
-    from smac.callback import Callback
-    from smac.runhistory.enumerations import StatusType
+SMAC_STATE = ("optimization.json", "runhistory.json", "intensifier.json")
 
-    class Record(Callback):
-        def on_tell_end(self, smbo, info, value):
+
+class _Recorder:
+    """Writes each trial SMAC is told to the store, once SMAC's own state holds it: a SMAC callback queues
+    the trial, and SMAC's save (wrapped by ``guard``) writes it after the state files. SMAC writes its JSON
+    files in place, so a kill during a save would leave them half-written; ``guard`` keeps the previous
+    complete copies (``*.bak``) and ``repair`` restores them on resume, which matches the store again."""
+
+    def __init__(self, store: SQLiteStore, target: SMACTarget):
+        self.store, self.target, self.pending = store, target, []
+
+    def callback(self):
+        from smac.callback import Callback
+
+        recorder = self
+
+        class Record(Callback):
+            def on_tell_end(self, smbo, info, value):
+                recorder.pending.append((info, value))
+                return None
+
+        return Record()
+
+    def flush(self) -> None:
+        from smac.runhistory.enumerations import StatusType
+
+        for info, value in self.pending:
             extra = value.additional_info or {}
             ok = value.status == StatusType.SUCCESS
-            error = None if ok else (extra.get("error") or value.status.name)
-            params = extra.get("params") or target.params(info.config, info.budget)
-            store.put(Trial(number=store.next_number(), arch=Architecture(params),
-                            state=TrialState.COMPLETE if ok else TrialState.FAILED, seed=int(info.seed or 0),
-                            metrics=extra.get("metrics", {}) if ok else {},
-                            reward=1.0 - float(value.cost) if ok else None, error=error,
-                            started=value.starttime or time.time(), duration=value.time))
-            return None
+            params = extra.get("params") or self.target.params(info.config, info.budget)
+            self.store.put(Trial(number=self.store.next_number(), arch=Architecture(params),
+                                 state=TrialState.COMPLETE if ok else TrialState.FAILED, seed=int(info.seed or 0),
+                                 metrics=extra.get("metrics", {}) if ok else {},
+                                 reward=1.0 - float(value.cost) if ok else None,
+                                 error=None if ok else (extra.get("error") or value.status.name),
+                                 started=value.starttime or time.time(), duration=value.time))
+        self.pending.clear()
 
-    return Record()
+    def guard(self, smbo, directory: Path) -> None:
+        save = smbo.save
+
+        def guarded_save():
+            for name in SMAC_STATE:
+                if (directory / name).is_file():
+                    shutil.copyfile(directory / name, directory / f"{name}.tmp")
+                    os.replace(directory / f"{name}.tmp", directory / f"{name}.bak")
+            save()
+            self.flush()
+
+        smbo.save = guarded_save  # this run's SMBO only
+
+
+def repair(directory: Path) -> None:
+    """Before resuming: if a kill left any SMAC state file unreadable, go back to the last complete save."""
+    def readable(path: Path) -> bool:
+        try:
+            json.loads(path.read_text())
+            return True
+        except (OSError, ValueError):
+            return False
+
+    if all(readable(directory / n) for n in SMAC_STATE if (directory / n).exists()):
+        return
+    for name in SMAC_STATE:
+        if (directory / f"{name}.bak").is_file():
+            os.replace(directory / f"{name}.bak", directory / name)
 
 
 @contextlib.contextmanager
@@ -117,14 +168,20 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
         raise ConfigError(f"cannot resume {out}: it was run with other settings; use the same settings or another --out")
     store.set_meta(meta)
     target = SMACTarget(evaluator, space, fidelity)
+    recorder = _Recorder(store, target)
+    state_dir = out / "smac" / "hpo" / str(seed)  # SMAC's output_directory / name / seed
+    if resume:
+        repair(state_dir)
     start = time.perf_counter()
     try:
         with dask_client(workers, scheduler) as client:
             smac = make_facade(space.configspace(seed), target.run, seed=seed, n_trials=trials,
                                output_dir=str(out / "smac"), name="hpo", kind=kind, n_initial=n_initial,
                                budgets=budgets, repeats=repeats, overwrite=not resume, dask_client=client,
-                               callbacks=[_recorder(store, target)])
+                               callbacks=[recorder.callback()])
+            recorder.guard(smac.optimizer, Path(smac.scenario.output_directory))
             incumbent = smac.optimize()
+            recorder.flush()
         incumbent = incumbent[0] if isinstance(incumbent, list) else incumbent
         top = budgets[1] if kind == "multi-fidelity" else None
         return HPOResult(target.params(incumbent, top), store.trials(), time.perf_counter() - start)
