@@ -142,15 +142,21 @@ class Study:
                    unit="trial", dynamic_ncols=True)
         self.stop_reason, stopping = "budget", False
 
-        def submit(trial: Trial) -> None:
+        def submit(trial: Trial) -> bool:
             self.store.put(trial)
-            pending[executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)] = trial
+            try:
+                pending[executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)] = trial
+                return True
+            except BrokenExecutor:  # a worker died since the last wait: run this trial on the rebuilt pool
+                self._requeue.insert(0, trial)
+                return False
 
         try:
             while True:
                 while len(pending) < slots and not stopping:
                     if self._requeue:
-                        submit(self._requeue.pop(0))
+                        if not submit(self._requeue.pop(0)):
+                            break
                         continue
                     if n_trials is not None and next_number >= n_trials:
                         break
@@ -181,8 +187,13 @@ class Study:
                         self._tell(trial)
                         bar.update()
                         continue
-                    submit(trial)
+                    if not submit(trial):
+                        break
                 if not pending:
+                    if self._requeue and not stopping:  # the pool broke with nothing in flight: a new pool
+                        executor.shutdown(wait=False, cancel_futures=True)
+                        executor, slots = make_executor(self.workers, self.dask_scheduler)
+                        continue
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenExecutor) for f in finished):
