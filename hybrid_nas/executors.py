@@ -23,18 +23,23 @@ class InlineExecutor(Executor):
         return future
 
 
+def connect_dask(address: str):
+    """A ``distributed.Client`` on an existing scheduler, or a one-line ``ConfigError``."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask comes with smac
+        raise ConfigError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
+
+
 class DaskExecutor(Executor):
     """A ``distributed.Client`` on an existing scheduler, seen through its futures executor."""
 
     def __init__(self, address: str):
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - dask comes with smac
-            raise ConfigError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-        try:
-            self.client = Client(address, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as e:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {e}") from None
+        self.client = connect_dask(address)
         self._executor = self.client.get_executor(pure=False)
         self.slots = max(1, sum(self.client.nthreads().values()))
 

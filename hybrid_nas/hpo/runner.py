@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, unknown
 from ..evaluator import Evaluator, run_evaluation
+from ..executors import connect_dask
 from ..smac_facade import FACADES, make_facade
 from ..space import Architecture
 from ..store import SQLiteStore, meta_hash
@@ -120,16 +121,12 @@ def dask_client(workers: int, scheduler: str | None):
     if not scheduler and workers <= 1:
         yield None
         return
-    from distributed import Client, LocalCluster
-
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as e:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from None
-        with client:
+        with connect_dask(scheduler) as client:
             yield client
         return
+    from distributed import Client, LocalCluster
+
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         yield client
