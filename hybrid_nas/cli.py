@@ -126,12 +126,14 @@ def cmd_nb201(args: argparse.Namespace) -> int:
 
 
 QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
-                "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "shots", "optimization_level", "hpo_trials")
+                "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "finetune_steps", "shots",
+                "optimization_level", "hpo_trials")
 
 
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
     """(space, evaluator, objective) of a quantum configuration."""
     from .objectives import make_objective
+    from .quantum.circuit import encoder_choices
     from .quantum.data import load_task
     from .quantum.evaluator import QNNEvaluator
     from .quantum.space import CircuitSpace
@@ -141,7 +143,7 @@ def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None
         cfg["noise"] = None
     task = load_task(cfg["task"], label_column=cfg["label_column"])
     space = CircuitSpace(cfg["qubits"] or task.n_qubits, max_layers or cfg["layers"], cfg["scope"],
-                         (cfg["encoder"] or task.encoder,), min_layers)
+                         encoder_choices(cfg["encoder"], task.encoder), min_layers)
     training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
     evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"],
                              optimization_level=cfg["optimization_level"], shots=cfg["shots"])
@@ -198,7 +200,8 @@ def _one_shot(cfg: dict, space, evaluator):
     bank = train_supercircuit(space, task, training).weights
     print(f"SuperCircuit trained: {cfg['supercircuit_epochs']} epochs in {time.perf_counter() - start:.1f} s")
     searched = SuperCircuitEvaluator(space, task, bank, {"task": cfg["task"], "epochs": cfg["supercircuit_epochs"],
-                                                         "lr": training.lr, "seed": cfg["seed"]})
+                                                         "lr": training.lr, "seed": cfg["seed"]},
+                                     finetune_steps=cfg["finetune_steps"], training=evaluator.training)
     return searched, make_objective(cfg["objective"], quality="accuracy", cost=cfg["cost"], T=cfg["T"])
 
 
@@ -397,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--task", help="digits4 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH")
     q.add_argument("--label-column", dest="label_column", help="label column of a csv:PATH task")
     q.add_argument("--qubits", type=int, help="number of qubits (default: the task's)")
-    q.add_argument("--encoder", help="ryzxy | rx | zz (default: the task's)")
+    q.add_argument("--encoder", help="ryzxy | ryzxy_interleaved | rx | zz, or several comma-separated for the "
+                   "search to choose (default: the task's, and its interleaved variant)")
     q.add_argument("--scope", help="gate-set scope: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
     q.add_argument("--layers", type=int, help="deepest circuit searched")
     q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth | infidelity")
@@ -411,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
     q.add_argument("--supercircuit-epochs", dest="supercircuit_epochs", type=int,
                    help="one-shot: train a SuperCircuit this many epochs and score candidates by inherited weights")
+    q.add_argument("--finetune-steps", dest="finetune_steps", type=int,
+                   help="one-shot: Adam steps from the inherited weights before a candidate is scored")
     q.add_argument("--hpo-trials", dest="hpo_trials", type=int, help="then tune the best circuit's training with SMAC")
     _add_study_flags(q)
     q.set_defaults(func=cmd_quantum)

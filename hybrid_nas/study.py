@@ -136,6 +136,7 @@ class Study:
             raise ConfigError(f"the time budget must be > 0 seconds, got {seconds}")
         executor, slots = make_executor(self.workers, self.dask_scheduler)
         pending: dict[Future, Trial] = {}
+        in_flight: dict[Future, str] = {}  # space.key of each pending trial, computed once
         start, next_number, streak, best = time.monotonic(), self.store.next_number(), 0, -math.inf
         done_count = next_number - len(self._requeue)
         bar = tqdm(total=n_trials, initial=done_count, disable=not self.progress, desc=self.strategy.name,
@@ -145,7 +146,8 @@ class Study:
         def submit(trial: Trial) -> bool:
             self.store.put(trial)
             try:
-                pending[executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)] = trial
+                future = executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)
+                pending[future], in_flight[future] = trial, self.space.key(trial.arch)
                 return True
             except BrokenExecutor:  # a worker died since the last wait: run this trial on the rebuilt pool
                 self._requeue.insert(0, trial)
@@ -174,7 +176,7 @@ class Study:
                             stopping = True
                             break
                         continue
-                    if not self.count_repeats and any(self.space.key(t.arch) == key for t in pending.values()):
+                    if not self.count_repeats and key in in_flight.values():
                         break  # the same arch is in flight: wait for it, the strategy hears its result then
                     streak = 0
                     trial = Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
@@ -202,6 +204,7 @@ class Study:
                     executor.shutdown(wait=False, cancel_futures=True)
                     executor, slots = make_executor(self.workers, self.dask_scheduler)
                 for future in sorted(finished, key=lambda f: pending[f].number):
+                    in_flight.pop(future)
                     trial = self._finish(pending.pop(future), future)
                     bar.update()
                     if trial.ok and self.objective.feasible(trial.metrics):

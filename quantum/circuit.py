@@ -79,32 +79,56 @@ def entangler_pairs(pattern: str, n: int) -> list[tuple[int, int]]:
     raise SpaceError(unknown("entangler pattern", pattern, ("ring", "chain")))
 
 
-def _encode_ryzxy(n: int) -> tuple[list[Op], int]:
+# An encoder gives its data gates as stages: the space puts stage s in front of layer s (the last
+# layer takes what is left), so a one-stage encoder runs before the whole circuit, and a many-stage
+# one interleaves the data with the trainable layers.
+
+def _ryzxy_rows(n: int) -> list[list[Op]]:
     # features [0, n) as RY on wires 0..n-1, [n, 2n) as RZ, [2n, 3n) as RX, [3n, 4n) as RY:
-    # QuantumNAS's 4x4_ryzxy for 16 pooled pixels on 4 qubits
-    ops = [Op(g, (q,), (("x", b * n + q),)) for b, g in enumerate(("ry", "rz", "rx", "ry")) for q in range(n)]
-    return ops, 4 * n
+    # QuantumNAS's 4x4_ryzxy for 16 pooled pixels (row b of the 4x4 image is row b here) on 4 qubits
+    return [[Op(g, (q,), (("x", b * n + q),)) for q in range(n)] for b, g in enumerate(("ry", "rz", "rx", "ry"))]
 
 
-def _encode_rx(n: int) -> tuple[list[Op], int]:
-    return [Op("rx", (q,), (("x", q),)) for q in range(n)], n
+def _encode_ryzxy(n: int) -> tuple[list[list[Op]], int]:
+    return [sum(_ryzxy_rows(n), [])], 4 * n
 
 
-def _encode_zz(n: int) -> tuple[list[Op], int]:
+def _encode_ryzxy_interleaved(n: int) -> tuple[list[list[Op]], int]:
+    # the same gates, a row per layer: the layers between rows mix the qubits, so the state is no
+    # longer a product of one-qubit states (with ryzxy, even a 144-parameter block stays near 86 %
+    # test accuracy on digits4, and so does a linear model on the encoded states' product features)
+    return _ryzxy_rows(n), 4 * n
+
+
+def _encode_rx(n: int) -> tuple[list[list[Op]], int]:
+    return [[Op("rx", (q,), (("x", q),)) for q in range(n)]], n
+
+
+def _encode_zz(n: int) -> tuple[list[list[Op]], int]:
     # the ZZ feature map (Havlicek et al. 2019), one repetition, linear entanglement
     ops = [Op("h", (q,)) for q in range(n)] + [Op("rz", (q,), (("x", q),)) for q in range(n)]
     for i, j in entangler_pairs("chain", n):
         ops += [Op("cnot", (i, j)), Op("rz", (j,), (("zz", i, j),)), Op("cnot", (i, j))]
-    return ops, n
+    return [ops], n
 
 
-ENCODERS = {"ryzxy": _encode_ryzxy, "rx": _encode_rx, "zz": _encode_zz}
+ENCODERS = {"ryzxy": _encode_ryzxy, "ryzxy_interleaved": _encode_ryzxy_interleaved, "rx": _encode_rx,
+            "zz": _encode_zz}
 
 
-def encoder_ops(name: str, n_qubits: int) -> tuple[list[Op], int]:
+def encoder_stages(name: str, n_qubits: int) -> tuple[list[list[Op]], int]:
+    """The encoder's data gates, as stages (see above), and the number of features it reads."""
     if name not in ENCODERS:
         raise SpaceError(unknown("encoder", name, ENCODERS))
     return ENCODERS[name](n_qubits)
+
+
+def encoder_choices(spec: str | None, task_encoder: str) -> tuple[str, ...]:
+    """The encoder decision's options: ``spec`` ("ryzxy,zz") if given, else the task's encoder and its
+    interleaved variant where it has one."""
+    if spec:
+        return tuple(e.strip() for e in str(spec).split(",") if e.strip())
+    return tuple(e for e in (task_encoder, f"{task_encoder}_interleaved") if e in ENCODERS)
 
 
 # ---- builders ---------------------------------------------------------------------------------------

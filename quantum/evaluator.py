@@ -15,8 +15,8 @@ from hybrid_nas.space import Architecture
 
 from .circuit import to_qasm3, to_qiskit
 from .data import Task, load_task
-from .hardware import fake_backend, hardware_figures
-from .noise import noisy_accuracy
+from .hardware import fake_backend, transpiled_figures
+from .noise import DeviceRun
 from .space import CircuitSpace
 from .training import TrainConfig, accuracy, train
 
@@ -69,12 +69,13 @@ class QNNEvaluator(Evaluator):
         metrics = {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes),
                    **circuit.figures(), "train_seconds": result.seconds}
         if self.noise:
-            backend = fake_backend(self.noise)
-            metrics |= hardware_figures(circuit, backend, self.optimization_level, seed)
-            metrics["noisy_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes,
-                                                       backend, optimization_level=self.optimization_level, seed=seed,
-                                                       shots=self.shots)
+            run = self._device_run(circuit, result.weights, seed)  # one transpile: figures and noisy accuracy
+            metrics |= transpiled_figures(run.tqc, fake_backend(self.noise), circuit.n_qubits)
+            metrics["noisy_accuracy"] = run.accuracy(task.x_val, task.y_val, task.n_classes)
         return metrics
+
+    def _device_run(self, circuit, weights, seed: int) -> DeviceRun:
+        return DeviceRun(circuit, weights, fake_backend(self.noise), self.optimization_level, seed, shots=self.shots)
 
     def artefacts(self, arch: Architecture, seed: int, run_dir: Path) -> dict:
         """Retrain the chosen circuit (same seed: same weights) and write ``best.qasm``, ``best_circuit.png``
@@ -90,9 +91,7 @@ class QNNEvaluator(Evaluator):
         figure.savefig(run_dir / "best_circuit.png", dpi=110, bbox_inches="tight")
         test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes)}
         if self.noise:
-            test["noisy_test_accuracy"] = noisy_accuracy(circuit, result.weights, task.x_test, task.y_test,
-                                                         task.n_classes, fake_backend(self.noise),
-                                                         optimization_level=self.optimization_level, seed=seed,
-                                                         shots=self.shots)
+            run = self._device_run(circuit, result.weights, seed)
+            test["noisy_test_accuracy"] = run.accuracy(task.x_test, task.y_test, task.n_classes)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test

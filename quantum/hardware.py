@@ -45,21 +45,26 @@ def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: 
 
 
 def hardware_figures(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0) -> dict[str, float]:
-    """Figures of the transpiled circuit. Angles are bound to generic random values: the figures do not
-    depend on them (barring angles that happen to be 0), and bound circuits transpile fast."""
+    """Figures of the circuit transpiled to ``backend``. Angles are bound to generic random values: the
+    figures do not depend on them (barring angles that happen to be 0), and bound circuits transpile fast."""
     rng = np.random.default_rng(seed)
     tqc = transpile_for(circuit, backend, optimization_level, seed, weights=rng.uniform(0.1, 3.0, circuit.n_weights),
                         x=rng.uniform(0.1, 3.0, circuit.n_features))
+    return transpiled_figures(tqc, backend, circuit.n_qubits)
+
+
+def transpiled_figures(tqc, backend, n_qubits: int) -> dict[str, float]:
+    """Depth, two-qubit gates and estimated success rate of ``tqc``, a circuit of ``n_qubits`` logical
+    qubits already transpiled to ``backend``."""
     target = backend.target
-    success, two_qubit, used = 1.0, 0, set()
+    success, two_qubit = 1.0, 0
     for inst in tqc.data:
         qubits = tuple(tqc.find_bit(q).index for q in inst.qubits)
-        used.update(qubits)
         two_qubit += len(qubits) == 2
         props = target[inst.operation.name].get(qubits) if inst.operation.name in target else None
         success *= 1.0 - ((props.error or 0.0) if props is not None else 0.0)
-    layout = tqc.layout.final_index_layout() if tqc.layout else range(circuit.n_qubits)
-    for q in layout[: circuit.n_qubits]:  # every logical qubit is read out
+    layout = tqc.layout.final_index_layout() if tqc.layout else range(n_qubits)
+    for q in layout[:n_qubits]:  # every logical qubit is read out
         props = target["measure"].get((q,)) if "measure" in target else None
         success *= 1.0 - ((props.error or 0.0) if props is not None else 0.0)
     # infidelity = 1 - success rate: a cost to minimise, for Pareto fronts and cost limits

@@ -13,6 +13,7 @@ from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.evaluator import Evaluator
 from hybrid_nas.space import Architecture
 
+from .circuit import encoder_choices
 from .data import load_task
 from .space import CircuitSpace
 from .training import TrainConfig, accuracy, train
@@ -32,7 +33,7 @@ def circuit_of_run(run_dir: Path) -> tuple[CircuitSpace, Architecture, dict]:
         raise ConfigError(f"{run_dir} holds no finished quantum run to tune")
     task = load_task(cfg["task"], label_column=cfg.get("label_column"))
     space = CircuitSpace(cfg.get("qubits") or task.n_qubits, cfg["layers"], cfg["scope"],
-                         (cfg.get("encoder") or task.encoder,))
+                         encoder_choices(cfg.get("encoder"), task.encoder))
     return space, space.validate(doc["best"]["architecture"]), cfg
 
 

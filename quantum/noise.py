@@ -49,19 +49,33 @@ def _pub(circuit: Circuit, weights, backend, optimization_level: int, seed: int)
     return tqc, [[o] for o in observables], columns  # shape (qubits, 1): broadcast against the samples
 
 
+class DeviceRun:
+    """Trained ``weights`` of ``circuit`` transpiled once for ``backend`` (None: noiseless, untranspiled);
+    each data set is then one batched job on that transpiled circuit (``tqc``)."""
+
+    def __init__(self, circuit: Circuit, weights, backend=None, optimization_level: int = 1, seed: int = 0,
+                 method: str = "density_matrix", shots: int | None = None):
+        self.tqc, self._observables, self._columns = _pub(circuit, weights, backend, optimization_level, seed)
+        self._estimator = _estimator(backend, method, shots, seed)
+
+    def expvals(self, x, batched: bool = True) -> np.ndarray:
+        """<Z_q> per sample (samples, n_qubits). ``batched=False`` runs one job per sample: only for the
+        benchmark that measures what batching saves."""
+        values = np.asarray(x, float)[:, self._columns]
+        if batched:
+            return self._estimator.run([(self.tqc, self._observables, values)]).result()[0].data.evs.T
+        return np.stack([self._estimator.run([(self.tqc, self._observables, row)]).result()[0].data.evs[:, 0]
+                         for row in values])
+
+    def accuracy(self, x, y, n_classes: int) -> float:
+        return readout_accuracy(self.expvals(x), y, n_classes)
+
+
 def noisy_expvals(circuit: Circuit, weights, x, backend=None, method: str = "density_matrix",
                   shots: int | None = None, optimization_level: int = 1, seed: int = 0,
                   batched: bool = True) -> np.ndarray:
-    """<Z_q> per sample (samples, n_qubits) under ``backend``'s noise (noiseless if None), transpiled to it.
-
-    ``batched=False`` runs one job per sample: only for the benchmark that measures what batching saves.
-    """
-    tqc, observables, columns = _pub(circuit, weights, backend, optimization_level, seed)
-    values = np.asarray(x, float)[:, columns]
-    estimator = _estimator(backend, method, shots, seed)
-    if batched:
-        return estimator.run([(tqc, observables, values)]).result()[0].data.evs.T
-    return np.stack([estimator.run([(tqc, observables, row)]).result()[0].data.evs[:, 0] for row in values])
+    """<Z_q> per sample (samples, n_qubits) under ``backend``'s noise (noiseless if None), transpiled to it."""
+    return DeviceRun(circuit, weights, backend, optimization_level, seed, method, shots).expvals(x, batched)
 
 
 def noisy_accuracy(circuit: Circuit, weights, x, y, n_classes: int, backend, **kwargs) -> float:

@@ -10,7 +10,7 @@ from hybrid_nas.config import packaged
 from hybrid_nas.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.space import Architecture, Decision, SearchSpace
 
-from .circuit import ENCODERS, Circuit, Op, encoder_ops, entangler_pairs
+from .circuit import ENCODERS, Circuit, Op, encoder_stages, entangler_pairs
 from .gates import GATES
 
 NONE = "none"
@@ -111,7 +111,8 @@ class CircuitSpace(SearchSpace):
         """The circuit of an architecture; trainable weights numbered in gate order, or, with
         ``shared``, pointing into the SuperCircuit bank laid out by ``shared_offsets``."""
         arch = self.validate(arch)
-        ops, n_features = encoder_ops(arch["encoder"], self.n_qubits)
+        stages, n_features = encoder_stages(arch["encoder"], self.n_qubits)
+        ops: list[Op] = []
         offsets = self.shared_offsets() if shared else None
         k = 0
 
@@ -123,6 +124,9 @@ class CircuitSpace(SearchSpace):
             k += n
 
         for layer in range(arch["layers"]):
+            # the encoder's stage per layer; the last layer takes the rest
+            for stage in stages[layer: None if layer == arch["layers"] - 1 else layer + 1]:
+                ops += stage
             for q in range(self.n_qubits):
                 if (g := arch[f"L{layer}.rot.q{q}"]) != NONE:
                     place(g, (q,), (layer, f"q{q}", g))

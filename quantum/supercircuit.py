@@ -1,16 +1,17 @@
 """One-shot search (QuantumNAS's SuperCircuit): one bank of weights holds a parameter for every option of
 every decision; it is trained once, a sampled sub-circuit per step, and any circuit of the space is then
-scored with the weights it inherits, with no training of its own."""
+scored with the weights it inherits, with no training of its own or after a few fine-tuning steps."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-import torch
 
 from hybrid_nas.evaluator import Evaluator
 
 from .data import Task
-from .simulator import Simulator, one_thread
+from .simulator import Encoded, Simulator, one_thread
 from .space import CircuitSpace
 from .training import TrainConfig, TrainResult, _fit, accuracy
 
@@ -19,20 +20,35 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
     """Uniform single-path training: each step samples an architecture and trains its share of the bank."""
     rng = np.random.default_rng(cfg.seed)
     size = space.shared_offsets()[("size",)]
-    encoded: dict[str, torch.Tensor] = {}  # per encoder: the data part is the same for every sub-circuit
+    encoded: dict[str, Encoded] = {}  # per data part (encoder, interleaved rows): shared by sub-circuits
 
     def expvals_of(weights, index):
         circuit = space.build(space.sample(rng), shared=True)
         while circuit.n_params == 0:  # an all-"none" draw has nothing to train: draw again
             circuit = space.build(space.sample(rng), shared=True)
         sim = Simulator(circuit)
-        key = repr(sim.encoder)
-        if key not in encoded:
-            encoded[key] = sim.encode(task.x_train)
-        return sim.expvals(weights, encoded[key][index])
+        if sim.data_key not in encoded:
+            encoded[sim.data_key] = sim.encode(task.x_train)
+        return sim.expvals(weights, encoded[sim.data_key][index])
 
     with one_thread():
         return _fit(size, space.n_qubits, task, cfg, expvals_of)
+
+
+def inherit(space: CircuitSpace, bank, arch, task: Task | None = None, steps: int = 0,
+            cfg: TrainConfig = TrainConfig()):
+    """(sub-circuit, weights): the circuit of ``arch`` indexing the SuperCircuit ``bank``, with the bank's
+    weights, or with them fine-tuned for ``steps`` Adam steps on ``task``'s training split."""
+    circuit = space.build(arch, shared=True)
+    bank = np.asarray(bank, float)[: circuit.n_weights]
+    if not steps or circuit.n_params == 0:
+        return circuit, bank
+    sim = Simulator(circuit)
+    with one_thread():
+        encoded = sim.encode(task.x_train)
+        result = _fit(circuit.n_weights, space.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]),
+                      init=bank, max_steps=steps)
+    return circuit, result.weights
 
 
 def inherited_accuracy(space: CircuitSpace, bank, arch, x, y, n_classes: int) -> float:
@@ -41,17 +57,20 @@ def inherited_accuracy(space: CircuitSpace, bank, arch, x, y, n_classes: int) ->
 
 
 class SuperCircuitEvaluator(Evaluator):
-    """Scores a circuit by its inherited weights (validation accuracy) plus its cost figures."""
+    """Scores a circuit by its inherited weights (validation accuracy), optionally after ``finetune_steps``
+    Adam steps from them (``training``'s lr and batch), plus its cost figures."""
 
     name = "supercircuit"
 
-    def __init__(self, space: CircuitSpace, task: Task, bank: np.ndarray, meta: dict | None = None):
+    def __init__(self, space: CircuitSpace, task: Task, bank: np.ndarray, meta: dict | None = None,
+                 finetune_steps: int = 0, training: TrainConfig = TrainConfig()):
         self.space, self.task, self.bank, self._meta = space, task, np.asarray(bank), meta or {}
+        self.finetune_steps, self.training = finetune_steps, training
 
     def meta(self):
-        return {"name": self.name, **self._meta}
+        return {"name": self.name, **self._meta, "finetune_steps": self.finetune_steps}
 
     def evaluate(self, arch, seed):
         t = self.task
-        return {"accuracy": inherited_accuracy(self.space, self.bank, arch, t.x_val, t.y_val, t.n_classes),
-                **self.space.build(arch).figures()}
+        circuit, weights = inherit(self.space, self.bank, arch, t, self.finetune_steps, replace(self.training, seed=seed))
+        return {"accuracy": accuracy(circuit, weights, t.x_val, t.y_val, t.n_classes), **self.space.build(arch).figures()}

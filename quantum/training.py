@@ -7,6 +7,7 @@ Same batches, same initial weights, same loss: their losses agree to rounding.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -49,11 +50,15 @@ def _batches(n: int, cfg: TrainConfig):
         yield from order.split(cfg.batch)
 
 
-def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of) -> TrainResult:
-    """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``."""
+def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of, init=None,
+         max_steps: int | None = None) -> TrainResult:
+    """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``. Starts from
+    ``init`` weights if given (else random), and stops after ``max_steps`` steps if given."""
     n = len(task.y_train) if cfg.n_train is None else min(cfg.n_train, len(task.y_train))
     g = torch.Generator().manual_seed(cfg.seed)
     weights = ((torch.rand(n_weights, generator=g, dtype=torch.float64) * 2 - 1) * cfg.init_scale).requires_grad_()
+    if init is not None:
+        weights = torch.tensor(init, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([weights], lr=cfg.lr)
     R = torch.tensor(readout_matrix(n_qubits, task.n_classes)) * cfg.logit_scale
     y = torch.as_tensor(task.y_train[:n])
@@ -61,7 +66,7 @@ def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of
     if n_weights == 0:  # every slot "none": nothing to train, the encoder alone is scored
         return result
     start = time.perf_counter()
-    for index in _batches(n, cfg):
+    for index in itertools.islice(_batches(n, cfg), max_steps):
         loss = torch.nn.functional.cross_entropy(expvals_of(weights, index) @ R, y[index])
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {len(result.losses)}")

@@ -2,19 +2,23 @@ import numpy as np
 import pytest
 
 from hybrid_nas import SpaceError
-from hybrid_nas.quantum.circuit import (ENCODERS, Circuit, Op, encoder_ops, entangler_pairs, qiskit_expvals,
+from hybrid_nas.quantum.circuit import (ENCODERS, Circuit, Op, encoder_stages, entangler_pairs, qiskit_expvals,
                                         to_pennylane, to_qasm3, to_qiskit)
 from hybrid_nas.quantum.gates import GATES
 
 
 def random_circuit(rng, n_qubits, gates, n_ops=12, encoder="ryzxy"):
-    ops, n_features = encoder_ops(encoder, n_qubits)
-    k = 0
-    for _ in range(n_ops):
-        g = GATES[gates[rng.integers(len(gates))]]
-        wires = tuple(int(w) for w in rng.choice(n_qubits, size=g.num_wires, replace=False))
-        ops.append(Op(g.name, wires, tuple(("w", k + i) for i in range(g.num_params))))
-        k += g.num_params
+    """The encoder's stages with random trainable gates after each, so interleaved encoders put data
+    gates after trainable ones."""
+    stages, n_features = encoder_stages(encoder, n_qubits)
+    ops, k = [], 0
+    for s, stage in enumerate(stages):
+        ops += stage
+        for _ in range(n_ops // len(stages) + (s < n_ops % len(stages))):
+            g = GATES[gates[rng.integers(len(gates))]]
+            wires = tuple(int(w) for w in rng.choice(n_qubits, size=g.num_wires, replace=False))
+            ops.append(Op(g.name, wires, tuple(("w", k + i) for i in range(g.num_params))))
+            k += g.num_params
     return Circuit(n_qubits, tuple(ops), n_features)
 
 

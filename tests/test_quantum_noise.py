@@ -10,11 +10,12 @@ from hybrid_nas.quantum.space import CircuitSpace
 from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
 
-@pytest.fixture(scope="module")
-def trained():
+@pytest.fixture(scope="module", params=["ryzxy", "ryzxy_interleaved"])
+def trained(request):
+    # interleaved: rows of data gates after trainable ones, bound per sample in Aer's batched job
     task = load_task("digits4")
-    space = CircuitSpace(n_qubits=4, max_layers=2, scope="full")
-    circuit = space.build(space.uniform(2, "u3", "crx_ring"))
+    space = CircuitSpace(n_qubits=4, max_layers=2, scope="full", encoders=(request.param,))
+    circuit = space.build(space.uniform(2, "u3", "crx_ring", request.param))
     result = train(circuit, task, TrainConfig(epochs=15, lr=0.1))
     return task, circuit, result.weights
 

@@ -22,9 +22,10 @@ def test_simulator_matches_qiskit_on_every_gate(encoder):
             assert np.allclose(got[b], qiskit_expvals(circuit, weights, xs[b]), atol=1e-6), gate
 
 
-def test_simulator_gradients_match_pennylane_backprop():
+@pytest.mark.parametrize("encoder", ["ryzxy", "ryzxy_interleaved"])
+def test_simulator_gradients_match_pennylane_backprop(encoder):
     rng = np.random.default_rng(3)
-    circuit = random_circuit(rng, 4, sorted(GATES), n_ops=25)
+    circuit = random_circuit(rng, 4, sorted(GATES), n_ops=25, encoder=encoder)
     xs = rng.uniform(0, np.pi, (6, circuit.n_features))
     w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
     sim = Simulator(circuit)
