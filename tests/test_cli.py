@@ -114,6 +114,7 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
     (["--optimization-level", "4"], "--optimization-level must be 0, 1, 2 or 3, got 4"),
     (["--shots", "0"], "--shots must be >= 1"),
+    (["--encoder", "ryzxy,ryzxy_interleave"], "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)"),
 ])
 def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
@@ -138,10 +139,11 @@ def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
 def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_path, capsys):
     out = tmp_path / "one-shot"
     code, stdout, _ = run(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "6",
-                           "--supercircuit-epochs", "3", "--noise", "none", "--out", str(out), "--no-progress"], capsys)
+                           "--supercircuit-epochs", "3", "--finetune-steps", "2", "--noise", "none", "--out", str(out),
+                           "--no-progress"], capsys)
     assert code == 0 and "SuperCircuit trained: 3 epochs" in stdout
     meta = json.loads(sqlite3.connect(out / "trials.sqlite").execute("SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
-    assert meta["evaluator"]["name"] == "supercircuit"
+    assert meta["evaluator"]["name"] == "supercircuit" and meta["evaluator"]["finetune_steps"] == 2
     assert "test_accuracy" in json.loads((out / "best_test.json").read_text()) and (out / "best.qasm").exists()
 
 
