@@ -13,7 +13,7 @@ from hybrid_nas.evaluator import Evaluator
 from .data import Task
 from .simulator import Encoded, Simulator, one_thread
 from .space import CircuitSpace
-from .training import TrainConfig, TrainResult, _fit, accuracy
+from .training import TrainConfig, TrainResult, _fit, accuracy, train
 
 
 def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
@@ -43,17 +43,12 @@ def inherit(space: CircuitSpace, bank, arch, task: Task | None = None, steps: in
     bank = np.asarray(bank, float)[: circuit.n_weights]
     if not steps or circuit.n_params == 0:
         return circuit, bank
-    sim = Simulator(circuit)
-    with one_thread():
-        encoded = sim.encode(task.x_train)
-        result = _fit(circuit.n_weights, space.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]),
-                      init=bank, max_steps=steps)
-    return circuit, result.weights
+    return circuit, train(circuit, task, cfg, init=bank, max_steps=steps).weights
 
 
 def inherited_accuracy(space: CircuitSpace, bank, arch, x, y, n_classes: int) -> float:
     """Accuracy of ``arch`` with the weights it inherits from the SuperCircuit ``bank``."""
-    return accuracy(space.build(arch, shared=True), bank, x, y, n_classes)
+    return accuracy(*inherit(space, bank, arch), x, y, n_classes)
 
 
 class SuperCircuitEvaluator(Evaluator):

@@ -80,11 +80,14 @@ def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of
     return result
 
 
-def train(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
+def train(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig(), init=None,
+          max_steps: int | None = None) -> TrainResult:
+    """Train by the fused simulator; from ``init`` weights and for at most ``max_steps`` steps if given."""
     sim = Simulator(circuit)
     with one_thread():
         encoded = sim.encode(task.x_train)  # data-only: once, not once per step
-        return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]))
+        return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]),
+                    init, max_steps)
 
 
 def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
