@@ -2,10 +2,12 @@
 less depth than searches scored noiselessly? digits4, regularised evolution, the same objective, seeds
 and budget in every arm (accuracy, under a limit of 40 parameters: no cost pressure on two-qubit gates or
 depth, so any difference comes from the noise); an arm's quality is its validation accuracy under that
-fake backend's noise model (none: noiseless). Compares the top-k circuits (by reward) of each search, and
-transpiles every chosen circuit to the noisiest device of the comparison so their hardware costs compare.
+fake backend's noise model with the shot noise of --shots shots (none: noiseless). Compares the top-k
+circuits (by reward) of each search, and transpiles every chosen circuit to the last arm's device so
+their hardware costs compare.
 
-    python benchmarks/quantum_noise_awareness.py --seeds 3 --budget 60 --top 5
+    python benchmarks/quantum_noise_awareness.py --seeds 3 --budget 60 --top 5 --scope full \
+        --noise none,FakeManilaV2,FakeQuitoV2 --shots 256
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--noise", default="none,FakeManilaV2,FakeQuitoV2", help="arms: fake backends, none = noiseless")
-    ap.add_argument("--shots", type=int, help="noisy arms: shot noise of this many shots (default: exact)")
+    ap.add_argument("--shots", type=int, default=256, help="noisy arms: shot noise of this many shots; 0: exact")
     ap.add_argument("--scope", default="full")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     arms = args.noise.split(",")
-    device = fake_backend(arms[-1] if arms[-1] != "none" else "FakeManilaV2")  # where chosen circuits are costed
+    device = fake_backend(arms[-1] if arms[-1] != "none" else "FakeManilaV2")  # where every chosen circuit is costed
     space = CircuitSpace(4, args.layers, args.scope, ("ryzxy", "ryzxy_interleaved"))
     chosen: dict[str, list[dict]] = {arm: [] for arm in arms}
     with tempfile.TemporaryDirectory() as tmp:
