@@ -63,6 +63,12 @@ def _data_matrix(op: Op, x: torch.Tensor) -> torch.Tensor:
     return m.reshape(m.shape[0], *[2] * (2 * len(op.wires)))
 
 
+def _apply_per_sample(states: torch.Tensor, m: torch.Tensor, equation: str, n: int) -> torch.Tensor:
+    """States (samples, 2**n) after a gate whose matrix is per sample (or one for all) from ``_data_matrix``."""
+    rows = len(states)
+    return torch.einsum(equation, states.reshape(rows, *[2] * n), m.expand(rows, *m.shape[1:])).reshape(rows, -1)
+
+
 @dataclass
 class Encoded:
     """What a data set contributes, computed once: the encoded ``states`` (samples, 2**n) and the
@@ -151,12 +157,11 @@ class Simulator:
         every later data gate."""
         n = self.circuit.n_qubits
         x = torch.as_tensor(x, dtype=torch.float64)
-        state = torch.zeros(x.shape[0], *[2] * n, dtype=torch.complex128)
-        state.view(x.shape[0], -1)[:, 0] = 1
+        state = torch.zeros(x.shape[0], 2**n, dtype=torch.complex128)
+        state[:, 0] = 1
         for op in self.encoder:
-            m = _data_matrix(op, x)
-            state = torch.einsum(_equation(op.wires, n, batched=True), state, m.expand(x.shape[0], *m.shape[1:]))
-        return Encoded(state.reshape(x.shape[0], -1), [_data_matrix(op, x) for op in self.data_ops])
+            state = _apply_per_sample(state, _data_matrix(op, x), _equation(op.wires, n, batched=True), n)
+        return Encoded(state, [_data_matrix(op, x) for op in self.data_ops])
 
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         weights = torch.as_tensor(weights, dtype=torch.float64)
@@ -166,6 +171,5 @@ class Simulator:
                 psi = psi @ step.rows(weights)
             else:
                 i, equation = step
-                m = encoded.data[i]
-                psi = torch.einsum(equation, psi.reshape(-1, *[2] * n), m.expand(len(psi), *m.shape[1:])).reshape(len(psi), -1)
+                psi = _apply_per_sample(psi, encoded.data[i], equation, n)
         return (psi.real**2 + psi.imag**2) @ self.signs

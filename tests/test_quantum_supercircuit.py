@@ -16,6 +16,10 @@ def test_sub_circuits_share_the_bank_by_decision_option():
     for oa, ob in zip(ca.ops, cb.ops):  # same position, same option: same weights; the changed slot: others
         assert (oa.params == ob.params) == (oa.gate == ob.gate)
     assert ca.n_params == space.build(a).n_params == 6 and ca.n_weights <= space.shared_offsets()[("size",)]
+    # the SuperCircuit evaluator reports a sub-circuit's cost figures off its shared build
+    u3cu3 = CircuitSpace(n_qubits=4, max_layers=3, scope="u3cu3")
+    for arch in (u3cu3.uniform(3, "u3", "cu3_ring"), u3cu3.sample(np.random.default_rng(2))):
+        assert u3cu3.build(arch, shared=True).figures() == u3cu3.build(arch).figures()
 
 
 def test_supercircuit_training_learns_and_is_searched_like_any_evaluator():
