@@ -28,7 +28,7 @@ def _describer(meta: dict):
 
         layers = space["decisions"]["layers"]
         return CircuitSpace(space["n_qubits"], max(layers), space["scope"], tuple(space["decisions"]["encoder"]),
-                            min(layers)).describe
+                            min(layers), space.get("n_features")).describe
     return None
 
 
@@ -127,24 +127,27 @@ def cmd_nb201(args: argparse.Namespace) -> int:
 
 QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope", "layers", "cost", "T", "noise",
                 "epochs", "batch", "lr", "n_train", "supercircuit_epochs", "finetune_steps", "shots",
-                "optimization_level", "hpo_trials")
+                "optimization_level", "hpo_trials", "device", "precision")
 
 
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
     """(space, evaluator, objective) of a quantum configuration."""
     from .objectives import make_objective
-    from .quantum.circuit import encoder_choices
     from .quantum.data import load_task
     from .quantum.evaluator import QNNEvaluator
-    from .quantum.space import CircuitSpace
+    from .quantum.simulator import PRECISIONS, resolve_device
+    from .quantum.space import space_for_task
     from .quantum.training import TrainConfig
 
     if str(cfg["noise"]).lower() in ("none", "off", "false"):
         cfg["noise"] = None
+    resolve_device(cfg["device"])  # a missing GPU is one line now, not a failed trial per candidate
+    if cfg["precision"] not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {cfg['precision']!r}")
     task = load_task(cfg["task"], label_column=cfg["label_column"])
-    space = CircuitSpace(cfg["qubits"] or task.n_qubits, max_layers or cfg["layers"], cfg["scope"],
-                         encoder_choices(cfg["encoder"], task.encoder), min_layers)
-    training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"])
+    space = space_for_task(task, cfg["qubits"], max_layers or cfg["layers"], cfg["scope"], cfg["encoder"], min_layers)
+    training = TrainConfig(epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"], n_train=cfg["n_train"],
+                           precision=cfg["precision"], device=cfg["device"])
     evaluator = QNNEvaluator(space, cfg["task"], training, noise=cfg["noise"], label_column=cfg["label_column"],
                              optimization_level=cfg["optimization_level"], shots=cfg["shots"])
     return space, evaluator, make_objective(cfg["objective"], quality=evaluator.quality, cost=cfg["cost"], T=cfg["T"])
@@ -397,11 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("quantum", help="search the gate placement of a PQC classifier (PennyLane/Qiskit)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    q.add_argument("--task", help="digits4 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH")
+    q.add_argument("--task", help="digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | "
+                   "csv:PATH")
     q.add_argument("--label-column", dest="label_column", help="label column of a csv:PATH task")
-    q.add_argument("--qubits", type=int, help="number of qubits (default: the task's)")
-    q.add_argument("--encoder", help="ryzxy | ryzxy_interleaved | rx | zz, or several comma-separated for the "
-                   "search to choose (default: the task's, and its interleaved variant)")
+    q.add_argument("--qubits", type=int, help="number of qubits (default: the task's; a CSV's from its features "
+                   "and classes)")
+    q.add_argument("--encoder", help="ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz, or several "
+                   "comma-separated for the search to choose (default: the task's, and its interleaved variant)")
     q.add_argument("--scope", help="gate-set scope: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
     q.add_argument("--layers", type=int, help="deepest circuit searched")
     q.add_argument("--cost", help="cost figure: params | gates | two_qubit_gates | depth | transpiled_depth | infidelity")
@@ -413,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--batch", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--n-train", dest="n_train", type=int, help="train on the first N samples only")
+    q.add_argument("--device", help="where circuits are trained: cpu | cuda | cuda:N | mps")
+    q.add_argument("--precision", help="double (complex128) | single (complex64: faster, agrees to ~1e-6)")
     q.add_argument("--supercircuit-epochs", dest="supercircuit_epochs", type=int,
                    help="one-shot: train a SuperCircuit this many epochs and score candidates by inherited weights")
     q.add_argument("--finetune-steps", dest="finetune_steps", type=int,

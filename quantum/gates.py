@@ -28,7 +28,8 @@ class Gate:
 
 def _m(rows) -> torch.Tensor:
     """A matrix from rows of scalar-or-batched entries, batch axes first."""
-    entries = [torch.as_tensor(e, dtype=torch.complex128) for row in rows for e in row]
+    device = next((e.device for row in rows for e in row if isinstance(e, torch.Tensor)), None)
+    entries = [torch.as_tensor(e, dtype=torch.complex128, device=device) for row in rows for e in row]
     shape = torch.broadcast_shapes(*(e.shape for e in entries))
     return torch.stack([e.expand(shape) for e in entries], -1).reshape(*shape, len(rows), len(rows[0]))
 
@@ -50,7 +51,7 @@ def _u3(t, p, l):
 def _controlled(u):
     """|0><0| x I + |1><1| x U, for batched U."""
     zero = torch.zeros_like(u)
-    eye = torch.eye(2, dtype=u.dtype).expand_as(u)
+    eye = torch.eye(2, dtype=u.dtype, device=u.device).expand_as(u)
     return torch.cat([torch.cat([eye, zero], -1), torch.cat([zero, u], -1)], -2)
 
 
@@ -61,7 +62,8 @@ _Z = torch.tensor([[1, 0], [0, -1]], dtype=torch.complex128)
 def _pauli_pair(theta, a, b):
     """exp(-i theta/2 A(x)B) = cos I - i sin A(x)B, as A(x)B squares to I."""
     theta = torch.as_tensor(theta, dtype=torch.float64)[..., None, None]
-    return torch.cos(theta / 2) * torch.eye(4, dtype=torch.complex128) - 1j * torch.sin(theta / 2) * torch.kron(a, b)
+    eye, pair = torch.eye(4, dtype=torch.complex128, device=theta.device), torch.kron(a, b).to(theta.device)
+    return torch.cos(theta / 2) * eye - 1j * torch.sin(theta / 2) * pair
 
 
 def _fixed(matrix):

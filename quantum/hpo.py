@@ -13,12 +13,11 @@ from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.evaluator import Evaluator
 from hybrid_nas.space import Architecture
 
-from .circuit import encoder_choices
 from .data import load_task
-from .space import CircuitSpace
-from .training import TrainConfig, accuracy, train
+from .space import CircuitSpace, space_for_task
+from .training import EXECUTION, TrainConfig, accuracy, train
 
-HYPERPARAMETERS = tuple(f.name for f in fields(TrainConfig) if f.name != "seed")
+HYPERPARAMETERS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("seed", *EXECUTION))
 _INTEGERS = ("epochs", "batch", "n_train")
 
 
@@ -32,14 +31,13 @@ def circuit_of_run(run_dir: Path) -> tuple[CircuitSpace, Architecture, dict]:
     if "task" not in cfg or not doc.get("best"):
         raise ConfigError(f"{run_dir} holds no finished quantum run to tune")
     task = load_task(cfg["task"], label_column=cfg.get("label_column"))
-    space = CircuitSpace(cfg.get("qubits") or task.n_qubits, cfg["layers"], cfg["scope"],
-                         encoder_choices(cfg.get("encoder"), task.encoder))
+    space = space_for_task(task, cfg.get("qubits"), cfg["layers"], cfg["scope"], cfg.get("encoder"))
     return space, space.validate(doc["best"]["architecture"]), cfg
 
 
 def baseline_circuit(task: str = "digits4") -> tuple[CircuitSpace, Architecture, dict]:
     t = load_task(task)
-    space = CircuitSpace(t.n_qubits, 2, "u3cu3", (t.encoder,))
+    space = space_for_task(t, layers=2, encoder=t.encoder)
     return space, space.uniform(2, "u3", "cu3_ring"), {"task": task, "epochs": 15, "batch": 64, "lr": 0.1}
 
 
@@ -74,8 +72,8 @@ class CircuitTraining(Evaluator):
                                                for k, v in params.items()})
         circuit, task = self.space.build(self.arch), self.task
         result = train(circuit, task, cfg)
-        return {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes),
-                "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes),
+        return {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg),
+                "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, cfg),
                 "train_seconds": result.seconds}
 
 

@@ -10,7 +10,7 @@ from hybrid_nas.config import packaged
 from hybrid_nas.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.space import Architecture, Decision, SearchSpace
 
-from .circuit import ENCODERS, Circuit, Op, encoder_stages, entangler_pairs
+from .circuit import ENCODERS, Circuit, Op, encoder_choices, encoder_stages, entangler_pairs
 from .gates import GATES
 
 NONE = "none"
@@ -55,7 +55,7 @@ class CircuitSpace(SearchSpace):
     name = "pqc"
 
     def __init__(self, n_qubits: int = 4, max_layers: int = 3, scope: str = "u3cu3", encoders=("ryzxy",),
-                 min_layers: int = 1):
+                 min_layers: int = 1, n_features: int | None = None):
         if n_qubits < 2:
             raise ConfigError(f"a circuit needs at least 2 qubits, got {n_qubits}")
         if not 1 <= min_layers <= max_layers:
@@ -64,6 +64,9 @@ class CircuitSpace(SearchSpace):
             if e not in ENCODERS:
                 raise ConfigError(unknown("encoder", e, ENCODERS))
         self.n_qubits, self.max_layers, self.scope = n_qubits, max_layers, get_scope(scope)
+        self.n_features = n_features  # None: each encoder's own width (4 per qubit for ryzxy)
+        for e in encoders:
+            encoder_stages(e, n_qubits, n_features)  # an encoder that cannot take these features fails now
         decisions = [Decision("layers", tuple(range(min_layers, max_layers + 1))), Decision("encoder", tuple(encoders))]
         for layer in range(max_layers):
             decisions += [Decision(f"L{layer}.rot.q{q}", (NONE, *self.scope.rotations)) for q in range(n_qubits)]
@@ -71,7 +74,7 @@ class CircuitSpace(SearchSpace):
         super().__init__(decisions)
 
     def meta(self):
-        return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name}
+        return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name, "n_features": self.n_features}
 
     def describe(self, arch: Architecture) -> str:
         """``ryzxy | u3 u3 - u3 > cu3_ring | ...``: per layer the rotation on each qubit (- for none) and
@@ -111,7 +114,7 @@ class CircuitSpace(SearchSpace):
         """The circuit of an architecture; trainable weights numbered in gate order, or, with
         ``shared``, pointing into the SuperCircuit bank laid out by ``shared_offsets``."""
         arch = self.validate(arch)
-        stages, n_features = encoder_stages(arch["encoder"], self.n_qubits)
+        stages, n_features = encoder_stages(arch["encoder"], self.n_qubits, self.n_features, arch["layers"])
         ops: list[Op] = []
         offsets = self.shared_offsets() if shared else None
         k = 0
@@ -124,9 +127,7 @@ class CircuitSpace(SearchSpace):
             k += n
 
         for layer in range(arch["layers"]):
-            # the encoder's stage per layer; the last layer takes the rest
-            for stage in stages[layer: None if layer == arch["layers"] - 1 else layer + 1]:
-                ops += stage
+            ops += stages[layer] if layer < len(stages) else []  # the encoder's data gates for this layer
             for q in range(self.n_qubits):
                 if (g := arch[f"L{layer}.rot.q{q}"]) != NONE:
                     place(g, (q,), (layer, f"q{q}", g))
@@ -147,3 +148,11 @@ class CircuitSpace(SearchSpace):
             return self.canonical(self.validate(choices))
         except SpaceError as e:
             raise ConfigError(f"scope {self.scope.name!r} cannot build that circuit: {e}") from None
+
+
+def space_for_task(task, qubits: int | None = None, layers: int = 3, scope: str = "u3cu3", encoder: str | None = None,
+                   min_layers: int = 1) -> CircuitSpace:
+    """The circuit space for a ``Task``: its qubits (or ``qubits``), its features, and the encoder
+    decision from ``encoder`` ("ryzxy,zz") or the task's own."""
+    return CircuitSpace(qubits or task.n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers,
+                        task.n_features)

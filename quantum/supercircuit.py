@@ -5,13 +5,14 @@ scored with the weights it inherits, with no training of its own or after a few 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
 from hybrid_nas.evaluator import Evaluator
 
 from .data import Task
-from .simulator import Encoded, Simulator, one_thread
+from .simulator import Encoded, resolve_device, threads_for
 from .space import CircuitSpace
 from .training import TrainConfig, TrainResult, _fit, accuracy, train
 
@@ -21,18 +22,19 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
     rng = np.random.default_rng(cfg.seed)
     size = space.shared_offsets()[("size",)]
     encoded: dict[str, Encoded] = {}  # per data part (encoder, interleaved rows): shared by sub-circuits
+    simulator = lru_cache(maxsize=1024)(cfg.simulator)  # a drawn sub-circuit comes again: plan it once
 
     def expvals_of(weights, index):
         circuit = space.build(space.sample(rng), shared=True)
         while circuit.n_params == 0:  # an all-"none" draw has nothing to train: draw again
             circuit = space.build(space.sample(rng), shared=True)
-        sim = Simulator(circuit)
+        sim = simulator(circuit)
         if sim.data_key not in encoded:
             encoded[sim.data_key] = sim.encode(task.x_train)
         return sim.expvals(weights, encoded[sim.data_key][index])
 
-    with one_thread():
-        return _fit(size, space.n_qubits, task, cfg, expvals_of)
+    with threads_for(cfg.batch * 2**space.n_qubits):
+        return _fit(size, space.n_qubits, task, cfg, expvals_of, device=resolve_device(cfg.device))
 
 
 def inherit(space: CircuitSpace, bank, arch, task: Task | None = None, steps: int = 0,
@@ -69,4 +71,4 @@ class SuperCircuitEvaluator(Evaluator):
         t = self.task
         circuit, weights = inherit(self.space, self.bank, arch, t, self.finetune_steps, replace(self.training, seed=seed))
         # the shared sub-circuit has the same gates and parameter count as the stand-alone one
-        return {"accuracy": accuracy(circuit, weights, t.x_val, t.y_val, t.n_classes), **circuit.figures()}
+        return {"accuracy": accuracy(circuit, weights, t.x_val, t.y_val, t.n_classes, self.training), **circuit.figures()}

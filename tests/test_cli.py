@@ -115,10 +115,34 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     (["--optimization-level", "4"], "--optimization-level must be 0, 1, 2 or 3, got 4"),
     (["--shots", "0"], "--shots must be >= 1"),
     (["--encoder", "ryzxy,ryzxy_interleave"], "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)"),
+    (["--precision", "half"], "--precision must be one of double, single, got 'half'"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--task", "digits10", "--noise", "FakeManilaV2"], "the circuit needs 10 qubits, FakeManilaV2 has 5"),
+    (["--task", "moons", "--qubits", "1"], "a circuit needs at least 2 qubits, got 1"),
 ])
 def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_a_wide_csv_runs_without_manual_reduction(tmp_path, capsys):
+    """100 features and 12 classes: more than 32 features and more classes than 8 qubits hold. The qubit
+    count follows the classes (12), the features take 9 RY/RZ/RX rows, and --qubits overrides it."""
+    rng = __import__("numpy").random.default_rng(0)
+    centres = rng.normal(size=(12, 100))
+    labels = rng.integers(0, 12, 240)
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join([",".join(f"f{i}" for i in range(100)) + ",label"] +
+                              [",".join(f"{v:.3f}" for v in centres[k] + 0.3 * rng.normal(size=100)) + f",c{k}"
+                               for k in labels]))
+    out = tmp_path / "wide"
+    code, stdout, _ = run(["quantum", "--task", f"csv:{path}", "--layers", "1", "--budget", "2", "--epochs", "1",
+                           "--noise", "none", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0 and "on 12 qubits" in stdout
+    assert (out / "best.qasm").read_text().count("input float[64]") == 100  # every feature is encoded
+    code, stdout, _ = run(["quantum", "--task", f"csv:{path}", "--qubits", "14", "--layers", "1", "--budget", "1",
+                           "--epochs", "1", "--noise", "none", "--out", str(tmp_path / "wide14"), "--no-progress"], capsys)
+    assert code == 0 and "on 14 qubits" in stdout
 
 
 def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from hybrid_nas import DataError
-from hybrid_nas.quantum.data import TASKS, load_task, readout_matrix
+from hybrid_nas.quantum.data import TASKS, adaptive_pool, load_task, readout_matrix
+from hybrid_nas.quantum.space import space_for_task
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
@@ -13,14 +14,30 @@ def test_tasks_are_split_scaled_and_fit_their_qubits(name):
     assert task.x_train.min() >= 0 and task.x_train.max() == pytest.approx(np.pi)
     assert task.n_classes <= task.n_qubits
     assert set(np.unique(task.y_train)) == set(range(task.n_classes))  # stratified: every class in training
-    expected_features = {"ryzxy": 4 * task.n_qubits, "rx": task.n_qubits}[task.encoder]
-    assert task.n_features == expected_features
+    space = space_for_task(task, layers=1)
+    circuit = space.build(space.uniform(1, "u3", "cu3_ring", encoder=task.encoder))
+    assert {p[1] for op in circuit.ops for p in op.params if p[0] == "x"} == set(range(task.n_features))
 
 
 def test_digits4_is_the_mnist4_analogue():
     task = load_task("digits4")
     assert (task.n_features, task.n_classes, task.n_qubits) == (16, 4, 4)
     assert len(task.y_train) + len(task.y_val) + len(task.y_test) == 720  # digits 0-3 of scikit-learn's 1,797
+
+
+def test_digits10_is_the_mnist10_analogue():
+    task = load_task("digits10")
+    assert (task.n_features, task.n_classes, task.n_qubits, task.encoder) == (36, 10, 10, "ryzxy")  # 6x6_ryzxy
+    assert len(task.y_train) + len(task.y_val) + len(task.y_test) == 1797
+
+
+def test_adaptive_pooling_windows():
+    image = np.arange(64, dtype=float).reshape(1, 8, 8)
+    assert np.array_equal(adaptive_pool(image, 4), image.reshape(1, 4, 2, 4, 2).mean(axis=(2, 4)))
+    pooled = adaptive_pool(image, 6)  # windows [0,2) [1,3) [2,4) [4,6) [5,7) [6,8): overlapping, as torch's
+    assert pooled.shape == (1, 6, 6)
+    assert pooled[0, 0, 0] == image[0, :2, :2].mean() and pooled[0, 2, 3] == image[0, 2:4, 4:6].mean()
+    assert pooled[0, 5, 5] == image[0, 6:, 6:].mean()
 
 
 def test_splits_are_fixed_by_the_seed():
@@ -40,7 +57,7 @@ def test_csv_task_and_its_errors(tmp_path):
     wide.write_text("\n".join([",".join(f"f{i}" for i in range(10)) + ",y"] +
                               [",".join(f"{v:.3f}" for v in rng.uniform(size=10)) + f",{k % 3}" for k in range(30)]))
     task = load_task(f"csv:{wide}", label_column="y")
-    assert (task.n_qubits, task.encoder, task.n_features, task.n_classes) == (3, "ryzxy", 12, 3)  # 10 padded to 12
+    assert (task.n_qubits, task.encoder, task.n_features, task.n_classes) == (3, "ryzxy", 10, 3)  # 4 rows on 3 qubits
     with pytest.raises(DataError, match="did you mean 'kind'"):
         load_task(f"csv:{path}", label_column="kinds")
     with pytest.raises(DataError, match="does not exist"):

@@ -76,3 +76,126 @@ def test_a_circuit_without_trainable_gates_is_scored_as_encoded():
     result = train(circuit, task)
     assert circuit.n_weights == 0 and len(result.weights) == 0 and result.losses == []
     assert 0 <= accuracy(circuit, result.weights, task.x_val, task.y_val, 2) <= 1
+
+
+def _plans(n: int):
+    """Every plan the simulator can take at n qubits: fused (one 2^n unitary) where it is allowed, and
+    blocks of 2..4 qubits, each with both gradients."""
+    sizes = sorted({k for k in (2, 3, 4) if k <= n} | ({n} if n <= 8 else set()))
+    return [(k, g) for k in sizes for g in ("backprop", "adjoint")]
+
+
+@pytest.mark.parametrize("n", [2, 5, 9, 12])
+def test_every_plan_matches_pennylane_and_qiskit_at_size(n):
+    """Random circuits over the whole gate catalogue, data re-uploaded between trainable gates."""
+    rng = np.random.default_rng(n)
+    circuit = random_circuit(rng, n, sorted(GATES), n_ops=4 * n, encoder="ryzxy_interleaved")
+    weights = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    xs = rng.uniform(0, np.pi, (3, circuit.n_features))
+    reference = np.stack([qiskit_expvals(circuit, weights, x) for x in xs])
+    pennylane = np.stack([np.array(to_pennylane(circuit)(weights, x)) for x in xs])
+    assert np.allclose(pennylane, reference, atol=1e-6)
+    for k, gradient in _plans(n):
+        sim = Simulator(circuit, batch=3, block_qubits=k, gradient=gradient)
+        assert max(len(b.wires) for b in sim.blocks) <= k  # no matrix wider than the plan's blocks
+        got = sim.expvals(weights, sim.encode(xs)).numpy()
+        assert np.allclose(got, reference, atol=1e-6), (k, gradient)
+
+
+@pytest.mark.parametrize("n, encoder", [(5, "ryzxy_interleaved"), (9, "zz"), (12, "ryzxy_reupload")])
+def test_adjoint_gradients_equal_backprop(n, encoder):
+    rng = np.random.default_rng(10 + n)
+    circuit = random_circuit(rng, n, sorted(GATES), n_ops=3 * n, encoder=encoder)
+    w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    xs = rng.uniform(0, np.pi, (4, circuit.n_features))
+    target = torch.tensor(rng.normal(size=(4, n)))
+    grads = {}
+    for gradient in ("backprop", "adjoint"):
+        sim = Simulator(circuit, batch=4, gradient=gradient)
+        w = torch.tensor(w0, requires_grad=True)
+        ((sim.expvals(w, sim.encode(xs)) - target) ** 2).sum().backward()
+        grads[gradient] = w.grad.numpy()
+    assert np.abs(grads["backprop"]).max() > 1e-3  # a real gradient, not zeros on both sides
+    assert np.allclose(grads["adjoint"], grads["backprop"], atol=1e-8, rtol=0)
+
+
+def test_adjoint_gradients_reach_the_data_too():
+    """A front-end before the circuit needs d<Z>/dx: the adjoint path returns it as backprop does."""
+    rng = np.random.default_rng(4)
+    circuit = random_circuit(rng, 6, sorted(GATES), n_ops=18, encoder="ryzxy_interleaved")
+    w = torch.tensor(rng.uniform(-np.pi, np.pi, circuit.n_weights))
+    grads = []
+    for gradient in ("backprop", "adjoint"):
+        sim = Simulator(circuit, batch=3, gradient=gradient)
+        x = torch.tensor(rng.uniform(0, np.pi, (3, circuit.n_features)) if not grads else x0, requires_grad=True)
+        x0 = x.detach().numpy()
+        from hybrid_nas.quantum.simulator import Encoded
+
+        sim.expvals(w, Encoded(x)).sum().backward()
+        grads.append(x.grad.numpy())
+    assert np.abs(grads[0]).max() > 1e-3 and np.allclose(grads[0], grads[1], atol=1e-8)
+
+
+def test_the_plan_follows_the_size_and_the_memory_budget():
+    from hybrid_nas.quantum.space import CircuitSpace
+
+    def circuit(n):
+        space = CircuitSpace(n_qubits=n, max_layers=2, scope="full", encoders=("rx",))
+        return space.build(space.uniform(2, "u3", "crx_ring"))
+
+    small, large = Simulator(circuit(4), batch=64), Simulator(circuit(10), batch=64)
+    assert small.block_qubits == 4 and len(small.blocks) == 1  # fused: one unitary per step
+    assert large.block_qubits == 4 and max(len(b.wires) for b in large.blocks) <= 4
+    assert large.gradient == "backprop"
+    tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["backprop"] - 1)
+    assert tight.gradient == "adjoint" and tight.memory["adjoint"] < tight.memory["backprop"]
+    assert "blocks of <= 4 qubits" in tight.describe() and "adjoint" in tight.describe()
+
+
+def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
+    from hybrid_nas import ConfigError
+    from hybrid_nas.quantum.space import CircuitSpace
+
+    space = CircuitSpace(n_qubits=40, max_layers=1, scope="u3cu3", encoders=("rx",))
+    with pytest.raises(ConfigError, match=r"a 40-qubit circuit needs .* GiB for a batch of 64 .* use fewer qubits"):
+        Simulator(space.build(space.uniform(1, "u3", "cu3_ring")), batch=64)
+
+
+def test_a_missing_device_is_one_clear_line():
+    from hybrid_nas import ConfigError
+    from hybrid_nas.quantum.simulator import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            resolve_device("cuda:0")
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+
+
+def test_single_precision_agrees_with_pennylane_to_1e5():
+    rng = np.random.default_rng(5)
+    circuit = random_circuit(rng, 8, sorted(GATES), n_ops=30, encoder="ryzxy_interleaved")
+    weights = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    xs = rng.uniform(0, np.pi, (4, circuit.n_features))
+    sim = Simulator(circuit, batch=4, precision="single")
+    got = sim.expvals(weights, sim.encode(xs))
+    assert got.dtype == torch.float32
+    reference = np.array(to_pennylane(circuit)(weights, xs)).T  # broadcast over the batch
+    assert np.allclose(got.numpy(), reference, atol=1e-5, rtol=0)
+    single = sim.states(weights, sim.encode(xs))
+    assert single.dtype == torch.complex64 and not np.allclose(got.numpy(), reference, atol=1e-12, rtol=0)  # really single
+
+
+def test_digits10_learns_on_10_qubits():
+    """All ten digits, 36 pooled pixels on 10 qubits: a short training is far above chance (10 %)."""
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import space_for_task
+    from hybrid_nas.quantum.training import TrainConfig, accuracy, train
+
+    task = load_task("digits10")
+    space = space_for_task(task, layers=2, scope="u3cu3", encoder="ryzxy_interleaved")
+    circuit = space.build(space.uniform(2, "u3", "cu3_ring", encoder="ryzxy_interleaved"))
+    cfg = TrainConfig(epochs=4, lr=0.1)
+    result = train(circuit, task, cfg)
+    assert accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg) > 0.3
