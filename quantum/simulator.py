@@ -114,15 +114,13 @@ def apply(states: torch.Tensor, m: torch.Tensor, wires: tuple[int, ...], n: int)
     """States (batch, 2**n) after the matrix ``m`` ((K, K), or (batch, K, K) per sample; K = 2**len(wires))
     on ``wires``, the matrix's qubits in that order (most significant first)."""
     rows, k = states.shape[0], len(wires)
-    if _contiguous(wires):  # a view, then one (batched) matmul: no permuted copy of the states
-        w, rest = wires[0], n - wires[0] - len(wires)
-        if m.dim() == 2:
-            if rest == 0:
-                return (states.view(-1, 2**k) @ m.mT).view(rows, -1)
-            return (m @ states.view(-1, 2**k, 2**rest)).view(rows, -1)
-        if rest == 0:
-            return (states.view(rows, 2**w, 2**k) @ m.mT).view(rows, -1)
-        return (m.unsqueeze(1) @ states.view(rows, 2**w, 2**k, 2**rest)).view(rows, -1)
+    w, rest = wires[0], n - wires[0] - len(wires)
+    if _contiguous(wires) and rest == 0:  # the last wires: one (batched) matmul on a view, no copy
+        view = states.view(-1, 2**k) if m.dim() == 2 else states.view(rows, 2**w, 2**k)
+        return (view @ m.mT).view(rows, -1)
+    if _contiguous(wires) and m.dim() == 2:
+        return (m @ states.view(-1, 2**k, 2**rest)).view(rows, -1)
+    # elsewhere (and per sample: a broadcast matmul would copy the matrix for every 2**w slice), einsum
     gate = m.reshape(*m.shape[:-2], *[2] * (2 * k))
     return torch.einsum(_equation(wires, n, m.dim() == 3), states.view(rows, *[2] * n), gate).reshape(rows, -1)
 
@@ -165,9 +163,19 @@ class Block:
         index, mask = self.embedding
         if not self.per_sample:
             return _product(shared[index] * mask)
-        gates = [(data[i].flatten(1) if i in data else shared)[..., index[j]] * mask[j] for j, i in enumerate(self.ops)]
-        batch = next(len(g) for g in gates if g.dim() == 3)
-        return _product(torch.stack([g.expand(batch, *g.shape[-2:]) for g in gates]))
+        # runs of weight-only gates are multiplied as above, then the chain with the per-sample gates
+        u, run = None, []
+        for j, i in enumerate(self.ops + [None]):
+            if i is not None and i not in data:
+                run.append(j)
+                continue
+            if run:
+                m = _product(shared[index[run]] * mask[run])
+                u, run = m if u is None else m @ u, []
+            if i is not None:
+                m = data[i].flatten(1)[:, index[j]] * mask[j]
+                u = m if u is None else m @ u
+        return u
 
 
 class GateMatrices:
