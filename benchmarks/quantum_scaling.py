@@ -130,6 +130,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="batches per measurement (default: by size)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per measurement before it is dropped")
     ap.add_argument("--figure", default=str(HERE / "figures" / "quantum_scaling.png"))
+    ap.add_argument("--results", default=str(HERE / "results" / "quantum_scaling.json"),
+                    help="the measured rows, written after the run (and read by --plot-only)")
+    ap.add_argument("--plot-only", action="store_true", help="redraw the figure from --results, measure nothing")
     ap.add_argument("--one", nargs=2, metavar=("IMPLEMENTATION", "QUBITS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -137,6 +140,9 @@ def main() -> None:
         print(json.dumps(measure(args.one[0], n, args.batch, args.steps or _steps(n))))
         return
 
+    if args.plot_only:
+        _plot({int(n): row for n, row in json.loads(Path(args.results).read_text()).items()}, Path(args.figure))
+        return
     shared = [int(q) for q in args.qubits.split(",") if q]
     alone = [int(q) for q in args.ours_only.split(",") if q]
     rows: dict[int, dict] = {}
@@ -158,6 +164,9 @@ def main() -> None:
               f"{rate(single):>9} {rate(lq):>12} {pl['peak_mib'] if pl else float('nan'):>8.0f} "
               f"{ours['peak_mib'] if ours else float('nan'):>9.0f} {gap if gap is not None else float('nan'):>9.1e}  "
               f"{ours['plan'] if ours else ''}", flush=True)
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(json.dumps({n: {k: v and {**v, "losses": v["losses"][:4]} for k, v in r.items()}
+                                              for n, r in rows.items()}, indent=1))
     _plot(rows, Path(args.figure))
 
 
@@ -179,7 +188,7 @@ def _plot(rows: dict[int, dict], path: Path) -> None:
     ax.set_ylabel("training samples / s (one thread, batch 64)")
     ax.set_title("U3 + CRX ring, 2 layers, RX encoding")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower left", fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"figure: {path}")

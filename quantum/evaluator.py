@@ -15,7 +15,7 @@ from hybrid_nas.space import Architecture
 
 from .circuit import to_qasm3, to_qiskit
 from .data import Task, load_task
-from .hardware import fake_backend, transpiled_figures
+from .hardware import fake_backend, require_qubits, transpiled_figures
 from .noise import DeviceRun
 from .space import CircuitSpace
 from .training import TrainConfig, accuracy, train
@@ -47,7 +47,7 @@ class QNNEvaluator(Evaluator):
         self.shots = shots
         _task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
-            fake_backend(noise)
+            require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
         self.quality = "noisy_accuracy" if noise else "accuracy"
 
     @property

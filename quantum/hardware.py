@@ -30,6 +30,13 @@ def fake_backend(name: str):
     return getattr(fake_provider, name)()
 
 
+def require_qubits(n_qubits: int, backend) -> None:
+    """A one-line error where ``backend`` has fewer qubits than the circuit needs."""
+    if n_qubits > backend.num_qubits:
+        raise ConfigError(f"the circuit needs {n_qubits} qubits, {backend.name} has {backend.num_qubits}: pick a "
+                          "larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)")
+
+
 def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0, weights=None, x=None):
     """The circuit transpiled to ``backend``, with ``weights``/``x`` bound where given.
 
@@ -38,8 +45,7 @@ def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: 
     """
     from qiskit import transpile
 
-    if circuit.n_qubits > backend.num_qubits:
-        raise ConfigError(f"the circuit needs {circuit.n_qubits} qubits, {backend.name} has {backend.num_qubits}")
+    require_qubits(circuit.n_qubits, backend)
     return transpile(to_qiskit(circuit, weights, x), backend, optimization_level=optimization_level,
                      seed_transpiler=seed)
 

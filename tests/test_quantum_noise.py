@@ -72,3 +72,74 @@ def test_shots_add_sampling_noise_around_the_exact_value(trained):
     sampled = noisy_expvals(circuit, w, x, backend, shots=1000)
     gap = np.abs(sampled - exact)
     assert gap.max() > 0 and gap.mean() < 4 / np.sqrt(1000)
+
+
+def _ry_circuit():
+    """RY(x_0) on qubit 0 of 2: <Z_0> = cos x_0, <Z_1> = 1."""
+    from hybrid_nas.quantum.circuit import Circuit, Op
+
+    return Circuit(2, (Op("ry", (0,), (("x", 0),)),), 1)
+
+
+def test_shots_are_counts_with_the_binomial_variance():
+    """With N shots, <Z> is the mean of N +-1 readings: values on the 2/N grid, in [-1, 1], unbiased, and
+    spread with the binomial variance (1 - <Z>^2) / N, not a Gaussian of 1/sqrt(N)."""
+    shots, repeats, theta = 64, 600, 0.6
+    x = np.full((repeats, 1), theta)  # identical rows of one job: independent draws of N shots each
+    evs = noisy_expvals(_ry_circuit(), np.zeros(0), x, backend=None, shots=shots, seed=3)[:, 0]
+    assert np.all(np.abs(evs) <= 1)
+    assert np.allclose((evs + 1) * shots / 2, np.round((evs + 1) * shots / 2))  # counts / N
+    exact, variance = np.cos(theta), (1 - np.cos(theta) ** 2) / shots
+    assert abs(evs.mean() - exact) < 4 * np.sqrt(variance / repeats)
+    # the sample variance of 600 draws is within +-15 % of the true one with probability > 0.99
+    assert 0.85 < evs.var(ddof=1) / variance < 1.15
+    assert evs.var() / (1 / shots) < 0.5  # a Gaussian of 1/sqrt(N) would be 3x too wide here (<Z> = 0.83)
+    ones = noisy_expvals(_ry_circuit(), np.zeros(0), np.zeros((50, 1)), backend=None, shots=shots, seed=3)
+    assert np.all(ones == 1)  # <Z> = 1 exactly: every shot reads 0, no spread
+
+
+def test_noisy_shots_run_as_one_job_and_stay_in_range(trained):
+    task, circuit, w = trained
+    evs = noisy_expvals(circuit, w, task.x_val[:12], fake_backend("FakeManilaV2"), shots=200)
+    assert evs.shape == (12, 4) and np.all(np.abs(evs) <= 1)
+    assert np.allclose(evs * 100, np.round(evs * 100))  # multiples of 2/200
+
+
+def test_the_aer_method_follows_the_size():
+    from hybrid_nas import ConfigError
+    from hybrid_nas.quantum.noise import DENSITY_MATRIX_MAX_QUBITS, aer_method
+
+    assert aer_method(5, noisy=True, shots=None) == "density_matrix"
+    assert aer_method(5, noisy=True, shots=256) == "density_matrix"  # 2^5 <= 256: one small density matrix
+    assert aer_method(10, noisy=True, shots=256) == "statevector"  # 256 trajectories of 2^10 beat one 4^10
+    assert aer_method(DENSITY_MATRIX_MAX_QUBITS + 1, noisy=True, shots=256) == "statevector"
+    assert aer_method(20, noisy=False, shots=None) == "statevector"
+    with pytest.raises(ConfigError, match="give --shots N"):
+        aer_method(DENSITY_MATRIX_MAX_QUBITS + 1, noisy=True, shots=None)
+
+
+def test_a_backend_too_small_is_one_clear_line():
+    from hybrid_nas import ConfigError
+    from hybrid_nas.quantum.noise import DeviceRun
+
+    space = CircuitSpace(n_qubits=6, max_layers=1, scope="u3cu3", encoders=("rx",))
+    circuit = space.build(space.uniform(1, "u3", "cu3_ring"))
+    with pytest.raises(ConfigError, match=r"^the circuit needs 6 qubits, fake_manila has 5: pick a larger"):
+        DeviceRun(circuit, np.zeros(circuit.n_weights), fake_backend("FakeManilaV2"))
+
+
+def test_ten_qubits_on_a_16_qubit_device_with_shots():
+    from hybrid_nas.quantum.noise import DeviceRun
+    from hybrid_nas.quantum.space import space_for_task
+
+    task = load_task("digits10")
+    space = space_for_task(task, layers=1, encoder="ryzxy")
+    circuit = space.build(space.uniform(1, "u3", "cu3_ring"))
+    weights = np.random.default_rng(0).uniform(-np.pi, np.pi, circuit.n_weights)
+    run = DeviceRun(circuit, weights, fake_backend("FakeGuadalupeV2"), shots=128)
+    assert run.method == "statevector"  # trajectories: 128 of 2^10 amplitudes cost less than one 4^10
+    evs = run.expvals(task.x_val[:4])
+    assert evs.shape == (4, 10) and np.all(np.abs(evs) <= 1)
+    clean = Simulator(circuit)
+    exact = clean.expvals(torch.tensor(weights), clean.encode(task.x_val[:4])).numpy()
+    assert np.corrcoef(evs.ravel(), exact.ravel())[0, 1] > 0.5  # noisy, sampled, but the same circuit
