@@ -33,7 +33,7 @@ def fake_backend(name: str):
 def require_qubits(n_qubits: int, backend) -> None:
     """A one-line error where ``backend`` has fewer qubits than the circuit needs."""
     if n_qubits > backend.num_qubits:
-        raise ConfigError(f"the circuit needs {n_qubits} qubits, {backend.name} has {backend.num_qubits}: pick a "
+        raise ConfigError(f"the circuit needs {n_qubits} qubits, {type(backend).__name__} has {backend.num_qubits}: pick a "
                           "larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)")
 
 

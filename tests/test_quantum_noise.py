@@ -124,7 +124,7 @@ def test_a_backend_too_small_is_one_clear_line():
 
     space = CircuitSpace(n_qubits=6, max_layers=1, scope="u3cu3", encoders=("rx",))
     circuit = space.build(space.uniform(1, "u3", "cu3_ring"))
-    with pytest.raises(ConfigError, match=r"^the circuit needs 6 qubits, fake_manila has 5: pick a larger"):
+    with pytest.raises(ConfigError, match=r"^the circuit needs 6 qubits, FakeManilaV2 has 5: pick a larger"):
         DeviceRun(circuit, np.zeros(circuit.n_weights), fake_backend("FakeManilaV2"))
 
 
