@@ -1,6 +1,6 @@
 """Training speed: the same 4-qubit, 32-parameter digits4 candidate (2 x (U3 on every qubit + CRX ring)),
 5 epochs x 512 samples, batch 64, one thread, through (a) a plain PennyLane default.qubit QNode with torch
-backprop and the batch broadcast and (b) the package's fused simulator (hybrid_nas.quantum.training.train).
+backprop and the batch broadcast and (b) the package's simulator (hybrid_nas.quantum.training.train).
 Both run the same batches from the same initial weights; their losses are printed side by side as a check
 that they compute the same thing. Then noisy evaluation of the validation set (FakeManilaV2 noise model,
 density matrix, Aer) as one batched job vs one job per sample.
@@ -41,7 +41,7 @@ def main() -> None:
     loss_gap = max(abs(x - y) for x, y in zip(a.losses, b.losses))
     pl, fused = statistics.median(runs["pennylane"]), statistics.median(runs["fused"])
     print(f"(a) PennyLane default.qubit, torch backprop, broadcast: {pl:8.0f} samples/s (median of {args.repeats})")
-    print(f"(b) hybrid-nas fused simulator:                        {fused:8.0f} samples/s (median of {args.repeats})")
+    print(f"(b) hybrid-nas simulator:                              {fused:8.0f} samples/s (median of {args.repeats})")
     print(f"ratio (b)/(a): {fused / pl:.1f}x; largest per-step loss difference: {loss_gap:.1e}")
 
     backend, x = fake_backend("FakeManilaV2"), task.x_val

@@ -8,6 +8,7 @@ A ``Circuit`` is a tuple of ``Op``s on ``n_qubits`` wires. Each op parameter nam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,7 +107,7 @@ def _zz_rows(n: int, n_features: int) -> list[list[Op]]:
 
 @dataclass(frozen=True)
 class Encoder:
-    rows: object  # (n_qubits, n_features) -> rows of data gates
+    rows: Callable[[int, int], list[list[Op]]]  # (n_qubits, n_features) -> rows of data gates
     placement: str  # front | interleaved | reupload
     features_per_qubit: int  # the width it is made for (digits4: 16 pooled pixels on 4 qubits)
 
