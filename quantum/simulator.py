@@ -30,7 +30,6 @@ stay the references every plan is tested against (to 1e-6).
 
 from __future__ import annotations
 
-import os
 import string
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,7 +71,9 @@ def available_memory(device: torch.device) -> int:
     """Bytes free for new tensors on ``device`` now."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    import psutil
+
+    return psutil.virtual_memory().available  # free plus reclaimable cache, on every OS
 
 
 @contextmanager
