@@ -66,8 +66,8 @@ class QNNEvaluator(Evaluator):
     def evaluate(self, arch, seed):
         task = self.task
         circuit, result = self._train(arch, seed)
-        metrics = {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, self.training),
-                   **circuit.figures(), "train_seconds": result.seconds}
+        val = accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, self.training)
+        metrics = {"accuracy": val, **circuit.figures(), "train_seconds": result.seconds}
         if self.noise:
             run = self._device_run(circuit, result.weights, seed)  # one transpile: figures and noisy accuracy
             metrics |= transpiled_figures(run.tqc, fake_backend(self.noise), circuit.n_qubits)
@@ -89,7 +89,8 @@ class QNNEvaluator(Evaluator):
         (run_dir / "best.qasm").write_text(to_qasm3(circuit, result.weights))
         figure = to_qiskit(circuit, result.weights).draw("mpl", fold=40)
         figure.savefig(run_dir / "best_circuit.png", dpi=110, bbox_inches="tight")
-        test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, self.training)}
+        test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes,
+                                          self.training)}
         if self.noise:
             run = self._device_run(circuit, result.weights, seed)
             test["noisy_test_accuracy"] = run.accuracy(task.x_test, task.y_test, task.n_classes)

@@ -33,8 +33,8 @@ def fake_backend(name: str):
 def require_qubits(n_qubits: int, backend) -> None:
     """A one-line error where ``backend`` has fewer qubits than the circuit needs."""
     if n_qubits > backend.num_qubits:
-        raise ConfigError(f"the circuit needs {n_qubits} qubits, {type(backend).__name__} has {backend.num_qubits}: pick a "
-                          "larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)")
+        raise ConfigError(f"the circuit needs {n_qubits} qubits, {type(backend).__name__} has {backend.num_qubits}: "
+                          "pick a larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)")
 
 
 def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0, weights=None, x=None):
