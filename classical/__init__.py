@@ -1,4 +1,4 @@
-"""The YOLOv9 op search (issue 4): searchable ELAN block, target-adaptive scopes, one-shot supernet, latency.
+"""The YOLOv9 op search: searchable ELAN block, target-adaptive scopes, one-shot supernet, latency.
 
 Importing this package teaches ultralytics' model parser the ``SearchableELAN`` row (see ``network``), so
 exported subnets load with ``YOLO("best.yaml")`` / ``YOLO("best.pt")``.

@@ -1,1 +1,1 @@
-"""The PQC gate-placement search space (issue 3): circuits, PennyLane/Qiskit builders, noise-aware evaluation."""
+"""The PQC gate-placement search space: circuits, PennyLane/Qiskit builders, noise-aware evaluation."""
