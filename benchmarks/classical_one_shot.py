@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from hybrid_nas.classical import supernet as sn
-from hybrid_nas.classical.data import digits_detection
-from hybrid_nas.classical.run import model_yaml_text
-from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.yolo import supernet as sn
+from hybrid_nas.yolo.data import digits_detection
+from hybrid_nas.yolo.run import model_yaml_text
+from hybrid_nas.yolo.space import NeckSpace
 
 
 def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int) -> float:

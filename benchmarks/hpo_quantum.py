@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from hybrid_nas.cli import _hpo_space, main as cli
-from hybrid_nas.hpo.report import compare
-from hybrid_nas.hpo.runner import run_hpo
-from hybrid_nas.quantum.hpo import target_from_config
+from hybrid_nas.tuning.report import compare
+from hybrid_nas.tuning.runner import run_hpo
+from hybrid_nas.pqc.hpo import target_from_config
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""A real NNI experiment (local training service, TPE) whose trials are `python -m hybrid_nas.hpo.nni_trial`,
+"""A real NNI experiment (local training service, TPE) whose trials are `python -m hybrid_nas.tuning.nni_trial`,
 on the packaged NNI-format search space; prints what every trial reported. Needs NNI:
 pip install 'hybrid-nas[nni]'.
 
@@ -26,7 +26,7 @@ def main() -> None:
     exp = Experiment("local")
     exp.config.experiment_name = "hybrid-nas-quantum-hpo"
     exp.config.search_space = json.loads((ROOT / "configs" / "hpo_quantum_space.json").read_text())
-    exp.config.trial_command = f"{sys.executable} -m hybrid_nas.hpo.nni_trial quantum"
+    exp.config.trial_command = f"{sys.executable} -m hybrid_nas.tuning.nni_trial quantum"
     exp.config.trial_code_directory = str(ROOT)
     exp.config.trial_concurrency = 1
     exp.config.max_trial_number = args.trials

@@ -16,15 +16,15 @@ def _describer(meta: dict):
     """The notation of a stored study's space, for reports (identity JSON for unknown spaces)."""
     space = meta.get("space", {})
     if space.get("name") == "nb201":
-        from .nb201 import NB201Space
+        from .nasbench201 import NB201Space
 
         return NB201Space().describe
     if space.get("name") == "yolo":
-        from .classical.space import NeckSpace
+        from .yolo.space import NeckSpace
 
         return NeckSpace(space["model"], space["scope"], space["positions"]).describe
     if space.get("name") == "pqc":
-        from .quantum.space import CircuitSpace
+        from .pqc.space import CircuitSpace
 
         layers = space["decisions"]["layers"]
         return CircuitSpace(space["n_qubits"], max(layers), space["scope"], tuple(space["decisions"]["encoder"]),
@@ -87,7 +87,7 @@ def _run_study(space, evaluator, objective, cfg: dict, args: argparse.Namespace,
 
 
 def cmd_nb201(args: argparse.Namespace) -> int:
-    from .nb201 import NB201Evaluator, NB201Space, load_table
+    from .nasbench201 import NB201Evaluator, NB201Space, load_table
     from .objectives import make_objective
     from .report import write_report
     from .results import write_best
@@ -133,11 +133,11 @@ QUANTUM_KEYS = (*STUDY_KEYS, "task", "label_column", "qubits", "encoder", "scope
 def _quantum_setup(cfg: dict, min_layers: int = 1, max_layers: int | None = None):
     """(space, evaluator, objective) of a quantum configuration."""
     from .objectives import make_objective
-    from .quantum.data import load_task
-    from .quantum.evaluator import QNNEvaluator
-    from .quantum.simulator import PRECISIONS, resolve_device
-    from .quantum.space import space_for_task
-    from .quantum.training import TrainConfig
+    from .pqc.data import load_task
+    from .pqc.evaluator import QNNEvaluator
+    from .pqc.simulator import PRECISIONS, resolve_device
+    from .pqc.space import space_for_task
+    from .pqc.training import TrainConfig
 
     if str(cfg["noise"]).lower() in ("none", "off", "false"):
         cfg["noise"] = None
@@ -195,7 +195,7 @@ def _one_shot(cfg: dict, space, evaluator):
     """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
     scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
     from .objectives import make_objective
-    from .quantum.supercircuit import SuperCircuitEvaluator, train_supercircuit
+    from .pqc.supercircuit import SuperCircuitEvaluator, train_supercircuit
 
     task = evaluator.task
     training = replace(evaluator.training, epochs=cfg["supercircuit_epochs"], seed=cfg["seed"])
@@ -210,7 +210,7 @@ def _one_shot(cfg: dict, space, evaluator):
 
 def cmd_depth_sweep(args: argparse.Namespace) -> int:
     """One study per depth 1..layers (the budget is per depth); the best circuit of each, side by side."""
-    from .quantum.depth_sweep import write_depth_sweep
+    from .pqc.depth_sweep import write_depth_sweep
     from .report import write_report
     from .results import write_best
 
@@ -238,10 +238,10 @@ CLASSICAL_KEYS = (*STUDY_KEYS, "model", "data", "n_images", "positions", "profil
 
 def cmd_classical(args: argparse.Namespace) -> int:
     """Train one supernet over every requested scope, then search each scope with inherited weights."""
-    from .classical import run
-    from .classical.data import resolve_data
-    from .classical.evaluator import SupernetEvaluator
-    from .classical.space import NeckSpace
+    from .yolo import run
+    from .yolo.data import resolve_data
+    from .yolo.evaluator import SupernetEvaluator
+    from .yolo.space import NeckSpace
     from .objectives import make_objective
     from .report import write_report
     from .results import write_best
@@ -290,8 +290,8 @@ def cmd_classical(args: argparse.Namespace) -> int:
 
 def cmd_latency_table(args: argparse.Namespace) -> int:
     """Measure a latency table on this machine, for ``--latency file:PATH`` on another."""
-    from .classical.latency import Timing, build_table
-    from .classical.space import NeckSpace
+    from .yolo.latency import Timing, build_table
+    from .yolo.space import NeckSpace
 
     space = NeckSpace(args.model, args.scope, args.positions)
     timing = Timing(args.threads, statistic=args.stat, backend=args.backend)
@@ -311,7 +311,7 @@ def _hpo_space(name: str):
     """A search-space file: a path, or a file of the packaged configs/."""
     from importlib import resources
 
-    from .hpo import HPOSpace
+    from .tuning import HPOSpace
 
     if Path(name).is_file():
         return HPOSpace.from_file(name)
@@ -324,18 +324,18 @@ def _hpo_space(name: str):
 def run_hpo_study(target: str, cfg: dict, out: Path, resume: bool = False) -> int:
     """SMAC over the target's training hyperparameters, then default vs tuned on held-out data."""
     from . import config as cfgmod
-    from .hpo.report import compare, write_hpo_summary
-    from .hpo.runner import run_hpo
+    from .tuning.report import compare, write_hpo_summary
+    from .tuning.runner import run_hpo
     from .report import write_report
 
     if cfg["seeds"] < 1:
         raise ConfigError(f"--seeds must be at least 1, got {cfg['seeds']}")
     space = _hpo_space(cfg["space"])
     if target == "quantum":
-        from .quantum.hpo import target_from_config
+        from .pqc.hpo import target_from_config
         evaluator = target_from_config(cfg)
     else:
-        from .classical.hpo import target_from_config
+        from .yolo.hpo import target_from_config
         evaluator = target_from_config(cfg, out / "work")
     fidelity = "epochs" if cfg["method"] == "multi-fidelity" else None
     evaluator.check(space.names)

@@ -11,7 +11,7 @@ from .errors import ConfigError, unknown
 
 
 def packaged(name: str) -> dict:
-    """A YAML file of ``hybrid_nas.configs`` (the repository's configs/ folder)."""
+    """A YAML file of ``hybrid_nas.configs`` (packaged defaults)."""
     with resources.files("hybrid_nas.configs").joinpath(name).open() as f:
         return yaml.safe_load(f) or {}
 

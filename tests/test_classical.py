@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid_nas.classical import network
-from hybrid_nas.classical import supernet as sn
-from hybrid_nas.classical.block import SearchableELAN
-from hybrid_nas.classical.data import digits_detection, resolve_data
-from hybrid_nas.classical.latency import LatencyTable, Timing, build_table, measure_ms
-from hybrid_nas.classical.ops import all_ops, parse_op
-from hybrid_nas.classical.space import NeckSpace, scope_opset, stage_opset
+from hybrid_nas.yolo import network
+from hybrid_nas.yolo import supernet as sn
+from hybrid_nas.yolo.block import SearchableELAN
+from hybrid_nas.yolo.data import digits_detection, resolve_data
+from hybrid_nas.yolo.latency import LatencyTable, Timing, build_table, measure_ms
+from hybrid_nas.yolo.ops import all_ops, parse_op
+from hybrid_nas.yolo.space import NeckSpace, scope_opset, stage_opset
 from hybrid_nas.errors import ConfigError, DataError, SpaceError
 from hybrid_nas.space import Architecture
 
@@ -71,7 +71,7 @@ def test_bad_scopes_and_models_are_one_line_errors(monkeypatch):
         NeckSpace("yolov9t", "medum")
     with pytest.raises(ConfigError, match="unknown model"):
         NeckSpace("yolov8t", "small")
-    from hybrid_nas.classical import space as space_mod
+    from hybrid_nas.yolo import space as space_mod
 
     config = space_mod.scopes_config()
     config["scopes"]["huge"] = {"kernels": [7], "activations": ["mish"]}
@@ -203,7 +203,7 @@ def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tm
 def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, tmp_path):
     from ultralytics import YOLO
 
-    from hybrid_nas.classical.run import export
+    from hybrid_nas.yolo.run import export
 
     space = NeckSpace("yolov9t", "full")
     arch = Architecture(m12="5x5_mish", m15="7x7_relu", m18="3x3_leaky", m21="5x5_silu")

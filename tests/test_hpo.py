@@ -13,10 +13,10 @@ import pytest
 
 from hybrid_nas.cli import main
 from hybrid_nas.errors import ConfigError
-from hybrid_nas.hpo import HPOSpace
-from hybrid_nas.hpo.runner import run_hpo
-from hybrid_nas.quantum.hpo import CircuitTraining, baseline_circuit
-from hybrid_nas.quantum.training import TrainConfig
+from hybrid_nas.tuning import HPOSpace
+from hybrid_nas.tuning.runner import run_hpo
+from hybrid_nas.pqc.hpo import CircuitTraining, baseline_circuit
+from hybrid_nas.pqc.training import TrainConfig
 
 EVERY_TYPE = {
     "lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
@@ -171,7 +171,7 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
 
 
 def test_repair_goes_back_to_the_last_complete_smac_save(tmp_path):
-    from hybrid_nas.hpo.runner import SMAC_STATE, repair
+    from hybrid_nas.tuning.runner import SMAC_STATE, repair
 
     for name in SMAC_STATE:
         (tmp_path / name).write_text(json.dumps({"new": name}))

@@ -1,4 +1,4 @@
-"""An NNI trial: ``python -m hybrid_nas.hpo.nni_trial quantum|classical [--config FILE]``.
+"""An NNI trial: ``python -m hybrid_nas.tuning.nni_trial quantum|classical [--config FILE]``.
 
 NNI's experiment launches this once per trial: it asks NNI for the trial's hyperparameters
 (``nni.get_next_parameter()``), trains the target of ``hybrid-nas hpo`` with them, and reports the
@@ -17,7 +17,7 @@ from ..errors import ConfigError, HybridNasError
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hybrid_nas.hpo.nni_trial", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m hybrid_nas.tuning.nni_trial", description=__doc__.splitlines()[0])
     ap.add_argument("target", choices=("quantum", "classical"))
     ap.add_argument("--config", help="settings of `hybrid-nas hpo <target>` (YAML); default: the packaged ones")
     ap.add_argument("--seed", type=int, default=0)
@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = cfgmod.resolve(cfgmod.packaged(f"hpo_{args.target}.yaml"),
                              cfgmod.read_yaml(args.config) if args.config else None)
         if args.target == "quantum":
-            from hybrid_nas.quantum.hpo import target_from_config
+            from hybrid_nas.pqc.hpo import target_from_config
             evaluator = target_from_config(cfg)
         else:
-            from hybrid_nas.classical.hpo import target_from_config
+            from hybrid_nas.yolo.hpo import target_from_config
             evaluator = target_from_config(cfg, Path(tempfile.gettempdir()) / "hybrid-nas-nni")
         params = nni.get_next_parameter() or {}
         evaluator.check(params)

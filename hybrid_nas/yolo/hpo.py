@@ -39,7 +39,7 @@ class DetectorTraining(Evaluator):
                  quality: str = "map50", workdir: Path | None = None):
         from ultralytics.cfg import DEFAULT_CFG_DICT
 
-        import hybrid_nas.classical  # noqa: F401  (a best.yaml names our block)
+        import hybrid_nas.yolo  # noqa: F401  (a best.yaml names our block)
 
         if not (model in MODELS or Path(model).is_file()):
             raise ConfigError(f"model {model!r}: expected one of {list(MODELS)} or a model YAML / .pt on disk")

@@ -78,7 +78,7 @@ def timing(cfg: dict) -> Timing:
 def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:
     """``best.yaml`` (an ultralytics model YAML naming our block) and ``best.pt`` (an ultralytics checkpoint
     with the inherited weights): ``YOLO("best.yaml")`` / ``YOLO("best.pt")`` after importing
-    ``hybrid_nas.classical``."""
+    ``hybrid_nas.yolo``."""
     import copy
     from datetime import datetime
 
@@ -87,7 +87,7 @@ def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dic
 
     d = {k: v for k, v in sub.yaml.items() if k not in ("yaml_file", "scale")}
     header = (f"# hybrid-nas subnet of {space.model}: {space.describe(arch)}\n"
-              "# Load with `import hybrid_nas.classical` first (it teaches ultralytics' parser the SearchableELAN row).\n")
+              "# Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the SearchableELAN row).\n")
     (out / "best.yaml").write_text(header + model_yaml_text(d))
     model = copy.deepcopy(sub).float()
     model.yaml = d

@@ -1,1 +1,0 @@
-"""Packaged YAML configurations (the repository's configs/ folder)."""
