@@ -63,11 +63,11 @@ def main() -> None:
         start = time.perf_counter()
         sub = sn.extract(trained.model, space.ops(arch))
         sn.recalibrate_bn(sub, batches)
-        inherited = sn.validate(sub, data, args.imgsz)["map50"]
+        inherited = sn.validate(sub, data, args.imgsz, out / "val")["map50"]
         t_inherit = time.perf_counter() - start
         start = time.perf_counter()
         weights = train_alone(space, arch, data, out / f"subnet{n}", args.epochs, args.imgsz, args.seed)
-        alone = sn.validate(sn.load_supernet(weights), data, args.imgsz)["map50"]
+        alone = sn.validate(sn.load_supernet(weights), data, args.imgsz, out / "val")["map50"]
         t_alone = time.perf_counter() - start
         rows.append({"subnet": space.describe(arch), "inherited_map50": inherited, "standalone_map50": alone,
                      "inherit_seconds": t_inherit, "standalone_seconds": t_alone})

@@ -25,7 +25,7 @@ def main() -> None:
 
     exp = Experiment("local")
     exp.config.experiment_name = "hybrid-nas-quantum-hpo"
-    exp.config.search_space = json.loads((ROOT / "configs" / "hpo_quantum_space.json").read_text())
+    exp.config.search_space = json.loads((ROOT / "hybrid_nas" / "configs" / "hpo_quantum_space.json").read_text())
     exp.config.trial_command = f"{sys.executable} -m hybrid_nas.tuning.nni_trial quantum"
     exp.config.trial_code_directory = str(ROOT)
     exp.config.trial_concurrency = 1

@@ -195,7 +195,7 @@ def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tm
     sn.recalibrate_bn(sub, sn.calibration_batches(tiny_data, 64, n_images=4, batch=2))
     after = [m.running_mean for m in sub.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert any(not torch.allclose(a, b) for a, b in zip(after, before)) and not sub.training
-    metrics = sn.validate(sub, tiny_data, 64)
+    metrics = sn.validate(sub, tiny_data, 64, tmp_path / "val")
     assert set(metrics) == {"precision", "recall", "map50", "map50_95"}
     assert all(0 <= v <= 1 for v in metrics.values())
 

@@ -64,7 +64,7 @@ def test_bad_search_spaces_are_one_clear_error(spec, message):
 
 
 def test_packaged_nni_json_space_converts_and_drives_a_recorded_smac_run(tmp_path):
-    space = HPOSpace.from_file(os.path.join(os.path.dirname(__file__), "..", "configs", "hpo_quantum_space.json"))
+    space = HPOSpace.from_file(os.path.join(os.path.dirname(__file__), "..", "hybrid_nas", "configs", "hpo_quantum_space.json"))
     circuit_space, arch, _ = baseline_circuit()
     evaluator = CircuitTraining(circuit_space, arch, "digits4", TrainConfig(epochs=2, n_train=64))
     small = HPOSpace({**space.spec, "epochs": {"_type": "randint", "_value": [1, 3]}})

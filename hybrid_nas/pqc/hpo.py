@@ -18,11 +18,18 @@ from .space import CircuitSpace, space_for_task
 from .training import EXECUTION, TrainConfig, accuracy, train
 
 HYPERPARAMETERS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("seed", *EXECUTION))
-_INTEGERS = ("epochs", "batch", "n_train")
+_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+
+
+def _typed(name: str, value):
+    """A sampled value as the training field's type (SMAC hands floats and numpy scalars)."""
+    if value is None or "str" in str(_TYPES[name]):
+        return value
+    return int(value) if "int" in str(_TYPES[name]) else float(value)
 
 
 def circuit_of_run(run_dir: Path) -> tuple[CircuitSpace, Architecture, dict]:
-    """The space, best circuit and configuration of a ``hybrid-nas quantum`` run directory."""
+    """The space, best circuit and settings of a ``hybrid-nas quantum`` run directory."""
     best, config = Path(run_dir, "best.json"), Path(run_dir, "config.yaml")
     if not best.is_file() or not config.is_file():
         raise ConfigError(f"{run_dir} is not a quantum run directory (it needs best.json and config.yaml)")
@@ -59,6 +66,13 @@ class CircuitTraining(Evaluator):
             if name not in HYPERPARAMETERS:
                 raise ConfigError(unknown("quantum training hyperparameter", name, HYPERPARAMETERS))
 
+    def prepare(self, names) -> list[str]:
+        """Make the searched names mean something; returns what was changed, for the log."""
+        if "momentum" in names and "optimizer" not in names and self.base.optimizer == "adam":
+            self.base = replace(self.base, optimizer="sgd")
+            return ["momentum is searched and adam has none: the circuits train with sgd (momentum)"]
+        return []
+
     def defaults(self, names) -> dict:
         return {name: getattr(self.base, name) for name in names}
 
@@ -68,8 +82,7 @@ class CircuitTraining(Evaluator):
 
     def evaluate(self, params, seed):
         self.check(params)
-        cfg = replace(self.base, seed=seed, **{k: v if v is None else int(v) if k in _INTEGERS else float(v)
-                                               for k, v in params.items()})
+        cfg = replace(self.base, seed=seed, **{k: _typed(k, v) for k, v in params.items()})
         circuit, task = self.space.build(self.arch), self.task
         result = train(circuit, task, cfg)
         return {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg),
@@ -77,9 +90,10 @@ class CircuitTraining(Evaluator):
                 "train_seconds": result.seconds}
 
 
-def target_from_config(cfg: dict) -> CircuitTraining:
-    """The target of ``hybrid-nas hpo quantum`` (and of the NNI trial entry point)."""
-    space, arch, run_cfg = circuit_of_run(cfg["run_dir"]) if cfg.get("run_dir") else baseline_circuit()
-    base = TrainConfig(epochs=run_cfg.get("epochs", 15), batch=run_cfg.get("batch", 64), lr=run_cfg.get("lr", 0.1),
-                       n_train=run_cfg.get("n_train"))
+def target_from_settings(s) -> CircuitTraining:
+    """The target of ``hybrid-nas hpo quantum`` (and of the NNI trial entry point): a run's best circuit,
+    trained as that run trained its circuits, or the built-in baseline."""
+    space, arch, run_cfg = circuit_of_run(s.run_dir) if s.run_dir else baseline_circuit()
+    base = TrainConfig(**{k: run_cfg[k] for k in ("epochs", "batch", "lr", "optimizer", "momentum", "n_train",
+                                                  "precision", "device") if k in run_cfg})
     return CircuitTraining(space, arch, run_cfg["task"], base, run_cfg.get("label_column"))

@@ -31,7 +31,6 @@ stay the references every plan is tested against (to 1e-6).
 from __future__ import annotations
 
 import string
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 from hybrid_nas.errors import ConfigError
+from hybrid_nas.scoped import torch_threads
 
 from .circuit import Circuit, Op, _value
 from .gates import GATES
@@ -76,17 +76,10 @@ def available_memory(device: torch.device) -> int:
     return psutil.virtual_memory().available  # free plus reclaimable cache, on every OS
 
 
-@contextmanager
 def threads_for(amplitudes: int):
-    """One torch thread for small states, then restore: there intra-op threads only add hand-offs, and
+    """One torch thread for small states, restored after: there intra-op threads only add hand-offs, and
     with the other core busy one 4-qubit step took 0.48 s instead of ~5 ms. Large states keep them."""
-    threads = torch.get_num_threads()
-    if amplitudes < SMALL_STATE:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    return torch_threads(1 if amplitudes < SMALL_STATE else torch.get_num_threads())
 
 
 # ---- applying a k-qubit matrix to a batch of states ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""Training a circuit as a QNN classifier: Adam on cross-entropy of the readout logits.
+"""Training a circuit as a QNN classifier: Adam (or SGD with momentum, or RMSprop) on cross-entropy of the
+readout logits.
 
 ``train`` runs the package's simulator (its plan chosen per circuit: ``simulator.py``);
 ``train_pennylane`` the same loop through a plain PennyLane QNode (torch backprop, batch broadcast), the
@@ -16,11 +17,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from hybrid_nas.errors import ConfigError, unknown
+
 from .circuit import Circuit, to_pennylane
 from .data import Task, readout_accuracy, readout_matrix
 from .simulator import Simulator, threads_for
 
 
+OPTIMIZERS = {
+    "adam": lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr),
+    "sgd": lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
+    "rmsprop": lambda params, cfg: torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum),
+}
 EXECUTION = ("precision", "device", "gradient", "memory_budget")  # how training runs, not what it learns
 
 
@@ -29,6 +37,8 @@ class TrainConfig:
     epochs: int = 5
     batch: int = 64
     lr: float = 0.05
+    optimizer: str = "adam"  # adam | sgd | rmsprop
+    momentum: float = 0.9  # sgd's and rmsprop's momentum (adam has its own betas)
     init_scale: float = math.pi  # initial weights ~ U(-init_scale, init_scale)
     logit_scale: float = 5.0  # <Z> lie in [-1, 1]: scaled so the softmax can become confident
     n_train: int | None = None  # train on the first n_train samples only
@@ -37,6 +47,13 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | cuda:N | mps: where the states live
     gradient: str = "auto"  # auto | backprop | adjoint (auto: backprop while it fits memory_budget)
     memory_budget: int | None = None  # bytes backprop may keep (default: half of the free memory)
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(unknown("optimizer", self.optimizer, OPTIMIZERS))
+
+    def make_optimizer(self, params) -> torch.optim.Optimizer:
+        return OPTIMIZERS[self.optimizer](params, self)
 
     def simulator(self, circuit: Circuit) -> Simulator:
         """The simulator these settings run ``circuit`` on."""
@@ -72,7 +89,7 @@ def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of
     if init is not None:
         weights = torch.tensor(init, dtype=torch.float64)
     weights = weights.to(device).requires_grad_()
-    opt = torch.optim.Adam([weights], lr=cfg.lr)
+    opt = cfg.make_optimizer([weights])
     R = torch.tensor(readout_matrix(n_qubits, task.n_classes), device=device) * cfg.logit_scale
     y = torch.as_tensor(task.y_train[:n], device=device)
     result = TrainResult(weights=np.zeros(0))

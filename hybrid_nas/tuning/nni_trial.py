@@ -27,18 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("hybrid-nas: error: the NNI trial needs NNI: pip install 'hybrid-nas[nni]'", file=sys.stderr)
         return 2
-    from .. import config as cfgmod
+    from .command import TARGET_ALIASES, HPOClassicalSettings, HPOQuantumSettings, target
 
     try:
-        cfg = cfgmod.resolve(cfgmod.packaged(f"hpo_{args.target}.yaml"),
-                             cfgmod.read_yaml(args.config) if args.config else None)
-        if args.target == "quantum":
-            from hybrid_nas.pqc.hpo import target_from_config
-            evaluator = target_from_config(cfg)
-        else:
-            from hybrid_nas.yolo.hpo import target_from_config
-            evaluator = target_from_config(cfg, Path(tempfile.gettempdir()) / "hybrid-nas-nni")
-        params = nni.get_next_parameter() or {}
+        cls = HPOQuantumSettings if args.target == "quantum" else HPOClassicalSettings
+        evaluator = target(args.target, cls.resolve(args.config), Path(tempfile.gettempdir()) / "hybrid-nas-nni")
+        aliases = TARGET_ALIASES[args.target]
+        params = {aliases.get(k, k): v for k, v in (nni.get_next_parameter() or {}).items()}
+        evaluator.prepare(params)
         evaluator.check(params)
         metrics = evaluator.evaluate(params, args.seed)
     except HybridNasError as e:

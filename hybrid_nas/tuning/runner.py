@@ -114,6 +114,23 @@ def repair(directory: Path) -> None:
             os.replace(directory / f"{name}.bak", directory / name)
 
 
+def extend(directory: Path, trials: int) -> None:
+    """Before resuming: give SMAC's stored scenario the new trial budget. SMAC continues a run only when the
+    scenario is unchanged (else it asks on stdin), and a finished run would return at once."""
+    scenario, state = directory / "scenario.json", directory / "optimization.json"
+    if not scenario.is_file():
+        return
+    doc = json.loads(scenario.read_text())
+    if doc.get("n_trials") == trials:
+        return
+    doc["n_trials"] = trials
+    scenario.write_text(json.dumps(doc, indent=2))
+    if state.is_file():
+        progress = json.loads(state.read_text())
+        progress["finished"] = False
+        state.write_text(json.dumps(progress, indent=2))
+
+
 @contextlib.contextmanager
 def dask_client(workers: int, scheduler: str | None):
     """A Dask client for SMAC's parallel runner: an existing scheduler, a local cluster of ``workers``
@@ -155,8 +172,8 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     store = SQLiteStore(out / "trials.sqlite")
     meta = {"space": space.meta(), "evaluator": evaluator.meta(), "seed": seed,
             "objective": {"name": "maximise", "quality": evaluator.quality, "cost": "train_seconds", "T": None},
-            "strategy": {"name": f"smac-{kind}", "trials": trials, "n_initial": n_initial, "budgets": budgets,
-                         "fidelity": fidelity, "repeats": repeats}}
+            "strategy": {"name": f"smac-{kind}", "n_initial": n_initial, "budgets": budgets,
+                         "fidelity": fidelity, "repeats": repeats}}  # not the trial count: a resume may raise it
     meta["hash"] = meta_hash(meta)
     stored = store.get_meta()
     if store.trials() and not resume:
@@ -169,6 +186,7 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     state_dir = out / "smac" / "hpo" / str(seed)  # SMAC's output_directory / name / seed
     if resume:
         repair(state_dir)
+        extend(state_dir, trials)
     start = time.perf_counter()
     try:
         with dask_client(workers, scheduler) as client:

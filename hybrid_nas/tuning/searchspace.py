@@ -115,6 +115,14 @@ class HPOSpace:
             raise ConfigError(f"search space file {path} cannot be parsed: {str(e).splitlines()[0]}") from None
         return cls(spec)
 
+    def renamed(self, aliases: dict[str, str]) -> tuple["HPOSpace", list[tuple[str, str]]]:
+        """The space with names a target calls otherwise (``lr`` -> ultralytics' ``lr0``), and the renames made."""
+        done = [(name, aliases[name]) for name in self.spec if name in aliases]
+        for old, new in done:
+            if new in self.spec:
+                raise ConfigError(f"the search space names both {old!r} and {new!r}, which mean the same here")
+        return HPOSpace({aliases.get(k, k): v for k, v in self.spec.items()}), done
+
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.params]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,13 +17,22 @@ from .space import NeckSpace
 LATENCY_SOURCES = ("measure", "table", "file:PATH")
 
 
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
 class SupernetEvaluator(Evaluator):
     """Metrics: ``map50``, ``map50_95``, ``precision``, ``recall`` (ultralytics' validator on the val split,
     after BatchNorm recalibration on training images), ``latency_ms`` (measured here, or predicted by the
     lookup table) and ``params``.
 
-    Holds paths, not tensors: the supernet and calibration images load once per process, so the evaluator
-    pickles small for worker processes and Dask.
+    Holds paths, not tensors: ``setup`` loads the supernet and the calibration images once per worker, so
+    the evaluator pickles small for worker processes and Dask. ``supernet`` states how the weights were
+    trained (with their hash), so a resume against another supernet is refused, not mixed.
     """
 
     name = "supernet"
@@ -30,7 +40,7 @@ class SupernetEvaluator(Evaluator):
 
     def __init__(self, space: NeckSpace, weights: Path, data: Path, imgsz: int, latency: str = "table",
                  table: LatencyTable | None = None, timing: Timing = Timing(), calibration_images: int = 64,
-                 quality: str = "map50"):
+                 quality: str = "map50", supernet: dict | None = None, workdir: Path | None = None):
         if latency not in ("measure", "table"):
             raise ConfigError(f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)")
         if latency == "table" and table is None:
@@ -40,21 +50,26 @@ class SupernetEvaluator(Evaluator):
         self.space, self.weights, self.data, self.imgsz = space, Path(weights), Path(data), imgsz
         self.latency, self.table, self.timing = latency, table, timing
         self.calibration_images, self.quality = calibration_images, quality
+        self.supernet = dict(supernet or {}, sha256=file_hash(self.weights))
+        self.workdir = Path(workdir) if workdir else self.weights.parent / "validation"
         self._loaded = None
 
     def __getstate__(self):
         return {**self.__dict__, "_loaded": None}
 
+    def setup(self):
+        self._loaded = (sn.load_supernet(self.weights),
+                        sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
+
     def _load(self):
         if self._loaded is None:
-            self._loaded = (sn.load_supernet(self.weights),
-                            sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
+            self.setup()
         return self._loaded
 
     def meta(self):
         return {"name": self.name, "weights": str(self.weights), "data": str(self.data), "imgsz": self.imgsz,
                 "latency": self.latency, "timing": asdict(self.timing), "calibration_images": self.calibration_images,
-                "table_device": self.table.device if self.table else None}
+                "table_device": self.table.device if self.table else None, "supernet": self.supernet}
 
     def subnet(self, arch: Architecture):
         """The candidate with inherited, BN-recalibrated weights (a standalone ultralytics model)."""
@@ -65,7 +80,7 @@ class SupernetEvaluator(Evaluator):
 
     def evaluate(self, arch, seed):
         sub = self.subnet(arch)
-        metrics = sn.validate(sub, self.data, self.imgsz)
+        metrics = sn.validate(sub, self.data, self.imgsz, self.workdir)
         metrics["params"] = sum(p.numel() for p in sub.parameters())
         if self.latency == "table":
             metrics["latency_ms"] = self.table.predict(arch)

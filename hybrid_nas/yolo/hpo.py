@@ -3,7 +3,6 @@ scratch by ultralytics with a trial's training arguments (lr0, momentum, weight_
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -18,15 +17,20 @@ from .network import MODELS
 _FIXED = ("data", "model", "device", "project", "name", "exist_ok", "imgsz", "seed", "val", "plots", "workers")
 
 
-def model_of_run(run_dir: Path) -> tuple[Path, dict]:
-    """The exported subnet of a ``hybrid-nas classical`` run; of a multi-scope run, the first scope directory in
-    name order (give that scope's directory to choose)."""
+def model_of_run(run_dir: Path, scope: str | None = None) -> Path:
+    """The exported subnet (``best.yaml``) of a ``hybrid-nas classical`` run; a run that searched several
+    scopes needs ``scope``."""
     run_dir = Path(run_dir)
-    for candidate in [run_dir, *sorted(p for p in run_dir.iterdir() if p.is_dir())] if run_dir.is_dir() else []:
-        if (candidate / "best.yaml").is_file():
-            best = json.loads((candidate / "best.json").read_text()) if (candidate / "best.json").is_file() else {}
-            return candidate / "best.yaml", best
-    raise ConfigError(f"{run_dir} is not a classical run directory with an exported best.yaml")
+    if (run_dir / "best.yaml").is_file() and scope is None:
+        return run_dir / "best.yaml"
+    scopes = sorted(p.name for p in run_dir.iterdir() if (p / "best.yaml").is_file()) if run_dir.is_dir() else []
+    if not scopes:
+        raise ConfigError(f"{run_dir} is not a classical run directory with an exported best.yaml")
+    if scope is None:
+        raise ConfigError(f"{run_dir} searched the scopes {', '.join(scopes)}: choose one with --scope")
+    if scope not in scopes:
+        raise ConfigError(f"--scope: {unknown('scope of this run', scope, scopes)}")
+    return run_dir / scope / "best.yaml"
 
 
 class DetectorTraining(Evaluator):
@@ -55,6 +59,9 @@ class DetectorTraining(Evaluator):
             if name not in self._valid:
                 raise ConfigError(unknown("ultralytics training argument", name, sorted(self._valid)))
 
+    def prepare(self, names) -> list[str]:
+        return []
+
     def defaults(self, names) -> dict:
         from ultralytics.cfg import DEFAULT_CFG_DICT
 
@@ -77,9 +84,9 @@ class DetectorTraining(Evaluator):
                         verbose=False, **args)
             seconds = time.perf_counter() - start
             trained = sn.load_supernet(Path(tmp) / "train" / "weights" / "last.pt")
-            metrics = sn.validate(trained, self.data, self.imgsz)
+            metrics = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "val")
             if _has_test_split(self.data):
-                metrics |= {f"test_{k}": v for k, v in sn.validate(trained, self.data, self.imgsz, split="test").items()}
+                metrics |= {f"test_{k}": v for k, v in sn.validate(trained, self.data, self.imgsz, Path(tmp) / "test", split="test").items()}
         return {**metrics, "train_seconds": seconds}
 
 
@@ -89,21 +96,20 @@ def _has_test_split(data: Path) -> bool:
     return bool((yaml.safe_load(Path(data).read_text()) or {}).get("test"))
 
 
-def target_from_config(cfg: dict, workdir: Path) -> DetectorTraining:
-    """The target of ``hybrid-nas hpo classical`` (and of the NNI trial entry point)."""
+def target_from_settings(s, workdir: Path) -> DetectorTraining:
+    """The target of ``hybrid-nas hpo classical`` (and of the NNI trial entry point). With a run, its exported
+    subnet is tuned on the data set and seed that run searched with."""
+    import yaml
+
     from .data import resolve_data
 
-    model, data, imgsz = cfg["model"], cfg["data"], cfg["imgsz"]
-    if cfg.get("run_dir"):
-        best_yaml, _ = model_of_run(cfg["run_dir"])
-        model = str(best_yaml)
-        run_cfg_path = Path(cfg["run_dir"], "config.yaml")
-        if run_cfg_path.is_file():  # tune on the data the architecture was searched on
-            import yaml
-
-            run_cfg = yaml.safe_load(run_cfg_path.read_text())
-            data, imgsz = run_cfg.get("data", data), run_cfg.get("imgsz", imgsz)
-            cfg = {**cfg, "n_images": run_cfg.get("n_images", cfg["n_images"])}
-    data_yaml = resolve_data(data, imgsz, cfg["n_images"], seed=0)
-    return DetectorTraining(model, data_yaml, imgsz, cfg["epochs"], cfg.get("defaults"), cfg.get("quality", "map50"),
-                            workdir)
+    model, data, imgsz, n_images, seed = s.model, s.data, s.imgsz, s.n_images, 0
+    if s.run_dir:
+        model = str(model_of_run(s.run_dir, s.scope))
+        config = Path(s.run_dir, "config.yaml")
+        if not config.is_file():
+            raise ConfigError(f"{s.run_dir} has no config.yaml: the data it searched on is unknown")
+        run = yaml.safe_load(config.read_text())
+        data, imgsz, n_images, seed = run["data"], run["imgsz"], run["n_images"], run["seed"]
+    data_yaml = resolve_data(data, imgsz, n_images, seed=seed)
+    return DetectorTraining(model, data_yaml, imgsz, s.epochs, s.defaults, s.quality, workdir)

@@ -10,7 +10,6 @@ device (a phone, with the same format) can stand in for this machine's (``--late
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import platform
@@ -22,20 +21,11 @@ import numpy as np
 import torch
 
 from hybrid_nas.errors import ConfigError, DataError, unknown
+from hybrid_nas.scoped import torch_threads
 from hybrid_nas.space import Architecture
 
 from .block import SearchableELAN
 from .space import NeckSpace
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 STATISTICS = {"median": np.median, "min": np.min}
@@ -74,7 +64,7 @@ def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing =
         model = model.fuse(verbose=False)
     x = torch.zeros(shape)
     forward = _onnxruntime(model, x, timing.threads) if timing.backend == "onnxruntime" else lambda: model(x)
-    with threads(timing.threads):
+    with torch_threads(timing.threads):
         for _ in range(timing.warmup):
             forward()
         times = []

@@ -1,4 +1,4 @@
-"""A classical run, step by step: data, supernet, latency source, one study per scope, exported subnets."""
+"""The steps of a classical run: the supernet, the latency source, exported subnets, the scope table."""
 
 from __future__ import annotations
 
@@ -14,43 +14,30 @@ from hybrid_nas.space import Architecture
 
 from . import supernet as sn
 from .latency import LatencyTable, Timing, build_table
-from .space import NeckSpace, profile
+from .space import NeckSpace
 
 TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
 
 
-def settle(cfg: dict) -> dict:
-    """Fill the profile's scope, latency source and limit where the config leaves them open."""
-    prof = profile(cfg["profile"])
-    for key, from_profile in (("scope", "scope"), ("latency", "latency"), ("latency_limit", "latency_limit")):
-        if cfg[key] is None:
-            cfg[key] = prof.get(from_profile)
-    scopes = cfg["scopes"] or cfg["scope"]
-    scopes = scopes.split(",") if isinstance(scopes, str) else scopes  # a saved config holds the list
-    cfg["scopes"] = [str(s).strip() for s in scopes if str(s).strip()]
-    if cfg["supernet_epochs"] < 1:
-        raise ConfigError(f"--supernet-epochs must be at least 1, got {cfg['supernet_epochs']}")
-    return cfg
-
-
-def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, cfg: dict, reuse: bool) -> Path:
-    """``run_dir/supernet.pt``: trained now, or kept from an earlier run of this directory when resuming."""
+def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool, echo=print) -> tuple[Path, dict]:
+    """``run_dir/supernet.pt`` (trained now, or kept from this directory's earlier run when resuming) and what
+    it was trained with, which the evaluator's meta carries so a resume against another supernet is refused."""
     path = run_dir / "supernet.pt"
+    trained_with = {"scopes": space.scope, "data": s.data, "n_images": s.n_images, "imgsz": s.imgsz,
+                    "batch": s.batch, "epochs": s.supernet_epochs, "sampling": s.sampling, "seed": s.seed}
     if reuse and path.is_file():
-        print(f"supernet: reusing {path}")
-        return path
-    trained = sn.train_supernet(space, data, run_dir, cfg["supernet_epochs"], cfg["imgsz"], cfg["batch"],
-                                cfg["seed"], cfg["sampling"])
+        echo(f"supernet: reusing {path}")
+        return path, trained_with
+    trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling)
     shutil.copy(trained.weights, path)
     rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
-    print(f"supernet: {cfg['supernet_epochs']} epochs ({cfg['sampling']} paths over {space.size()} subnets, "
-          f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
-    return path
+    echo(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
+         f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
+    return path, trained_with
 
 
-def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | None:
+def latency_table(space: NeckSpace, s, source: str, run_dir: Path) -> LatencyTable | None:
     """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
-    source = cfg["latency"]
     if source == "measure":
         return None
     if str(source).startswith("file:"):
@@ -58,9 +45,9 @@ def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | 
     elif source == "table":
         path = run_dir / "latency_table.json"
         table = LatencyTable.load(path) if path.is_file() else None
-        if table is None or table.imgsz != cfg["imgsz"] or table.timing != asdict(timing(cfg)) or \
+        if table is None or table.imgsz != s.imgsz or table.timing != asdict(timing(s)) or \
                 any(d.name not in table.entries for d in space.decisions):
-            table, _ = build_table(space, cfg["imgsz"], timing(cfg), seed=cfg["seed"])
+            table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed)
             table.save(path)
     else:
         raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
@@ -71,8 +58,8 @@ def latency_table(space: NeckSpace, cfg: dict, run_dir: Path) -> LatencyTable | 
     return table
 
 
-def timing(cfg: dict) -> Timing:
-    return Timing(threads=cfg["threads"], statistic=cfg["latency_stat"], backend=cfg["latency_backend"])
+def timing(s) -> Timing:
+    return Timing(threads=s.threads, statistic=s.latency_stat, backend=s.latency_backend)
 
 
 def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:
@@ -104,17 +91,17 @@ def model_yaml_text(d: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def finetune(weights: Path, data: Path, cfg: dict, out: Path) -> dict[str, float]:
+def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
     """Fine-tune an exported subnet with ultralytics' own ``train`` and validate it."""
     from ultralytics import YOLO
 
     with sn.quiet():
         model = YOLO(str(weights))
-        model.train(data=str(data), epochs=cfg["finetune_epochs"], imgsz=cfg["imgsz"], batch=cfg["batch"],
+        model.train(data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz, batch=s.batch,
                     device="cpu", workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
-                    seed=cfg["seed"], amp=False, verbose=False)
+                    seed=s.seed, amp=False, verbose=False)
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
-    return sn.validate(tuned, data, cfg["imgsz"])
+    return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val")
 
 
 def scope_table(rows: list[dict]) -> str:
@@ -134,9 +121,11 @@ def scope_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_scope_table(rows: list[dict], run_dir: Path) -> str:
+def write_scope_table(rows: list[dict], run_dir: Path, latency: dict) -> str:
+    """``scopes.json`` (the rows and the latency source and limit used) and the table in ``summary.md``."""
     table = scope_table(rows)
-    (run_dir / "scopes.json").write_text(json.dumps(rows, indent=2, default=float) + "\n")
+    doc = {**latency, "scopes": rows}
+    (run_dir / "scopes.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
     summary = run_dir / "summary.md"
     head = summary.read_text() + "\n" if summary.is_file() and len(rows) == 1 else "# Classical search\n\n"
     summary.write_text(head + "## Best subnet per scope\n\n" + table + "\n")

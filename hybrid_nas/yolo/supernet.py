@@ -17,6 +17,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
 from ultralytics.utils import LOGGER
 
 from hybrid_nas.errors import ConfigError, unknown
+from hybrid_nas.scoped import ScopedSetting
 
 from . import network
 from .space import NeckSpace
@@ -24,16 +25,12 @@ from .space import NeckSpace
 SAMPLINGS = ("uniform", "sandwich", "progressive")
 
 
-@contextlib.contextmanager
+_log_level = ScopedSetting(lambda: LOGGER.level, LOGGER.setLevel)
+
+
 def quiet(enabled: bool = True):
-    """ultralytics logs every epoch and validation at INFO; a search runs hundreds of them."""
-    level = LOGGER.level
-    if enabled:
-        LOGGER.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        LOGGER.setLevel(level)
+    """ultralytics logs every epoch and validation at INFO; a search runs hundreds of them. Restored after."""
+    return _log_level(logging.WARNING) if enabled else contextlib.nullcontext()
 
 
 def draw_path(space: NeckSpace, sampling: str, rng: np.random.Generator, batch: int, epoch: int, epochs: int):
@@ -161,11 +158,12 @@ def recalibrate_bn(model, batches) -> None:
     model.eval()
 
 
-def validate(model, data: Path, imgsz: int, batch: int = 16, split: str = "val") -> dict[str, float]:
-    """ultralytics' validator on a split of the data set: precision, recall, mAP50, mAP50-95."""
+def validate(model, data: Path, imgsz: int, save_dir: Path, batch: int = 16, split: str = "val") -> dict[str, float]:
+    """ultralytics' validator on a split of the data set: precision, recall, mAP50, mAP50-95. ``save_dir``
+    (which the validator creates even when it saves nothing) keeps it out of the working directory."""
     args = dict(data=str(data), imgsz=imgsz, batch=batch, device="cpu", plots=False, verbose=False,
                 workers=0, save_json=False, split=split)
     with quiet():
-        stats = DetectionValidator(args=args)(model=copy.deepcopy(model))
+        stats = DetectionValidator(save_dir=Path(save_dir), args=args)(model=copy.deepcopy(model))
     return {"precision": stats["metrics/precision(B)"], "recall": stats["metrics/recall(B)"],
             "map50": stats["metrics/mAP50(B)"], "map50_95": stats["metrics/mAP50-95(B)"]}

@@ -1,0 +1,179 @@
+"""``hybrid-nas quantum`` and ``hybrid-nas depth-sweep``: their settings and the runs they make."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from hybrid_nas.commands import Command, register
+from hybrid_nas.errors import ConfigError
+from hybrid_nas.settings import Settings, StudyFields, defaults_from, setting
+
+TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
+ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
+
+
+@defaults_from("quantum.yaml")
+class QuantumSettings(StudyFields, Settings):
+    task: str = setting(TASKS)
+    label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
+    qubits: int | None = setting("number of qubits (null: the task's; a CSV's from its features and classes)")
+    encoder: str | None = setting(f"{ENCODERS}, or several comma-separated for the search to choose "
+                                  "(null: the task's and its interleaved variant)")
+    scope: str = setting("gate-set scope of configs/quantum_scopes.yaml: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
+    layers: int = setting("deepest circuit searched")
+    cost: str = setting("cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, "
+                        "infidelity)")
+    T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
+    noise: str | None = setting("fake IBM backend whose noise also scores each circuit (none: off)")
+    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
+    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
+    epochs: int = setting("training epochs per circuit")
+    batch: int = setting("training batch size")
+    lr: float = setting("learning rate")
+    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
+    momentum: float = setting("momentum of sgd and rmsprop")
+    n_train: int | None = setting("train on the first N samples only (null: all)")
+    device: str = setting("where circuits are trained: cpu | cuda | cuda:N | mps")
+    precision: str = setting("state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
+                             choices=("double", "single"))
+    supercircuit_epochs: int = setting("one-shot: train a SuperCircuit this many epochs and score candidates by "
+                                       "inherited weights (0: train each candidate)")
+    finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
+    hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
+
+    def check(self):
+        self.check_study()
+        for name in ("layers", "epochs", "batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.shots is not None and self.shots < 1:
+            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
+
+    def training(self):
+        from .training import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
+                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+
+    def default_dir(self, kind: str) -> Path:
+        return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
+
+
+def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None):
+    """(space, evaluator, objective) of quantum settings."""
+    from hybrid_nas.objectives import make_objective
+
+    from .data import load_task
+    from .evaluator import QNNEvaluator
+    from .simulator import resolve_device
+    from .space import space_for_task
+
+    resolve_device(s.device)  # a missing GPU is one line now, not a failed trial per candidate
+    task = load_task(s.task, label_column=s.label_column)
+    space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers)
+    evaluator = QNNEvaluator(space, s.task, s.training(), noise=s.noise, label_column=s.label_column,
+                             optimization_level=s.optimization_level, shots=s.shots)
+    return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
+
+
+def one_shot(s: QuantumSettings, space, evaluator, echo=print):
+    """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
+    scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
+    from hybrid_nas.objectives import make_objective
+
+    from .supercircuit import SuperCircuitEvaluator, train_supercircuit
+
+    training = replace(evaluator.training, epochs=s.supercircuit_epochs, seed=s.seed)
+    start = time.perf_counter()
+    bank = train_supercircuit(space, evaluator.task, training).weights
+    echo(f"SuperCircuit trained: {s.supercircuit_epochs} epochs in {time.perf_counter() - start:.1f} s")
+    searched = SuperCircuitEvaluator(space, evaluator.task, bank,
+                                     {"task": s.task, "epochs": s.supercircuit_epochs, "lr": training.lr,
+                                      "optimizer": training.optimizer, "seed": s.seed},
+                                     finetune_steps=s.finetune_steps, training=evaluator.training)
+    return searched, make_objective(s.objective, quality="accuracy", cost=s.cost, T=s.T)
+
+
+def run_quantum(settings: QuantumSettings, out=None, resume: bool = False, progress: bool = True):
+    from hybrid_nas.report import write_report
+    from hybrid_nas.results import write_best
+    from hybrid_nas.run import Run, search
+
+    s, echo = settings, print if progress else (lambda *_: None)
+    space, evaluator, objective = setup(s)  # bad settings fail here, before the directory is claimed
+    run = Run.start(out or s.default_dir("quantum"), "quantum", s, resume)
+    searched = evaluator
+    if s.supercircuit_epochs:
+        searched, objective = one_shot(s, space, evaluator, echo)
+    study, view, seconds = search(run.dir, space, searched, objective, s, resume=resume, progress=progress)
+    best = view.best()
+    test = evaluator.artefacts(best.arch, best.seed, run.dir) if best is not None else {}
+    write_best(run.dir, view, space.describe, {"test": test, "n_qubits": space.n_qubits, "seconds": seconds,
+                                               "stop_reason": study.stop_reason})
+    write_report(run.dir, space.describe)
+    if s.hpo_trials and best is not None:
+        from hybrid_nas.tuning.command import tune_after_search
+
+        tune_after_search("quantum", run, s, progress)
+    return run
+
+
+def summary(run) -> str:
+    s, doc = run.settings, run.result
+    lines = [f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}: "
+             f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
+             f"best ({doc['rule']}):"]
+    best, test = doc["best"], doc.get("test", {})
+    if best is None:
+        lines.append("  none: no completed trial meets the rule; see summary.md")
+    else:
+        m = best["metrics"]
+        lines += [f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
+                  "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+                      m["accuracy"], f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
+                      test["test_accuracy"],
+                      f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else ""),
+                  "  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth",
+                                                             "transpiled_depth", "transpiled_two_qubit_gates",
+                                                             "est_fidelity") if k in m)]
+    lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, "
+                 "best_weights.npy, summary.md, report/)")
+    return "\n".join(lines)
+
+
+def run_depth_sweep(settings: QuantumSettings, out=None, resume: bool = False, progress: bool = True):
+    """One study per depth 1..layers (the budget is per depth); the best circuit of each, side by side."""
+    from hybrid_nas.report import write_report
+    from hybrid_nas.results import write_best
+    from hybrid_nas.run import Run, search
+
+    from .depth_sweep import write_depth_sweep
+
+    s = settings
+    setup(s)  # bad settings fail here, before the directory is claimed
+    run = Run.start(out or s.default_dir("depth-sweep"), "depth-sweep", s, resume)
+    rows = []
+    for depth in range(1, s.layers + 1):
+        space, evaluator, objective = setup(s, min_layers=depth, max_layers=depth)
+        study_dir = run.dir / f"depth{depth}"
+        _, view, _ = search(study_dir, space, evaluator, objective, s, resume=resume, progress=progress)
+        write_best(study_dir, view, space.describe)
+        write_report(study_dir, space.describe)
+        best = view.best()
+        if best is not None:
+            rows.append({"layers": depth, "circuit": space.describe(best.arch), "trial": best.number, **best.metrics})
+    write_depth_sweep(rows, run.dir)
+    return run
+
+
+def sweep_summary(run) -> str:
+    return (run.dir / "depth_sweep.md").read_text().split("\n\n")[1] + \
+        f"\nrun directory: {run.dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)"
+
+
+register(Command(("quantum",), "search the gate placement of a PQC classifier (PennyLane/Qiskit)", QuantumSettings,
+                 run_quantum, summary))
+register(Command(("depth-sweep",), "best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and "
+                 "cost per depth", QuantumSettings, run_depth_sweep, sweep_summary))

@@ -1,0 +1,163 @@
+"""A run directory and what a run leaves in it: ``config.yaml`` (its settings), one or more studies
+(``trials.sqlite``: the root's, or one per scope / depth in subdirectories), ``best.json``, ``summary.md``,
+``report/`` and the artefacts of the best architecture.
+
+``Run`` is what the Python API returns and ``hybrid_nas.load`` reads back, also while a study still runs
+(the SQLite store takes readers beside its writer).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import yaml
+
+from . import __version__
+from .errors import ConfigError
+from .settings import Settings
+
+RUN_FILE = "run.json"  # which command made the run, and with which version
+
+
+def describer(meta: dict):
+    """The notation of a stored study's space (``describe(arch) -> str``), or None for an unknown space."""
+    space = meta.get("space", {})
+    if space.get("name") == "nb201":
+        from .nasbench201 import NB201Space
+
+        return NB201Space().describe
+    if space.get("name") == "yolo":
+        from .yolo.space import NeckSpace
+
+        return NeckSpace(space["model"], space["scope"], space["positions"]).describe
+    if space.get("name") == "pqc":
+        from .pqc.space import CircuitSpace
+
+        layers = space["decisions"]["layers"]
+        return CircuitSpace(space["n_qubits"], max(layers), space["scope"], tuple(space["decisions"]["encoder"]),
+                            min(layers), space.get("n_features")).describe
+    return None
+
+
+class Run:
+    """A run directory. ``best`` is the dict ``best.json`` holds under "best" (per study for a run of
+    several studies), ``trials()`` a DataFrame, ``report()`` redraws the plots and ``summary.md``."""
+
+    def __init__(self, dir: str | Path):
+        self.dir = Path(dir)
+
+    @classmethod
+    def start(cls, dir: str | Path, command: str, settings: Settings, resume: bool = False) -> Run:
+        """Claim ``dir`` for a run, before any work: a directory that holds anything is refused unless
+        resuming, so nothing in it (a trained supernet, a store) is overwritten."""
+        dir = Path(dir)
+        if not resume and dir.is_dir() and any(dir.iterdir()):
+            raise ConfigError(f"{dir} is not empty; pass --resume to continue the run in it, or choose another --out")
+        if resume and (dir / RUN_FILE).is_file():
+            stored = json.loads((dir / RUN_FILE).read_text()).get("command")
+            if stored != command:
+                raise ConfigError(f"cannot resume {dir} with `{command}`: it holds a `{stored}` run")
+        dir.mkdir(parents=True, exist_ok=True)
+        settings.save(dir)
+        (dir / RUN_FILE).write_text(json.dumps({"command": command, "version": __version__,
+                                                "started": time.time()}) + "\n")
+        return cls(dir)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r}, command={self.command!r})"
+
+    @property
+    def command(self) -> str | None:
+        path = self.dir / RUN_FILE
+        return json.loads(path.read_text()).get("command") if path.is_file() else None
+
+    @property
+    def settings(self) -> dict:
+        """The run's settings as saved (``config.yaml``): pass the file to ``--config`` to repeat the run."""
+        path = self.dir / "config.yaml"
+        return yaml.safe_load(path.read_text()) or {} if path.is_file() else {}
+
+    def studies(self) -> dict[str, Path]:
+        """Study directories by name: '' for a run of one study, else its subdirectories' names."""
+        if (self.dir / "trials.sqlite").is_file():
+            return {"": self.dir}
+        return {p.name: p for p in sorted(self.dir.iterdir()) if (p / "trials.sqlite").is_file()} \
+            if self.dir.is_dir() else {}
+
+    @property
+    def result(self) -> dict:
+        """All of ``best.json`` (empty while the study runs)."""
+        path = self.dir / "best.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    @property
+    def best(self) -> dict | None:
+        if "best" in self.result:
+            return self.result["best"]
+        studies = {name: Run(path).best for name, path in self.studies().items() if name}
+        return studies or None
+
+    def view(self, study: str = ""):
+        """The ``StudyView`` of one study of the run (its trials and objective)."""
+        from .report import load_view
+
+        return load_view(self.studies().get(study, self.dir / study))
+
+    def trials(self):
+        """One row per trial: number, state, reward, the decisions and the metrics as columns (a metric that
+        shares a decision's name gets the suffix " (metric)"); a run of several studies adds ``study``."""
+        import pandas as pd
+
+        frames = []
+        for name, path in self.studies().items():
+            rows = []
+            for t in self.view(name).trials:
+                row = {"number": t.number, "state": t.state.name, "reward": t.reward, "seed": t.seed,
+                       "seconds": t.duration, "repeat_of": t.repeat_of,
+                       "error": t.error.splitlines()[0] if t.error else None, **dict(t.arch)}
+                row |= {(f"{k} (metric)" if k in row else k): v for k, v in t.metrics.items()}
+                rows.append(row)
+            frame = pd.DataFrame(rows)
+            if name:
+                frame.insert(0, "study", name)
+            frames.append(frame)
+        if not frames:
+            raise ConfigError(f"{self.dir} holds no study yet (no trials.sqlite)")
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def report(self) -> Path:
+        """Plots and ``summary.md`` for every study of the run; returns the (first) summary."""
+        from .report import load_view, write_report
+
+        summaries = [write_report(path, describer(load_view(path).meta)) for path in self.studies().values()]
+        if not summaries:
+            raise ConfigError(f"{self.dir} holds no study yet (no trials.sqlite)")
+        return summaries[0]
+
+
+def load(dir: str | Path) -> Run:
+    """The run in ``dir``, read back (also while its study still runs)."""
+    run = Run(dir)
+    if not run.dir.is_dir() or not ((run.dir / "config.yaml").is_file() or run.studies()):
+        raise ConfigError(f"{dir} is not a run directory: it has no config.yaml or trials.sqlite")
+    return run
+
+
+def search(dir: Path, space, evaluator, objective, settings, *, resume: bool = False, progress: bool = True,
+           count_repeats: bool = False):
+    """One study in ``dir`` (``trials.sqlite``) with the search settings of ``settings`` (a ``StudyFields``);
+    returns (the study, its ``StudyView``, seconds spent)."""
+    from .results import StudyView
+    from .store import SQLiteStore
+    from .strategies import make_strategy
+    from .study import Study
+
+    strategy = make_strategy(settings.strategy, space, seed=settings.seed, **settings.strategy_options)
+    study = Study(space, evaluator, objective, strategy, store=SQLiteStore(Path(dir) / "trials.sqlite"),
+                  seed=settings.seed, count_repeats=count_repeats, resume=resume, workers=settings.workers,
+                  dask_scheduler=settings.dask_scheduler, progress=progress)
+    start = time.perf_counter()
+    study.optimize(settings.budget, settings.seconds)
+    return study, StudyView(study.meta, study.trials), time.perf_counter() - start
