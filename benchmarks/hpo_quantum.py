@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid_nas.cli import _hpo_space, main as cli
+import hybrid_nas as hn
+from hybrid_nas.pqc.hpo import target_from_settings
+from hybrid_nas.tuning.command import HPOQuantumSettings, hpo_space
 from hybrid_nas.tuning.report import compare
 from hybrid_nas.tuning.runner import run_hpo
-from hybrid_nas.pqc.hpo import target_from_config
 
 
 def main() -> None:
@@ -31,9 +32,9 @@ def main() -> None:
     out = Path(args.out)
     run_dir = Path(args.run_dir) if args.run_dir else out / "search"
     if not (run_dir / "best.json").is_file():
-        cli(["quantum", "--out", str(run_dir), "--no-progress"])
-    evaluator = target_from_config({"run_dir": str(run_dir)})
-    space = _hpo_space("hpo_quantum_space.json")
+        hn.quantum(run_dir, progress=False)
+    evaluator = target_from_settings(HPOQuantumSettings.resolve(run_dir=str(run_dir)))
+    space = hpo_space("hpo_quantum_space.json")
     print(f"circuit: {evaluator.space.describe(evaluator.arch)}; untuned training {evaluator.defaults(space.names)}")
 
     curves, tests = {"hpo": [], "random": []}, {"default": [], "hpo": [], "random": []}

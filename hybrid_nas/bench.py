@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .commands import Command, register
-from .errors import ConfigError
+from .errors import ConfigError, unknown
 from .settings import Settings, StudyFields, defaults_from, setting
 
 
@@ -21,9 +21,7 @@ class NB201Settings(StudyFields, Settings):
         from .nasbench201 import load_table
 
         if self.device not in load_table().devices:
-            from .errors import unknown
-
-            raise ConfigError(f"--device: {unknown('latency device', self.device, load_table().devices)}")
+            raise ConfigError(unknown("NB201 latency device", self.device, load_table().devices))
 
 
 def run_nb201(settings: NB201Settings, out=None, resume: bool = False, progress: bool = True):

@@ -1,4 +1,4 @@
-"""Run configuration: a packaged YAML default, a user YAML on top, CLI flags on top of that."""
+"""YAML files of settings: the packaged defaults (``hybrid_nas/configs``) and a user's ``--config`` file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError, unknown
+from .errors import ConfigError
 
 
 def packaged(name: str) -> dict:
@@ -31,20 +31,3 @@ def read_yaml(path: str | Path) -> dict:
     if not isinstance(doc, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings, got {type(doc).__name__}")
     return doc
-
-
-def resolve(defaults: dict, user: dict | None = None, flags: dict | None = None) -> dict:
-    """defaults <- user file <- flags that were given (not None); unknown keys are refused."""
-    config = dict(defaults)
-    for source, values in (("config file", user or {}), ("flag", flags or {})):
-        for key, value in values.items():
-            if key not in defaults:
-                raise ConfigError(f"{source}: {unknown('setting', key, defaults)}")
-            if value is not None:
-                config[key] = value
-    return config
-
-
-def save(config: dict, run_dir: Path) -> None:
-    """The resolved configuration, so the run can be repeated exactly (``--config run/config.yaml``)."""
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -3,6 +3,13 @@
 
 ``quality`` names the figure to maximise (accuracy, map50, ...), ``cost`` the figure to keep low
 (latency_ms, gates, depth, ...). Rewards are written with ``ACC`` as a fraction, as in MnasNet.
+
+Each objective also says which trial is *the* best (``rule``), so every export agrees:
+
+- ``limit`` (constrained, hard MnasNet): the most accurate trial within T. The reward only steers the
+  search; its argmax can lie over T.
+- ``trade-off`` (weighted, soft MnasNet): the highest reward.
+- ``front`` (Pareto): the non-dominated trials, and as the pick the most accurate of them within T.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from .errors import ConfigError, unknown
 
 Metrics = Mapping[str, float]
 
+LIMIT, TRADE_OFF, FRONT = "limit", "trade-off", "front"
+
 
 def _metric(metrics: Metrics, name: str) -> float:
     try:
@@ -26,9 +35,10 @@ def _metric(metrics: Metrics, name: str) -> float:
 
 
 class Objective(ABC):
-    """One required method, ``reward``; the vector, feasibility and meta have sensible defaults."""
+    """One required method, ``reward``; the vector, feasibility, best and meta have sensible defaults."""
 
     name = "objective"
+    rule = TRADE_OFF
 
     def __init__(self, quality: str = "accuracy", cost: str = "latency_ms", T: float | None = None):
         if T is not None and not (T > 0 and math.isfinite(T)):
@@ -46,8 +56,12 @@ class Objective(ABC):
     def feasible(self, metrics: Metrics) -> bool:
         return self.T is None or _metric(metrics, self.cost) <= self.T
 
+    def best(self, trials: Sequence) -> object | None:
+        """The best of ``trials`` (records with ``ok``, ``metrics``, ``reward``, ``number``) by this objective's rule."""
+        return choose_best(trials, self.rule, self.quality, self.cost, self.T)
+
     def meta(self) -> dict:
-        return {"name": self.name, "quality": self.quality, "cost": self.cost, "T": self.T}
+        return {"name": self.name, "rule": self.rule, "quality": self.quality, "cost": self.cost, "T": self.T}
 
 
 class WeightedSum(Objective):
@@ -79,6 +93,8 @@ class MnasNet(Objective):
             raise ConfigError("the MnasNet reward needs a target T (e.g. --T 17)")
         super().__init__(quality, cost, T)
         self.alpha, self.beta = alpha, beta
+        # alpha = 0: being faster than T earns nothing, so T is a limit rather than a price
+        self.rule = LIMIT if alpha == 0 else TRADE_OFF
 
     def reward(self, metrics):
         acc, lat = _metric(metrics, self.quality), _metric(metrics, self.cost)
@@ -90,13 +106,14 @@ class MnasNet(Objective):
 
 
 class Constrained(Objective):
-    """The seed paper's reward ``0.9*ACC + 0.1*f(LAT)``, ``f(LAT) = log_T(1.5*T - LAT)``.
+    """The reference paper's constrained latency reward ``0.9*ACC + 0.1*f(LAT)``, ``f(LAT) = log_T(1.5*T - LAT)``.
 
     ``f`` is 0 once ``LAT >= 1.5*T - 1`` (where the log would turn negative): past that point
     latency no longer pays and only accuracy counts, at 90 %.
     """
 
     name = "constrained"
+    rule = LIMIT
 
     def __init__(self, quality="accuracy", cost="latency_ms", T=17.0, acc_weight=0.9):
         if T is None:
@@ -124,9 +141,47 @@ class Pareto(Objective):
     reward (for reports and scalar strategies) is quality, or quality minus 1 when over T."""
 
     name = "pareto"
+    rule = FRONT
 
     def reward(self, metrics):
         return _metric(metrics, self.quality) - (0.0 if self.feasible(metrics) else 1.0)
+
+
+def _within(t, cost: str, T: float | None) -> bool:
+    return T is None or t.metrics.get(cost, math.inf) <= T
+
+
+def _most_accurate(trials: Sequence, quality: str, cost: str):
+    """Highest quality; ties go to the cheaper, then to the first found."""
+    return max(trials, key=lambda t: (t.metrics[quality], -t.metrics.get(cost, 0.0), -t.number), default=None)
+
+
+def front_of(trials: Sequence, quality: str, cost: str) -> list:
+    """The completed trials no other completed trial beats on both quality and cost, by number."""
+    ok = [t for t in trials if t.ok]
+    return sorted((ok[i] for i in pareto_front([(-t.metrics[quality], t.metrics[cost]) for t in ok])),
+                  key=lambda t: t.number)
+
+
+def choose_best(trials: Sequence, rule: str, quality: str, cost: str, T: float | None):
+    """The one place that says which trial is best (see the module docstring); None when no trial
+    qualifies (none completed, or none within T)."""
+    ok = [t for t in trials if t.ok]
+    if rule == TRADE_OFF:
+        return max(ok, key=lambda t: (t.reward, -t.number), default=None)
+    pool = front_of(ok, quality, cost) if rule == FRONT else ok
+    return _most_accurate([t for t in pool if _within(t, cost, T)], quality, cost)
+
+
+def rule_text(rule: str, quality: str, cost: str, T: float | None) -> str:
+    """The rule in words, for best.json, summaries and the console."""
+    within = f" with {cost} <= {T:g}" if T is not None else ""
+    return {
+        LIMIT: f"the highest {quality}{within} (ties: lower {cost}, then the first found)",
+        TRADE_OFF: "the highest reward (ties: the first found)",
+        FRONT: f"the Pareto front of {quality} against {cost}; its pick: the highest {quality}{within} "
+               f"(ties: lower {cost}, then the first found)",
+    }[rule]
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -174,12 +229,13 @@ def crowding_distance(points: Sequence[Sequence[float]]) -> np.ndarray:
     return dist
 
 
-OBJECTIVES = {
-    "weighted": lambda **kw: WeightedSum(**kw),
-    "mnasnet-soft": lambda **kw: MnasNet(alpha=-0.07, beta=-0.07, **kw),
-    "mnasnet-hard": lambda **kw: MnasNet(alpha=0.0, beta=-1.0, **kw),
-    "constrained": lambda **kw: Constrained(**kw),
-    "pareto": lambda **kw: Pareto(**kw),
+# CLI name -> (class, its default keyword arguments)
+OBJECTIVES: dict[str, tuple[type[Objective], dict]] = {
+    "weighted": (WeightedSum, {}),
+    "mnasnet-soft": (MnasNet, {"alpha": -0.07, "beta": -0.07}),
+    "mnasnet-hard": (MnasNet, {"alpha": 0.0, "beta": -1.0}),
+    "constrained": (Constrained, {}),
+    "pareto": (Pareto, {}),
 }
 
 
@@ -187,9 +243,15 @@ def make_objective(name: str, **kwargs) -> Objective:
     """An objective by its CLI name; ``kwargs`` go to its constructor (quality, cost, T, ...)."""
     if name not in OBJECTIVES:
         raise ConfigError(unknown("objective", name, OBJECTIVES))
+    cls, defaults = OBJECTIVES[name]
     try:
-        objective = OBJECTIVES[name](**kwargs)
+        objective = cls(**{**defaults, **kwargs})
     except TypeError as e:
         raise ConfigError(f"objective {name!r}: {e}") from None
     objective.name = name
     return objective
+
+
+def objective_from_meta(meta: dict) -> Objective:
+    """The objective a stored study was run with, rebuilt from its ``meta()``."""
+    return make_objective(meta["name"], **{k: v for k, v in meta.items() if k not in ("name", "rule")})

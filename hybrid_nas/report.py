@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
-from .objectives import pareto_front
 from .results import StudyView
 from .store import SQLiteStore
 
@@ -25,6 +24,19 @@ def load_view(run_dir: str | Path) -> StudyView:
     return StudyView(meta, trials)
 
 
+def figure(width: float, height: float, rows: int = 1, cols: int = 1):
+    """A figure outside pyplot: drawing it neither needs nor changes the process's (a notebook's) backend."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(rows, cols)
+
+
+def save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def _best_so_far(values: list[float]) -> np.ndarray:
     return np.fmax.accumulate(np.asarray(values, float)) if values else np.zeros(0)
 
@@ -39,12 +51,10 @@ def _zoom(ax, values) -> None:
 
 
 def plot_best_so_far(view: StudyView, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
     n = [t.number + 1 for t in view.trials]
     reward = [t.reward if t.ok and t.reward is not None else np.nan for t in view.trials]
     quality = [t.metrics[view.quality] if t.ok and view.feasible(t) else np.nan for t in view.trials]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = figure(10, 3.8, 1, 2)
     for ax, values, label in ((axes[0], reward, "reward"), (axes[1], quality, f"feasible {view.quality}")):
         ax.plot(n, values, ".", ms=3, alpha=0.35, color="tab:gray", label="trial")
         ax.plot(n, _best_so_far(values), color="tab:blue", lw=2, label="best so far")
@@ -55,22 +65,23 @@ def plot_best_so_far(view: StudyView, path: Path) -> None:
         ax.legend(loc="lower right")
     title = f"{view.meta.get('strategy', {}).get('name', '?')} / {view.meta.get('objective', {}).get('name', '?')}"
     fig.suptitle(title + (f", {view.cost} <= {view.T:g}" if view.T is not None else ""))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_pareto(view: StudyView, path: Path) -> list[int]:
-    """Quality vs cost of every completed trial, the Pareto front drawn; returns the front's trials."""
-    import matplotlib.pyplot as plt
-
-    ok = view.ok
-    cost = np.array([t.metrics.get(view.cost, np.nan) for t in ok])
-    quality = np.array([t.metrics.get(view.quality, np.nan) for t in ok])
-    front = sorted(pareto_front(np.c_[-quality, cost]) if ok else [], key=lambda i: cost[i])
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.scatter(cost, quality, s=8, alpha=0.4, color="tab:gray", label="trial")
-    ax.plot(cost[front], quality[front], "o-", color="tab:red", ms=4, label="Pareto front")
+    """Quality vs cost of every completed trial, the Pareto front drawn and the best starred; returns the
+    front's trial numbers, cheapest first."""
+    front = sorted(view.front(), key=lambda t: t.metrics[view.cost])
+    fig, ax = figure(6, 4.2)
+    quality = [t.metrics.get(view.quality, np.nan) for t in view.ok]
+    ax.scatter([t.metrics.get(view.cost, np.nan) for t in view.ok], quality, s=8, alpha=0.4, color="tab:gray",
+               label="trial")
+    ax.plot([t.metrics[view.cost] for t in front], [t.metrics[view.quality] for t in front], "o-", color="tab:red",
+            ms=4, label="Pareto front")
+    best = view.best()
+    if best is not None:
+        ax.plot(best.metrics[view.cost], best.metrics[view.quality], "*", color="gold", mec="k", ms=14,
+                label=f"best (trial {best.number})")
     if view.T is not None:
         ax.axvline(view.T, ls="--", color="k", lw=1, label=f"T = {view.T:g}")
     _zoom(ax, quality)
@@ -78,21 +89,17 @@ def plot_pareto(view: StudyView, path: Path) -> list[int]:
     ax.set_ylabel(view.quality)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [ok[i].number for i in front]
+    save(fig, path)
+    return [t.number for t in front]
 
 
 def plot_depth(view: StudyView, path: Path) -> bool:
     """Quality (and noisy quality) against circuit depth, best per depth drawn; False when no trial
     reports a ``depth``."""
-    import matplotlib.pyplot as plt
-
     ok = [t for t in view.ok if "depth" in t.metrics]
     if not ok:
         return False
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = figure(6, 4.2)
     for key, marker, colour in (("accuracy", "o", "tab:blue"), ("noisy_accuracy", "s", "tab:orange")):
         pts = [(t.metrics["depth"], t.metrics[key]) for t in ok if key in t.metrics]
         if not pts:
@@ -105,16 +112,14 @@ def plot_depth(view: StudyView, path: Path) -> bool:
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
     return True
 
 
 def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
     """Option chosen per decision: the share of the top ``top`` of trials (by reward) choosing each option,
-    the best feasible trial's choice boxed. False when the space lists no decisions."""
-    import matplotlib.pyplot as plt
+    the objective's best trial boxed. False when the space lists no decisions."""
+    from matplotlib.patches import Rectangle
 
     decisions = view.meta.get("space", {}).get("decisions")
     if not decisions or not view.ok:
@@ -125,20 +130,18 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
     for r, (name, options) in enumerate(decisions.items()):
         for o in options:
             share[r, columns.index(str(o))] = np.mean([str(t.arch.get(name)) == str(o) for t in ranked])
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.55 * len(columns)), 1.6 + 0.35 * len(decisions)))
+    fig, ax = figure(max(4.5, 1.5 + 0.55 * len(columns)), 1.6 + 0.35 * len(decisions))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    best = view.best_feasible() or view.best_reward()
-    for r, name in enumerate(decisions):
+    best = view.best()
+    for r, name in enumerate(decisions if best else ()):
         c = columns.index(str(best.arch[name]))
-        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
     ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
     ax.set_yticks(range(len(decisions)), list(decisions))
-    ax.set_title(f"share of the top {len(ranked)} trials by reward choosing each option\n"
-                 f"red: the best trial ({best.number})", fontsize=9)
+    ax.set_title(f"share of the top {len(ranked)} trials by reward choosing each option\n" +
+                 (f"red: the best trial ({best.number})" if best else "no trial qualifies as best"), fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
     return True
 
 
@@ -151,9 +154,6 @@ def _row(t, view: StudyView, describe) -> str:
 def write_report(run_dir: str | Path, describe=None) -> Path:
     """Writes ``report/best_so_far.png``, ``report/pareto.png``, ``report/choices.png`` (and for circuits
     ``report/depth_vs_accuracy.png``) and ``summary.md``; returns the summary."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     run_dir = Path(run_dir)
     view = load_view(run_dir)
     report = run_dir / "report"
@@ -164,7 +164,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
     choices_plot = plot_choices(view, report / "choices.png")
     by_number = {t.number: t for t in view.trials}
     header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
-    best = view.best_feasible()
+    best = view.best()
     lines = [
         f"# Study summary: {run_dir.name}",
         "",
@@ -173,10 +173,12 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
         f"- evaluator: `{json.dumps(view.meta.get('evaluator'))}`",
         f"- trials: {len(view.trials)} ({len(view.ok)} complete, {len(view.failed)} failed); seed {view.meta.get('seed')}",
         "",
-        "## Best feasible" + (f" ({view.cost} <= {view.T:g})" if view.T is not None else ""),
+        "## Best",
+        "",
+        f"By the objective's rule: {view.rule_text()}.",
         "",
         header,
-        _row(best, view, describe) if best else "| - | none feasible | | | |",
+        _row(best, view, describe) if best else "| - | no trial qualifies | | | |",
         "",
         "## Top 10 by reward",
         "",
@@ -196,7 +198,7 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
         *(["![option chosen per decision](report/choices.png)", ""] if choices_plot else []),
     ]
     if view.failed:
-        lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error}" for t in view.failed[:20]], ""]
+        lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error_line}" for t in view.failed[:20]], ""]
     summary = run_dir / "summary.md"
     summary.write_text("\n".join(lines))
     return summary

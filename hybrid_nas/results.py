@@ -1,17 +1,20 @@
-"""What a finished study means: its best trials, as read from the store's records and meta."""
+"""What a finished study means: its best trial (by its objective's rule), its front, and ``best.json``,
+all read from the store's records and meta, so reports need no live evaluator or strategy."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-from .trial import Trial
+from .objectives import FRONT, LIMIT, TRADE_OFF, choose_best, front_of, rule_text
+from .trial import Trial, TrialState
+
+# Studies stored before the objective's meta named its rule
+_RULE_OF_NAME = {"constrained": LIMIT, "mnasnet-hard": LIMIT, "pareto": FRONT}
 
 
 class StudyView:
-    """The trials of a study with its objective's names (quality, cost, T) from the stored meta,
-    so reports need no live evaluator or strategy."""
+    """The trials of a study with its objective's names (quality, cost, T, rule) from the stored meta."""
 
     def __init__(self, meta: dict, trials: list[Trial]):
         objective = meta.get("objective", {})
@@ -19,21 +22,26 @@ class StudyView:
         self.quality = objective.get("quality", "accuracy")
         self.cost = objective.get("cost", "latency_ms")
         self.T = objective.get("T")
+        self.rule = objective.get("rule") or _RULE_OF_NAME.get(objective.get("name"), TRADE_OFF)
         self.ok = [t for t in trials if t.ok]
-        self.failed = [t for t in trials if t.state.name == "FAILED"]
+        self.failed = [t for t in trials if t.state == TrialState.FAILED]
 
     def feasible(self, t: Trial) -> bool:
-        return self.T is None or t.metrics.get(self.cost, math.inf) <= self.T
+        return self.T is None or t.metrics.get(self.cost, float("inf")) <= self.T
 
-    def best_feasible(self) -> Trial | None:
-        """Highest quality among completed trials within the cost limit; ties go to the cheaper, then to the
-        first found."""
-        pool = [t for t in self.ok if self.feasible(t)]
-        return max(pool, key=lambda t: (t.metrics[self.quality], -t.metrics.get(self.cost, 0.0), -t.number)) \
-            if pool else None
+    def best(self) -> Trial | None:
+        """The objective's best; None when no trial qualifies."""
+        return choose_best(self.trials, self.rule, self.quality, self.cost, self.T)
+
+    def front(self) -> list[Trial]:
+        """Completed trials that no other beats on both quality and cost."""
+        return front_of(self.trials, self.quality, self.cost)
 
     def best_reward(self) -> Trial | None:
-        return max(self.ok, key=lambda t: (t.reward, -t.number)) if self.ok else None
+        return choose_best(self.trials, TRADE_OFF, self.quality, self.cost, self.T)
+
+    def rule_text(self) -> str:
+        return rule_text(self.rule, self.quality, self.cost, self.T)
 
 
 def trial_summary(t: Trial, describe=None) -> dict:
@@ -44,19 +52,20 @@ def trial_summary(t: Trial, describe=None) -> dict:
 
 
 def write_best(run_dir: str | Path, view: StudyView, describe=None, extra: dict | None = None) -> dict:
-    """``best.json``: the best feasible trial (or, when none is feasible, the best by reward, marked
-    so) and the best-by-reward trial, with the objective they were judged by."""
-    best = view.best_feasible()
-    feasible = best is not None
-    best = best or view.best_reward()
+    """``best.json``: the rule, the objective's best (null when no trial qualifies), the Pareto front
+    for a Pareto objective, and the highest-reward trial when that is another one."""
+    best, top = view.best(), view.best_reward()
     doc = {
-        "feasible": feasible,
+        "rule": view.rule_text(),
         "objective": view.meta.get("objective"),
         "trials": len(view.trials),
         "failed": len(view.failed),
         "best": trial_summary(best, describe) if best else None,
-        "best_reward": trial_summary(view.best_reward(), describe) if view.ok else None,
-        **(extra or {}),
     }
+    if view.rule == FRONT:
+        doc["front"] = [trial_summary(t, describe) for t in view.front()]
+    if top is not None and top is not best:
+        doc["best_reward"] = trial_summary(top, describe)
+    doc.update(extra or {})
     Path(run_dir, "best.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
     return doc

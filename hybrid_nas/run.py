@@ -41,6 +41,17 @@ def describer(meta: dict):
     return None
 
 
+def _check_resumable(dir: Path, stored: dict, settings: Settings) -> None:
+    """A resume may extend the budget or move the work elsewhere; any other change would mix two runs in one
+    directory (and rewrite its ``config.yaml``), so it is refused here, before any work."""
+    changed = sorted(k for k, v in settings.to_dict().items()
+                     if k in stored and stored[k] != v and k not in settings.resumable)
+    if changed:
+        diff = ", ".join(f"{k}: {stored[k]!r} there vs {getattr(settings, k)!r} now" for k in changed)
+        raise ConfigError(f"cannot resume {dir} with other settings ({diff}); repeat them with "
+                          f"--config {dir / 'config.yaml'}, or choose another --out")
+
+
 class Run:
     """A run directory. ``best`` is the dict ``best.json`` holds under "best" (per study for a run of
     several studies), ``trials()`` a DataFrame, ``report()`` redraws the plots and ``summary.md``."""
@@ -59,6 +70,8 @@ class Run:
             stored = json.loads((dir / RUN_FILE).read_text()).get("command")
             if stored != command:
                 raise ConfigError(f"cannot resume {dir} with `{command}`: it holds a `{stored}` run")
+        if resume and (dir / "config.yaml").is_file():
+            _check_resumable(dir, yaml.safe_load((dir / "config.yaml").read_text()) or {}, settings)
         dir.mkdir(parents=True, exist_ok=True)
         settings.save(dir)
         (dir / RUN_FILE).write_text(json.dumps({"command": command, "version": __version__,

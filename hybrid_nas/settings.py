@@ -97,14 +97,17 @@ def _coerce(name: str, value, hint):
                 return [str(v).strip() for v in items if str(v).strip()]
     except (ValueError, yaml.YAMLError):
         pass
-    raise ConfigError(f"{name} must be {'a ' + base.__name__ if base is not list else 'a list'}"
-                      f"{' or null' if optional else ''}, got {value!r}")
+    kind = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
+            list: "a list"}[base]
+    raise ConfigError(f"{name} must be {kind}{' or null' if optional else ''}, got {value!r}")
 
 
 class Settings:
     """Behaviour shared by every settings class; subclasses add fields and ``check``."""
 
     yaml_name = ""
+    # what a resume may change: how much to run and where, never what is run
+    resumable = frozenset({"budget", "seconds", "trials", "hpo_trials", "workers", "dask_scheduler"})
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -112,7 +115,7 @@ class Settings:
             value = _coerce(f.name, getattr(self, f.name), hints[f.name])
             choices = f.metadata.get("choices")
             if choices and value is not None and value not in choices:
-                raise ConfigError(f"{f.name}: {unknown('value', value, choices)}")
+                raise ConfigError(unknown(f.name.replace("_", " "), value, choices))
             object.__setattr__(self, f.name, value)
         self.check()
 

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import ConfigError
-from .evaluator import Evaluator, run_evaluation
+from .evaluator import Evaluator, run_evaluation, tag
 from .executors import make_executor
 from .objectives import Objective
 from .space import Architecture, SearchSpace
@@ -25,16 +25,28 @@ def trial_seed(study_seed: int, number: int) -> int:
     return int(np.random.SeedSequence([study_seed, number]).generate_state(1)[0])
 
 
+def _flat(d: dict, prefix: str = "") -> dict:
+    """Nested settings as dotted keys, so a difference names the setting, not the whole section."""
+    out = {}
+    for k, v in d.items():
+        out |= _flat(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {f"{prefix}{k}": v}
+    return out
+
+
 def _diff(stored: dict, current: dict) -> str:
-    keys = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    stored, current = _flat(stored), _flat(current)
+    keys = sorted(k for k in set(stored) | set(current) if k != "hash" and stored.get(k) != current.get(k))
     return ", ".join(f"{k}: stored {stored.get(k)!r} vs now {current.get(k)!r}" for k in keys)[:600]
 
 
 class Study:
     """Runs ``strategy`` against ``evaluator`` and records every trial in ``store``.
 
-    Only the strategy's public ask/tell is used. An evaluator that raises, returns a non-finite
-    figure or kills its worker gives a FAILED trial and the study goes on. With
+    Only the strategy's public ask/tell is used. An evaluator that raises or returns a non-finite
+    figure gives a FAILED trial (with its traceback) and the study goes on. A failure that is not the
+    evaluation's own (a worker process dies, a Dask worker is lost, setup fails) is no verdict on the
+    architecture: the trial runs again under its number and seed, up to ``max_retries`` times; then the
+    study stops, the trial stays RUNNING and ``resume`` runs it again. With
     ``count_repeats=False`` an architecture is evaluated once: when proposed again the strategy is
     told the stored result and no budget is spent. With ``count_repeats=True`` (the MnasNet-paper
     protocol: every sample counts) a repeat is recorded as a new trial that reuses the stored
@@ -60,12 +72,14 @@ class Study:
         dask_scheduler: str | None = None,
         progress: bool = False,
         max_repeat_streak: int = 1000,
+        max_retries: int = 2,
     ):
-        self.space, self.evaluator, self.objective, self.strategy = space, evaluator, objective, strategy
+        self.space, self.evaluator, self.objective, self.strategy = space, tag(evaluator), objective, strategy
         self.store = store if store is not None else InMemoryStore()
         self.seed, self.count_repeats = seed, count_repeats
         self.workers, self.dask_scheduler, self.progress = workers, dask_scheduler, progress
-        self.max_repeat_streak = max_repeat_streak
+        self.max_repeat_streak, self.max_retries = max_repeat_streak, max_retries
+        self.lost: dict[int, list[str]] = {}  # trial number -> why each of its evaluations was lost
         self.stop_reason = ""
         self.meta = {
             "space": space.meta(), "evaluator": evaluator.meta(), "objective": objective.meta(),
@@ -113,13 +127,15 @@ class Study:
         return replace(trial, state=state, metrics=metrics or {}, reward=None if error else reward,
                        objectives=None if error else objectives, error=error, duration=duration)
 
-    def _finish(self, trial: Trial, future: Future) -> Trial:
+    def _finish(self, trial: Trial, future: Future) -> Trial | None:
+        """The scored trial, or None when the evaluation was lost (the caller retries or stops)."""
         try:
             metrics, error, duration = future.result()
-        except BrokenExecutor as e:
-            metrics, error, duration = None, f"worker process died: {e}", None
-        except Exception as e:  # noqa: BLE001 - e.g. a Dask worker lost mid-task
-            metrics, error, duration = None, f"{type(e).__name__}: {e}", None
+        except Exception as e:  # noqa: BLE001 - a dead worker process, a lost Dask worker, a failing setup
+            why = "worker process died" if isinstance(e, BrokenExecutor) else f"{type(e).__name__}: {e}"
+            self.lost.setdefault(trial.number, []).append(why.splitlines()[0])
+            self.store.put(replace(trial, error=why))  # still RUNNING: the reason shows until it runs again
+            return None
         trial = self._score(trial, metrics, error, duration)
         self.store.put(trial)
         self._cache.setdefault(self.space.key(trial.arch), trial)
@@ -144,6 +160,7 @@ class Study:
         self.stop_reason, stopping = "budget", False
 
         def submit(trial: Trial) -> bool:
+            trial = replace(trial, error=None)
             self.store.put(trial)
             try:
                 future = executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)
@@ -205,7 +222,17 @@ class Study:
                     executor, slots = make_executor(self.workers, self.dask_scheduler)
                 for future in sorted(finished, key=lambda f: pending[f].number):
                     in_flight.pop(future)
-                    trial = self._finish(pending.pop(future), future)
+                    sent = pending.pop(future)
+                    trial = self._finish(sent, future)
+                    if trial is None:
+                        lost = self.lost[sent.number]
+                        if len(lost) <= self.max_retries:
+                            self._requeue.append(sent)
+                        elif not stopping:
+                            self.stop_reason, stopping = (
+                                f"trial {sent.number} was lost {len(lost)} times ({lost[-1]}); it stays RUNNING "
+                                "and --resume runs it again"), True
+                        continue
                     bar.update()
                     if trial.ok and self.objective.feasible(trial.metrics):
                         best = max(best, trial.metrics.get(self.evaluator.quality, -math.inf))

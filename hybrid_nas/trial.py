@@ -29,5 +29,10 @@ class Trial:
     repeat_of: int | None = None  # the trial whose result this one reused (repeats counted as samples)
 
     @property
+    def error_line(self) -> str:
+        """The error's first line (the whole traceback stays in ``error``)."""
+        return (self.error or "").split("\n", 1)[0]
+
+    @property
     def ok(self) -> bool:
         return self.state == TrialState.COMPLETE

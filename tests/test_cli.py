@@ -1,3 +1,4 @@
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -23,7 +24,8 @@ def test_bench_nb201_writes_the_run_directory(tmp_path, capsys):
     rows = sqlite3.connect(out / "trials.sqlite").execute("SELECT arch, metrics FROM trials").fetchall()
     assert len(rows) == 80
     feasible = [json.loads(m) for _, m in rows if json.loads(m)["latency_ms"] <= 17]
-    assert best["feasible"] and best["best"]["metrics"]["accuracy"] == max(m["accuracy"] for m in feasible)
+    assert best["rule"].startswith("the highest accuracy with latency_ms <= 17")  # constrained: a hard limit
+    assert best["best"]["metrics"]["accuracy"] == max(m["accuracy"] for m in feasible)
     # the arch string and index name the same table row as the metrics
     i = best["nb201_index"]
     assert load_table().arch_strings[i] == best["arch_string"] == best["best"]["description"]
@@ -78,7 +80,7 @@ def test_corrupt_store_and_config_are_one_clear_line(tmp_path, capsys):
     code, _, err = run(["bench", "nb201", "--config", str(bad), "--out", str(tmp_path / "x")], capsys)
     assert code == 2 and "unknown setting 'stratgy' (did you mean 'strategy'?)" in err
     code, _, err = run(["report", str(tmp_path / "nowhere")], capsys)
-    assert code == 2 and "has no trials.sqlite" in err
+    assert code == 2 and "is not a run directory" in err
 
 
 def test_console_script_lists_its_commands():
@@ -86,7 +88,7 @@ def test_console_script_lists_its_commands():
     assert "bench" in out and "report" in out
     err = subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--T", "abc"],
                          capture_output=True, text=True).stderr
-    assert "invalid float value: 'abc'" in err
+    assert err == "hybrid-nas: error: T must be a number or null, got 'abc'\n"
 
 
 def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
@@ -112,10 +114,10 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
     (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
     (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
-    (["--optimization-level", "4"], "--optimization-level must be 0, 1, 2 or 3, got 4"),
-    (["--shots", "0"], "--shots must be >= 1"),
+    (["--optimization-level", "4"], "unknown optimization level '4'; expected one of '0', '1', '2', '3'"),
+    (["--shots", "0"], "--shots must be at least 1"),
     (["--encoder", "ryzxy,ryzxy_interleave"], "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)"),
-    (["--precision", "half"], "--precision must be one of double, single, got 'half'"),
+    (["--precision", "half"], "unknown precision 'half'; expected one of 'double', 'single'"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--task", "digits10", "--noise", "FakeManilaV2"], "the circuit needs 10 qubits, FakeManilaV2 has 5"),
     (["--task", "moons", "--qubits", "1"], "a circuit needs at least 2 qubits, got 1"),
@@ -183,7 +185,7 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
             "--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", "c", "--no-progress"]
     code, stdout, _ = run(args, capsys)
     assert code == 0
-    rows = json.loads((out / "scopes.json").read_text())
+    rows = json.loads((out / "scopes.json").read_text())["scopes"]
     assert [r["scope"] for r in rows] == ["small", "medium"] and all(r["trials"] == 3 for r in rows)
     assert "| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) |" in stdout
     table = json.loads((out / "latency_table.json").read_text())
@@ -200,7 +202,35 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     # resuming reuses the supernet and the latency table, and the stored trials
     code, stdout, _ = run([*args[:-5], "--budget", "4", "--out", "c", "--resume", "--no-progress"], capsys)
     assert code == 0 and "reusing" in stdout
-    assert [r["trials"] for r in json.loads((out / "scopes.json").read_text())] == [4, 4]
+    assert [r["trials"] for r in json.loads((out / "scopes.json").read_text())["scopes"]] == [4, 4]
+    # the store knows its supernet: what it was trained with and the hash of its weights
+    meta = json.loads(sqlite3.connect(out / "small" / "trials.sqlite").execute(
+        "SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    supernet = meta["evaluator"]["supernet"]
+    assert supernet["epochs"] == 1 and supernet["sha256"] == hashlib.sha256((out / "supernet.pt").read_bytes()).hexdigest()[:16]
+    # ... so a resume against other weights is refused, not mixed into the stored trials
+    import torch
+
+    checkpoint = torch.load(out / "supernet.pt", weights_only=False)
+    next(checkpoint["model"].parameters()).data.add_(1.0)
+    torch.save(checkpoint, out / "supernet.pt")
+    code, _, err = run([*args[:-5], "--budget", "5", "--out", "c", "--resume", "--no-progress"], capsys)
+    assert code == 2 and "cannot resume" in err and "sha256" in err
+    # tuning a run of several scopes needs the scope to tune
+    assert (out / "config.yaml").is_file()
+    code, _, err = run(["hpo", "classical", "--run-dir", "c", "--trials", "1", "--out", "h"], capsys)
+    assert code == 2 and "--scope" in err and not (tmp_path / "h").exists()
+
+
+def test_classical_into_a_used_directory_is_refused_before_any_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "supernet.pt").write_bytes(b"weights of an earlier run")
+    code, _, err = run(["classical", "--out", str(out), "--imgsz", "64", "--n-images", "8", "--no-progress"], capsys)
+    assert code == 2 and "is not empty; pass --resume" in err
+    assert [p.name for p in out.iterdir()] == ["supernet.pt"]
+    assert (out / "supernet.pt").read_bytes() == b"weights of an earlier run"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -152,9 +152,10 @@ def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tm
     assert hpo["default"]["params"]["lr0"] == 0.001 and hpo["default"]["params"]["momentum"] == 0.9
     assert {"map50", "test_map50", "train_seconds"} <= set(hpo["tuned"]["mean"])
     spec = tmp_path / "bad.yaml"
-    spec.write_text("lr: {_type: uniform, _value: [0.001, 0.01]}\n")
+    spec.write_text("lr1: {_type: uniform, _value: [0.001, 0.01]}\n")
     assert main(["hpo", "classical", "--space", str(spec), "--out", str(tmp_path / "bad")]) == 2
-    assert "unknown ultralytics training argument 'lr' (did you mean 'lr" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert "unknown ultralytics training argument 'lr1' (did you mean 'lr" in capsys.readouterr().err
 
 
 def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys):
@@ -181,3 +182,16 @@ def test_repair_goes_back_to_the_last_complete_smac_save(tmp_path):
     (tmp_path / "intensifier.json").write_text('{"half": ')  # a kill in the middle of SMAC's save
     repair(tmp_path)  # every file goes back, so SMAC's state stays one consistent save
     assert [json.loads((tmp_path / n).read_text()) for n in SMAC_STATE] == [{"old": n} for n in SMAC_STATE]
+
+
+def test_the_nni_lr_momentum_space_names_the_detectors_lr0_and_refuses_both():
+    from hybrid_nas.tuning.command import TARGET_ALIASES
+
+    nni = HPOSpace({"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
+                    "momentum": {"_type": "uniform", "_value": [0, 1]},
+                    "batch_size": {"_type": "choice", "_value": [8, 16]}})
+    space, renamed = nni.renamed(TARGET_ALIASES["classical"])
+    assert space.names == ["lr0", "momentum", "batch"] and renamed == [("lr", "lr0"), ("batch_size", "batch")]
+    both = HPOSpace({"lr": {"_type": "uniform", "_value": [0.1, 0.2]}, "lr0": {"_type": "uniform", "_value": [0.1, 0.2]}})
+    with pytest.raises(ConfigError, match="names both 'lr' and 'lr0'"):
+        both.renamed(TARGET_ALIASES["classical"])

@@ -12,7 +12,9 @@ import pytest
 from hybrid_nas import (ConfigError, Decision, SearchSpace, SQLiteStore, StorageError, Study, TrialState,
                         make_objective, make_strategy)
 
-from helpers import CountingEvaluator
+from hybrid_nas.study import trial_seed
+
+from helpers import CountingEvaluator, SetupEvaluator
 
 TOY = SearchSpace([Decision(f"d{i}", ("a", "b", "c")) for i in range(5)], name="toy")
 REWARD = {"weights": {"accuracy": 1.0}}
@@ -57,7 +59,9 @@ def test_failing_and_nan_trials_are_recorded_and_the_study_goes_on():
     crashed = [t for t in trials if t.arch["d0"] == "b"]
     nan = [t for t in trials if t.arch["d0"] == "c"]
     assert crashed and nan
-    assert all(t.state == TrialState.FAILED and t.error == "RuntimeError: simulated training crash" for t in crashed)
+    assert all(t.state == TrialState.FAILED and t.error_line == "RuntimeError: simulated training crash"
+               for t in crashed)
+    assert all("Traceback" in t.error and "in evaluate" in t.error for t in crashed)  # the whole traceback is kept
     assert all(t.state == TrialState.FAILED and "non-finite metric(s) accuracy" in t.error for t in nan)
     assert all(t.ok and t.reward == t.metrics["accuracy"] for t in trials if t.arch["d0"] == "a")
 
@@ -135,15 +139,50 @@ def test_sigkill_mid_run_then_resume_records_every_trial_once(tmp_path):
     assert after[: len(finished)] == finished  # finished trials kept exactly
 
 
-def test_local_worker_processes_and_a_dying_worker(tmp_path):
-    ev = CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"})
-    study = toy_study(SQLiteStore(tmp_path / "t.sqlite"), evaluator=ev, workers=2).optimize(40)
+def test_a_worker_lost_once_is_retried_under_the_same_number_and_seed(tmp_path):
+    ev = CountingEvaluator(TOY, die_once=str(tmp_path / "died"))
+    study = toy_study(SQLiteStore(tmp_path / "t.sqlite"), evaluator=ev, workers=2).optimize(20)
     trials = study.trials
-    assert [t.number for t in trials] == list(range(40))
-    dying = [t for t in trials if (t.arch["d0"], t.arch["d1"]) == ("c", "c")]
-    bystanders = [t for t in trials if t not in dying and not t.ok]
-    assert dying and all(not t.ok and "worker process died" in t.error for t in dying + bystanders)
-    assert len(bystanders) <= len(dying)  # a death breaks the pool: at most the one other trial in flight
+    assert (tmp_path / "died").exists() and study.stop_reason == "budget"
+    assert [t.number for t in trials] == list(range(20)) and all(t.ok and t.error is None for t in trials)
+    retried = [n for n, why in study.lost.items() if why == ["worker process died"]]
+    assert retried and all(trials[n].seed == trial_seed(0, n) for n in retried)
+
+
+def test_a_worker_that_always_dies_stops_the_study_and_resume_runs_the_trial(tmp_path):
+    path = tmp_path / "t.sqlite"
+    study = toy_study(SQLiteStore(path), evaluator=CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"}),
+                      workers=2).optimize(40)
+    trials = study.trials
+    assert not any(t.state == TrialState.FAILED for t in trials)  # a death is no verdict on the architecture
+    stuck = [t for t in trials if t.state == TrialState.RUNNING]  # the killer, and any trial in flight beside it
+    killer = max(stuck, key=lambda t: len(study.lost[t.number]))
+    assert (killer.arch["d0"], killer.arch["d1"]) == ("c", "c") and len(study.lost[killer.number]) == 3  # 1 + 2 retries
+    assert all(t.error == "worker process died" for t in stuck)
+    assert f"trial {killer.number} was lost 3 times" in study.stop_reason and len(trials) < 40
+
+    resumed = toy_study(SQLiteStore(path), evaluator=CountingEvaluator(TOY), workers=2, resume=True).optimize(40)
+    again = {t.number: t for t in resumed.trials}
+    assert len(again) == 40 and all(t.ok for t in again.values())
+    assert all(again[t.number].arch == t.arch and again[t.number].seed == t.seed for t in stuck)
+
+
+def test_setup_runs_once_per_worker_process(tmp_path):
+    log = tmp_path / "setup.log"
+    inline = toy_study(evaluator=SetupEvaluator(TOY, log)).optimize(10)
+    assert all(t.ok for t in inline.trials) and len(log.read_text().split()) == 1
+    log.unlink()
+    pooled = toy_study(evaluator=SetupEvaluator(TOY, log), workers=2).optimize(16)
+    assert all(t.ok for t in pooled.trials)
+    pids = log.read_text().split()
+    assert 1 <= len(pids) <= 2 and len(set(pids)) == len(pids) and str(os.getpid()) not in pids
+
+
+def test_a_failing_setup_is_not_a_failed_architecture():
+    study = toy_study(evaluator=SetupEvaluator(TOY, "unused", broken=True)).optimize(10)
+    (trial,) = study.trials
+    assert trial.state == TrialState.RUNNING and trial.error == "OSError: weights file is unreadable"
+    assert "was lost 3 times (OSError: weights file is unreadable)" in study.stop_reason
 
 
 def test_dask_cluster_runs_every_trial_once():

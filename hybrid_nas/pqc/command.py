@@ -78,7 +78,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
 
-def one_shot(s: QuantumSettings, space, evaluator, echo=print):
+def one_shot(s: QuantumSettings, space, evaluator):
     """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
     scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
     from hybrid_nas.objectives import make_objective
@@ -88,7 +88,7 @@ def one_shot(s: QuantumSettings, space, evaluator, echo=print):
     training = replace(evaluator.training, epochs=s.supercircuit_epochs, seed=s.seed)
     start = time.perf_counter()
     bank = train_supercircuit(space, evaluator.task, training).weights
-    echo(f"SuperCircuit trained: {s.supercircuit_epochs} epochs in {time.perf_counter() - start:.1f} s")
+    print(f"SuperCircuit trained: {s.supercircuit_epochs} epochs in {time.perf_counter() - start:.1f} s")
     searched = SuperCircuitEvaluator(space, evaluator.task, bank,
                                      {"task": s.task, "epochs": s.supercircuit_epochs, "lr": training.lr,
                                       "optimizer": training.optimizer, "seed": s.seed},
@@ -101,12 +101,12 @@ def run_quantum(settings: QuantumSettings, out=None, resume: bool = False, progr
     from hybrid_nas.results import write_best
     from hybrid_nas.run import Run, search
 
-    s, echo = settings, print if progress else (lambda *_: None)
+    s = settings
     space, evaluator, objective = setup(s)  # bad settings fail here, before the directory is claimed
     run = Run.start(out or s.default_dir("quantum"), "quantum", s, resume)
     searched = evaluator
     if s.supercircuit_epochs:
-        searched, objective = one_shot(s, space, evaluator, echo)
+        searched, objective = one_shot(s, space, evaluator)
     study, view, seconds = search(run.dir, space, searched, objective, s, resume=resume, progress=progress)
     best = view.best()
     test = evaluator.artefacts(best.arch, best.seed, run.dir) if best is not None else {}
@@ -116,7 +116,7 @@ def run_quantum(settings: QuantumSettings, out=None, resume: bool = False, progr
     if s.hpo_trials and best is not None:
         from hybrid_nas.tuning.command import tune_after_search
 
-        tune_after_search("quantum", run, s, progress)
+        tune_after_search("quantum", run, s, progress, resume)
     return run
 
 
@@ -140,7 +140,9 @@ def summary(run) -> str:
                                                              "est_fidelity") if k in m)]
     lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, "
                  "best_weights.npy, summary.md, report/)")
-    return "\n".join(lines)
+    from hybrid_nas.tuning.command import after_search_summary
+
+    return "\n".join(lines + after_search_summary(run))
 
 
 def run_depth_sweep(settings: QuantumSettings, out=None, resume: bool = False, progress: bool = True):

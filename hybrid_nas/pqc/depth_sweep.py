@@ -15,10 +15,7 @@ COLUMNS = [("layers", "layers", "{:d}"), ("val accuracy", "accuracy", "{:.3f}"),
 def write_depth_sweep(rows: list[dict], run_dir: Path) -> str:
     """``depth_sweep.md`` (returned), ``depth_sweep.json`` and ``depth_sweep.png`` from one row per depth
     (``layers``, ``circuit`` and the best trial's metrics)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report import figure, save
 
     run_dir.mkdir(parents=True, exist_ok=True)
     cols = [c for c in COLUMNS if rows and c[1] in rows[0]]
@@ -29,7 +26,7 @@ def write_depth_sweep(rows: list[dict], run_dir: Path) -> str:
     table = "\n".join(lines)
     (run_dir / "depth_sweep.md").write_text("# Depth sweep\n\n" + table + "\n\n![depth vs accuracy](depth_sweep.png)\n")
     (run_dir / "depth_sweep.json").write_text(json.dumps(rows, indent=2))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = figure(6, 4)
     layers = [r["layers"] for r in rows]
     ax.plot(layers, [r["accuracy"] for r in rows], "o-", label="noiseless")
     if rows and "noisy_accuracy" in rows[0]:
@@ -39,7 +36,5 @@ def write_depth_sweep(rows: list[dict], run_dir: Path) -> str:
     ax.set_xticks(layers)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(run_dir / "depth_sweep.png", dpi=120)
-    plt.close(fig)
+    save(fig, run_dir / "depth_sweep.png")
     return table

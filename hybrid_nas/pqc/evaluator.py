@@ -80,15 +80,15 @@ class QNNEvaluator(Evaluator):
     def artefacts(self, arch: Architecture, seed: int, run_dir: Path) -> dict:
         """Retrain the chosen circuit (same seed: same weights) and write ``best.qasm``, ``best_circuit.png``
         and ``best_weights.npy``; returns its test-set figures."""
-        import matplotlib
+        import matplotlib.pyplot as plt  # qiskit draws with pyplot; importing it leaves the backend as it is
 
-        matplotlib.use("Agg")
         task = self.task
         circuit, result = self._train(arch, seed)
         np.save(run_dir / "best_weights.npy", result.weights)
         (run_dir / "best.qasm").write_text(to_qasm3(circuit, result.weights))
         figure = to_qiskit(circuit, result.weights).draw("mpl", fold=40)
         figure.savefig(run_dir / "best_circuit.png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
         test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes,
                                           self.training)}
         if self.noise:

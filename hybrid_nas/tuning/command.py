@@ -79,15 +79,16 @@ def run_hpo_study(name: str, settings, out=None, resume: bool = False, progress:
     from .report import compare, write_hpo_summary
     from .runner import run_hpo
 
-    s, echo = settings, print if progress else (lambda *_: None)
+    s = settings
     space, renamed = hpo_space(s.space).renamed(TARGET_ALIASES[name])
     for old, new in renamed:
-        echo(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
-    run = Run.start(out or f"runs/hpo-{name}-{s.method}-s{s.seed}", f"hpo {name}", s, resume)
-    evaluator = target(name, s, run.dir / "work")
+        print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
+    out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
+    evaluator = target(name, s, out / "work")  # a bad target or space fails here, before the directory is claimed
     for note in evaluator.prepare(space.names):
-        echo(f"hpo: {note}")
+        print(f"hpo: {note}")
     evaluator.check(space.names)
+    run = Run.start(out, f"hpo {name}", s, resume)
     fidelity = "epochs" if s.method == "multi-fidelity" else None
     result = run_hpo(evaluator, space, run.dir, trials=s.trials, seed=s.seed, kind=s.method,
                      budgets=(s.min_epochs, s.max_epochs), fidelity=fidelity, n_initial=s.n_initial,
@@ -117,17 +118,21 @@ def summary(run) -> str:
         f"run directory: {run.dir}  (trials.sqlite, smac/, hpo.json, summary.md, report/)"])
 
 
-def tune_after_search(name: str, run, search_settings, progress: bool = True):
+def tune_after_search(name: str, run, search_settings, progress: bool = True, resume: bool = False):
     """``hpo_trials`` on a search: tune the architecture it found on its data and seed, into ``<run>/hpo``."""
     cls = HPOQuantumSettings if name == "quantum" else HPOClassicalSettings
     hpo = cls.resolve(run_dir=str(run.dir), trials=search_settings.hpo_trials, seed=search_settings.seed)
-    result = run_hpo_study(name, hpo, run.dir / "hpo", progress=progress)
-    if progress:
-        print(summary(result))
-    return result
+    return run_hpo_study(name, hpo, run.dir / "hpo", resume=resume, progress=progress)
 
 
-# Names a target takes for its own: the seed work's NNI space says lr and batch_size.
+def after_search_summary(run) -> list[str]:
+    """The tuning's summary lines when the search ran one (``hpo_trials``), else none."""
+    from hybrid_nas.run import load
+
+    return [summary(load(run.dir / "hpo"))] if (run.dir / "hpo" / "best.json").is_file() else []
+
+
+# Names a target takes for its own: the reference work's NNI space says lr and batch_size.
 TARGET_ALIASES = {"quantum": {"batch_size": "batch"},
                   "classical": {"lr": "lr0", "batch_size": "batch"}}
 

@@ -3,12 +3,13 @@
 NNI's experiment launches this once per trial: it asks NNI for the trial's hyperparameters
 (``nni.get_next_parameter()``), trains the target of ``hybrid-nas hpo`` with them, and reports the
 validation quality (``nni.report_final_result``) with the other metrics alongside. See
-configs/nni_experiment.yml. NNI stays optional: ``pip install 'hybrid-nas[nni]'``.
+hybrid_nas/configs/nni_experiment.yml. NNI stays optional: ``pip install 'hybrid-nas[nni]'``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -37,12 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         evaluator.prepare(params)
         evaluator.check(params)
         metrics = evaluator.evaluate(params, args.seed)
+        quality = metrics[evaluator.quality]
+        if not math.isfinite(quality):  # NNI would record it as a number: fail the trial instead
+            raise ConfigError(f"the trial's {evaluator.quality} is {quality}")
     except HybridNasError as e:
         print(f"hybrid-nas: error: {e}", file=sys.stderr)
         return 2
-    quality = metrics[evaluator.quality]
-    if quality != quality:  # NaN: NNI would record it as a number
-        raise ConfigError(f"the trial's {evaluator.quality} is NaN")
     nni.report_final_result({"default": quality, **metrics})
     print(f"{evaluator.quality} {quality:.4f} with {params}")
     return 0

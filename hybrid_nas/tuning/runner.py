@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, unknown
-from ..evaluator import Evaluator, run_evaluation
+from ..evaluator import Evaluator, run_evaluation, tag
 from ..executors import connect_dask
 from ..smac_facade import FACADES, make_facade
 from ..space import Architecture
@@ -29,7 +29,7 @@ class SMACTarget:
     the target's ``__code__`` and signature, which a bound method has and a callable object lacks.)"""
 
     def __init__(self, evaluator: Evaluator, space: HPOSpace, fidelity: str | None = None):
-        self.evaluator, self.space, self.fidelity = evaluator, space, fidelity
+        self.evaluator, self.space, self.fidelity = tag(evaluator), space, fidelity
 
     def params(self, config, budget: float | None = None) -> dict:
         params = self.space.decode(config)

@@ -66,7 +66,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     from .evaluator import SupernetEvaluator
     from .space import NeckSpace
 
-    s, echo = settings, print if progress else (lambda *_: None)
+    s = settings
     resolved = s.profile_values()
     scopes = s.searched_scopes()
     spaces = {scope: NeckSpace(s.model, scope, s.positions) for scope in scopes}
@@ -74,7 +74,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     objective = make_objective(s.objective, quality=s.quality, cost="latency_ms", T=resolved["latency_limit"])
     run = Run.start(out or s.default_dir(), "classical", s, resume)  # before any training
     data = resolve_data(s.data, s.imgsz, s.n_images, s.seed)
-    weights, trained_with = steps.supernet_weights(union, data, run.dir, s, reuse=resume, echo=echo)
+    weights, trained_with = steps.supernet_weights(union, data, run.dir, s, reuse=resume)
     table = steps.latency_table(union, s, resolved["latency"], run.dir)
     latency = "measure" if table is None else "table"
     train_args = {"data": str(data), "imgsz": s.imgsz, "batch": s.batch, "task": "detect"}
@@ -101,7 +101,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     if s.hpo_trials and any("architecture" in r for r in rows):
         from hybrid_nas.tuning.command import tune_after_search
 
-        tune_after_search("classical", run, s, progress)
+        tune_after_search("classical", run, s, progress, resume)
     return run
 
 
@@ -120,7 +120,9 @@ def summary(run) -> str:
               f"{f'{limit:g} ms' if limit is not None else 'none'}",
               f"run directory: {run.dir}  (supernet.pt, latency_table.json, trials.sqlite, best.json, best.yaml, "
               "best.pt, summary.md, report/)"]
-    return "\n".join(lines)
+    from hybrid_nas.tuning.command import after_search_summary
+
+    return "\n".join(lines + after_search_summary(run))
 
 
 @defaults_from("latency_table.yaml")

@@ -58,12 +58,12 @@ class SupernetEvaluator(Evaluator):
         return {**self.__dict__, "_loaded": None}
 
     def setup(self):
-        self._loaded = (sn.load_supernet(self.weights),
-                        sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
+        if self._loaded is None:
+            self._loaded = (sn.load_supernet(self.weights),
+                            sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
 
     def _load(self):
-        if self._loaded is None:
-            self.setup()
+        self.setup()
         return self._loaded
 
     def meta(self):

@@ -19,20 +19,20 @@ from .space import NeckSpace
 TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
 
 
-def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool, echo=print) -> tuple[Path, dict]:
+def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool) -> tuple[Path, dict]:
     """``run_dir/supernet.pt`` (trained now, or kept from this directory's earlier run when resuming) and what
     it was trained with, which the evaluator's meta carries so a resume against another supernet is refused."""
     path = run_dir / "supernet.pt"
     trained_with = {"scopes": space.scope, "data": s.data, "n_images": s.n_images, "imgsz": s.imgsz,
                     "batch": s.batch, "epochs": s.supernet_epochs, "sampling": s.sampling, "seed": s.seed}
     if reuse and path.is_file():
-        echo(f"supernet: reusing {path}")
+        print(f"supernet: reusing {path}")
         return path, trained_with
     trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling)
     shutil.copy(trained.weights, path)
     rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
-    echo(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
-         f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
+    print(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
+          f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
     return path, trained_with
 
 
