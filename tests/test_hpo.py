@@ -83,7 +83,7 @@ def test_unknown_hyperparameter_and_bad_method_are_one_line(tmp_path, capsys):
     assert main(["hpo", "quantum", "--space", str(spec), "--out", str(tmp_path / "a")]) == 2
     assert "unknown quantum training hyperparameter 'lr0' (did you mean 'lr'?)" in capsys.readouterr().err
     assert main(["hpo", "quantum", "--method", "bayes", "--trials", "2", "--out", str(tmp_path / "b")]) == 2
-    assert "unknown optimizer 'bayes'" in capsys.readouterr().err
+    assert "unknown method 'bayes'" in capsys.readouterr().err
 
 
 def _hpo_cli(tmp_path, out, *extra):
