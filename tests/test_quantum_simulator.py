@@ -55,6 +55,23 @@ def test_training_learns_digits4_and_matches_the_pennylane_loop():
     assert accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes) > 0.7
 
 
+def test_sgd_with_momentum_learns_and_its_momentum_matters():
+    from hybrid_nas.errors import ConfigError
+    from hybrid_nas.pqc.data import load_task
+    from hybrid_nas.pqc.space import CircuitSpace
+    from hybrid_nas.pqc.training import TrainConfig, train
+
+    task = load_task("digits4")
+    space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
+    circuit = space.build(space.uniform(1, "u3", "cu3_ring"))
+    sgd = train(circuit, task, TrainConfig(epochs=3, lr=0.1, optimizer="sgd", momentum=0.9, n_train=256, batch=32))
+    still = train(circuit, task, TrainConfig(epochs=3, lr=0.1, optimizer="sgd", momentum=0.0, n_train=256, batch=32))
+    assert np.mean(sgd.losses[-4:]) < np.mean(sgd.losses[:4])
+    assert sgd.losses[0] == still.losses[0] and not np.allclose(sgd.weights, still.weights)
+    with pytest.raises(ConfigError, match="unknown optimizer 'adamw'"):
+        TrainConfig(optimizer="adamw")
+
+
 def test_a_diverging_loss_is_a_clear_error():
     from hybrid_nas.pqc.data import load_task
     from hybrid_nas.pqc.space import CircuitSpace
