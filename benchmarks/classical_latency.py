@@ -1,5 +1,5 @@
 """Latency table accuracy: predicted vs measured whole-network latency of random held-out subnets, with the
-block sum alone (what the reference work summed), with a constant rest-of-network offset, and with the fitted
+block sum alone (what TANGO summed), with a constant rest-of-network offset, and with the fitted
 whole-network correction (intercept + slope x block sum). Run it on an otherwise idle machine.
 
     python benchmarks/classical_latency.py --subnets 30 --scope full --imgsz 160 --threads 1 --stat min
@@ -52,7 +52,7 @@ def main() -> None:
             held_out.append(a)
     measured = np.array([measure_subnet(space, a, args.imgsz, timing) for a in held_out])
     sums = np.array([table.predict(a, corrected=False) for a in held_out])
-    predictions = {"block sum (reference work)": sums, "sum + constant offset": sums + offset,
+    predictions = {"block sum (TANGO)": sums, "sum + constant offset": sums + offset,
                    "whole-network correction": np.array([table.predict(a) for a in held_out])}
     print(f"measured: {measured.min():.1f} - {measured.max():.1f} ms over {len(held_out)} held-out subnets\n")
     print("| prediction | within +-10 % | within +-5 % | mean abs error |\n|---|---|---|---|")

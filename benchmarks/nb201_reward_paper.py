@@ -1,4 +1,4 @@
-"""The reference paper's experiment on NAS-Bench-201: REINFORCE (LSTM controller), 5000 samples, every sample
+"""TANGO's experiment on NAS-Bench-201: REINFORCE (LSTM controller), 5000 samples, every sample
 counted (repeats too), T = 17 ms on titan_rtx_256, MnasNet soft reward (w = -0.07) vs the constrained
 reward 0.9*ACC + 0.1*log_T(1.5T - LAT).
 

@@ -106,7 +106,7 @@ class MnasNet(Objective):
 
 
 class Constrained(Objective):
-    """The reference paper's constrained latency reward ``0.9*ACC + 0.1*f(LAT)``, ``f(LAT) = log_T(1.5*T - LAT)``.
+    """TANGO's constrained latency reward ``0.9*ACC + 0.1*f(LAT)``, ``f(LAT) = log_T(1.5*T - LAT)``.
 
     ``f`` is 0 once ``LAT >= 1.5*T - 1`` (where the log would turn negative): past that point
     latency no longer pays and only accuracy counts, at 90 %.

@@ -12,7 +12,7 @@ def m(acc, lat):
     return {"accuracy": acc, "latency_ms": lat}
 
 
-# Table 1 of the constrained-reward paper (the reference for this package), T = 17 ms
+# Table 1 of TANGO's constrained-reward paper, T = 17 ms
 @pytest.mark.parametrize("acc, lat, expected", [
     (0.80, 8, 0.82102), (0.84, 16, 0.83546), (0.80, 12, 0.81186), (0.84, 24, 0.77031), (0.83, 16, 0.82646),
 ])

@@ -1,6 +1,6 @@
 """REINFORCE with an LSTM controller ("Neural Architecture Search with Reinforcement Learning", Zoph & Le,
 ICLR 2017), as in "MnasNet: Platform-Aware Neural Architecture Search for Mobile" (Tan et al., CVPR 2019)
-and the reference paper."""
+and TANGO's YOLOv9 neck search."""
 
 from __future__ import annotations
 

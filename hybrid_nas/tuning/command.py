@@ -132,7 +132,7 @@ def after_search_summary(run) -> list[str]:
     return [summary(load(run.dir / "hpo"))] if (run.dir / "hpo" / "best.json").is_file() else []
 
 
-# Names a target takes for its own: the reference work's NNI space says lr and batch_size.
+# Names a target takes for its own: TANGO's NNI space says lr and batch_size.
 TARGET_ALIASES = {"quantum": {"batch_size": "batch"},
                   "classical": {"lr": "lr0", "batch_size": "batch"}}
 

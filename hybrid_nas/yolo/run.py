@@ -105,7 +105,7 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
 
 
 def scope_table(rows: list[dict]) -> str:
-    """The reference paper's table: Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency | params."""
+    """TANGO's table: Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency | params."""
     lines = ["| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) | params |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:

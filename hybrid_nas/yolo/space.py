@@ -76,7 +76,7 @@ class NeckSpace(SearchSpace):
     """Decisions ``m<i>`` for the ELAN blocks of ``model`` (the neck's, or with ``positions="all"`` the
     backbone's too), each with the ops of ``scope`` (or of comma-separated scopes) that its stage allows.
 
-    The layer numbers are ultralytics'. The reference work's YOLOv9 YAML (WongKinYiu's) starts with a Silence
+    The layer numbers are ultralytics'. TANGO's YOLOv9 YAML (WongKinYiu's) starts with a Silence
     layer, so its m_13, m_16, m_19, m_22 are our m12, m15, m18, m21; its m_28 ... m_37 are the PGI auxiliary
     branch, which exists only in training and which ultralytics' YOLOv9 models do not have.
     """
