@@ -106,8 +106,9 @@ class Settings:
     """Behaviour shared by every settings class; subclasses add fields and ``check``."""
 
     yaml_name = ""
-    # what a resume may change: how much to run and where, never what is run
-    resumable = frozenset({"budget", "seconds", "trials", "hpo_trials", "workers", "dask_scheduler"})
+    # what a resume may change: how much to run and where, never what is run (latency_device is not "where":
+    # it is what the latency figures mean)
+    resumable = frozenset({"budget", "seconds", "trials", "hpo_trials", "workers", "dask_scheduler", "device"})
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))

@@ -164,6 +164,19 @@ def test_built_latency_table_covers_the_space():
     # how kernels and whole networks order by time is a measurement (benchmarks/classical_latency.py), not a test
 
 
+def test_latency_is_timed_on_its_device_and_the_table_uses_the_data_sets_class_count(tmp_path):
+    from hybrid_nas.yolo.data import class_count
+
+    with pytest.raises(ConfigError, match="onnxruntime times on the CPU"):
+        Timing(backend="onnxruntime", device="cuda")
+    space = NeckSpace("yolov9t", "small")
+    table, _ = build_table(space, imgsz=64, timing=Timing(repeats=1, warmup=1, device="cpu"), calibration=1, nc=3)
+    assert table.timing["device"] == "cpu" and table.device  # the device is part of how it was measured
+    (tmp_path / "list.yaml").write_text("names: [a, b, c]\n")
+    (tmp_path / "map.yaml").write_text("names: {0: a, 1: b}\n")
+    assert class_count(tmp_path / "list.yaml") == 3 and class_count(tmp_path / "map.yaml") == 2
+
+
 def test_onnxruntime_latency_backend_measures_or_says_what_to_install():
     block = SearchableELAN(16, 16, 16, 8, ops="3x3_relu")
     timing = Timing(repeats=3, backend="onnxruntime")

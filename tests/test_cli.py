@@ -247,6 +247,22 @@ def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, 
     assert code == 2 and err.count("\n") == 1 and message in err
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+@pytest.mark.parametrize("args, message", [
+    (["classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here; use --device cpu"),
+    (["classical", "--latency-device", "cuda:1"], "--latency-device cuda:1: torch sees no CUDA GPU here"),
+    (["classical", "--device", "npu"], "unknown device 'npu'; expected cpu, cuda, cuda:N or mps"),
+    (["hpo", "classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
+    (["latency-table", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
+    (["classical", "--latency", "measure", "--workers", "2"], "--latency measure times candidates on cores"),
+])
+def test_a_device_that_is_not_here_is_refused_before_any_work(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    code, _, err = run([*args, "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()  # no data made, nothing claimed
+
+
 def test_classical_nas_then_hpo_in_one_go(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "c"

@@ -180,7 +180,7 @@ def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
 
 def test_a_missing_device_is_one_clear_line():
     from hybrid_nas import ConfigError
-    from hybrid_nas.pqc.simulator import resolve_device
+    from hybrid_nas.devices import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():

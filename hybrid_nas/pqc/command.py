@@ -67,7 +67,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
 
     from .data import load_task
     from .evaluator import QNNEvaluator
-    from .simulator import resolve_device
+    from hybrid_nas.devices import resolve_device
     from .space import space_for_task
 
     resolve_device(s.device)  # a missing GPU is one line now, not a failed trial per candidate

@@ -37,6 +37,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from hybrid_nas.devices import resolve_device
 from hybrid_nas.errors import ConfigError
 from hybrid_nas.scoped import torch_threads
 
@@ -47,24 +48,6 @@ PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
 GRADIENTS = ("auto", "backprop", "adjoint")
 BLOCK_QUBITS = 4  # a 16 x 16 matmul per pass costs about what a 2 x 2 one does: memory-bound either way
 SMALL_STATE = 1 << 16  # below this many amplitudes per batch, intra-op threads only add hand-offs
-
-
-def resolve_device(name: str = "cpu") -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:N`` or ``mps`` as a torch device, or a one-line error where it is absent."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; expected cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU here; use --device cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"device {name!r} asked for, but torch sees {torch.cuda.device_count()} CUDA GPU(s)")
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {name!r} asked for, but MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown device {name!r}; expected cpu, cuda, cuda:N or mps")
-    return device
 
 
 def available_memory(device: torch.device) -> int:

@@ -9,10 +9,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from hybrid_nas.devices import resolve_device
 from hybrid_nas.evaluator import Evaluator
 
 from .data import Task
-from .simulator import Encoded, resolve_device, threads_for
+from .simulator import Encoded, threads_for
 from .space import CircuitSpace
 from .training import TrainConfig, TrainResult, _fit, accuracy, train
 

@@ -45,10 +45,17 @@ class HPOClassicalSettings(HPOFields, Settings):
     model: str = setting("yolov9t | yolov9s | ... or a model YAML / .pt (without --run-dir)")
     data: str = setting("builtin:digits or an ultralytics data.yaml (a run's own data with --run-dir)")
     n_images: int = setting("size of the generated builtin:digits set")
+    device: str = setting("where each trial trains and validates: cpu | cuda | cuda:N | mps")
     imgsz: int = setting("image size")
     epochs: int = setting("training epochs per trial (the fidelity with multi-fidelity)")
     defaults: dict = setting("the untuned training arguments")
     quality: str = setting("quality figure", choices=("map50", "map50_95"))
+
+    def check(self):
+        super().check()
+        from hybrid_nas.devices import resolve_device
+
+        resolve_device(self.device)  # before the data set is generated or the directory claimed
 
 
 def hpo_space(name: str):

@@ -20,6 +20,8 @@ class ClassicalSettings(StudyFields, Settings):
     scopes: list[str] | None = setting("comma-separated scopes searched from one supernet, e.g. small,medium,large,full")
     latency: str | None = setting("measure | table | file:PATH (null: the profile's)")
     latency_limit: float | None = setting("latency limit T in ms (null: the profile's)")
+    device: str = setting("where the supernet trains and subnets are validated: cpu | cuda | cuda:N | mps")
+    latency_device: str = setting("where candidates' latency is measured: cpu (with --threads) | cuda | cuda:N")
     threads: int = setting("CPU threads for latency measurement")
     latency_backend: str = setting("torch, or onnxruntime (pip install 'hybrid-nas[onnx]')",
                                    choices=("torch", "onnxruntime"))
@@ -37,7 +39,13 @@ class ClassicalSettings(StudyFields, Settings):
         self.check_study()
         if self.supernet_epochs < 1:
             raise ConfigError(f"--supernet-epochs must be at least 1, got {self.supernet_epochs}")
-        self.profile_values()
+        from hybrid_nas.devices import resolve_device
+
+        resolve_device(self.device)  # a missing GPU is refused here, before any work
+        resolve_device(self.latency_device, "--latency-device")
+        if self.profile_values()["latency"] == "measure" and (self.workers > 1 or self.dask_scheduler):
+            raise ConfigError("--latency measure times candidates on cores that parallel trials share, which skews "
+                              "every figure: use --workers 1, or a latency table (--latency table)")
 
     def profile_values(self) -> dict:
         """Scope, latency source and limit: the settings', or the profile's where the settings leave them null."""
@@ -62,7 +70,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     from hybrid_nas.run import Run, search
 
     from . import run as steps
-    from .data import resolve_data
+    from .data import class_count, resolve_data
     from .evaluator import SupernetEvaluator
     from .space import NeckSpace
 
@@ -75,7 +83,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     run = Run.start(out or s.default_dir(), "classical", s, resume)  # before any training
     data = resolve_data(s.data, s.imgsz, s.n_images, s.seed)
     weights, trained_with = steps.supernet_weights(union, data, run.dir, s, reuse=resume)
-    table = steps.latency_table(union, s, resolved["latency"], run.dir)
+    table = steps.latency_table(union, s, resolved["latency"], run.dir, class_count(data))
     latency = "measure" if table is None else "table"
     train_args = {"data": str(data), "imgsz": s.imgsz, "batch": s.batch, "task": "detect"}
 
@@ -85,7 +93,7 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
         scope_dir.mkdir(exist_ok=True)
         evaluator = SupernetEvaluator(space, weights, data, s.imgsz, latency, table, steps.timing(s),
                                       s.calibration_images, s.quality, supernet=trained_with,
-                                      workdir=run.dir / "validation")
+                                      workdir=run.dir / "validation", device=s.device)
         study, view, seconds = search(scope_dir, space, evaluator, objective, s, resume=resume, progress=progress)
         best = view.best()
         row = {"scope": scope, "trials": len(view.trials), "seconds": seconds, "stop_reason": study.stop_reason}
@@ -131,11 +139,17 @@ class LatencyTableSettings(Settings):
     scope: str = setting("small | medium | large | full, or several comma-separated")
     positions: str = setting("neck | all", choices=("neck", "all"))
     imgsz: int = setting("image size")
+    device: str = setting("cpu (with --threads) | cuda | cuda:N")
     threads: int = setting("CPU threads")
     stat: str = setting("statistic of the timed runs", choices=("min", "median"))
     backend: str = setting("torch | onnxruntime", choices=("torch", "onnxruntime"))
     calibration: int = setting("random whole subnets measured for the correction")
     seed: int = setting("seed of the calibration subnets")
+
+    def check(self):
+        from hybrid_nas.devices import resolve_device
+
+        resolve_device(self.device)
 
 
 def run_latency_table(settings: LatencyTableSettings, out=None, resume: bool = False, progress: bool = True):
@@ -145,8 +159,8 @@ def run_latency_table(settings: LatencyTableSettings, out=None, resume: bool = F
 
     s = settings
     space = NeckSpace(s.model, s.scope, s.positions)
-    table, pairs = build_table(space, s.imgsz, Timing(s.threads, statistic=s.stat, backend=s.backend),
-                               s.calibration, s.seed)
+    table, pairs = build_table(space, s.imgsz, Timing(s.threads, statistic=s.stat, backend=s.backend,
+                                                      device=s.device), s.calibration, s.seed)
     path = Path(out or "latency_table.json")
     table.save(path)
     return path, table, len(pairs), len(space.decisions)

@@ -48,6 +48,11 @@ def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0
     return path
 
 
+def class_count(data_yaml: Path) -> int:
+    """The number of classes a ``data.yaml`` names (a list or a mapping of names)."""
+    return len((yaml.safe_load(Path(data_yaml).read_text()) or {}).get("names") or ())
+
+
 def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_fraction: float = 0.2,
                      test_fraction: float = 0.1, root: Path | None = None) -> Path:
     """Write (once) the generated digits detection set and return its ``data.yaml``: train, val (what

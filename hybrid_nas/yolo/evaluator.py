@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
+from hybrid_nas.devices import resolve_device
 from hybrid_nas.errors import ConfigError
 from hybrid_nas.evaluator import Evaluator
 from hybrid_nas.space import Architecture
@@ -40,7 +41,8 @@ class SupernetEvaluator(Evaluator):
 
     def __init__(self, space: NeckSpace, weights: Path, data: Path, imgsz: int, latency: str = "table",
                  table: LatencyTable | None = None, timing: Timing = Timing(), calibration_images: int = 64,
-                 quality: str = "map50", supernet: dict | None = None, workdir: Path | None = None):
+                 quality: str = "map50", supernet: dict | None = None, workdir: Path | None = None,
+                 device: str = "cpu"):
         if latency not in ("measure", "table"):
             raise ConfigError(f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)")
         if latency == "table" and table is None:
@@ -52,6 +54,7 @@ class SupernetEvaluator(Evaluator):
         self.calibration_images, self.quality = calibration_images, quality
         self.supernet = dict(supernet or {}, sha256=file_hash(self.weights))
         self.workdir = Path(workdir) if workdir else self.weights.parent / "validation"
+        self.device = device  # where subnets are recalibrated and validated; not in meta: the figures agree
         self._loaded = None
 
     def __getstate__(self):
@@ -59,7 +62,7 @@ class SupernetEvaluator(Evaluator):
 
     def setup(self):
         if self._loaded is None:
-            self._loaded = (sn.load_supernet(self.weights),
+            self._loaded = (sn.load_supernet(self.weights).to(resolve_device(self.device)),
                             sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
 
     def _load(self):
@@ -74,13 +77,13 @@ class SupernetEvaluator(Evaluator):
     def subnet(self, arch: Architecture):
         """The candidate with inherited, BN-recalibrated weights (a standalone ultralytics model)."""
         supernet, batches = self._load()
-        sub = sn.extract(supernet, self.space.ops(self.space.validate(arch)))
+        sub = sn.extract(supernet, self.space.ops(self.space.validate(arch))).to(resolve_device(self.device))
         sn.recalibrate_bn(sub, batches)
         return sub
 
     def evaluate(self, arch, seed):
         sub = self.subnet(arch)
-        metrics = sn.validate(sub, self.data, self.imgsz, self.workdir)
+        metrics = sn.validate(sub, self.data, self.imgsz, self.workdir, device=self.device)
         metrics["params"] = sum(p.numel() for p in sub.parameters())
         if self.latency == "table":
             metrics["latency_ms"] = self.table.predict(arch)

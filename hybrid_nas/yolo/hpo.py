@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hybrid_nas.devices import resolve_device, ultralytics_device
 from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.evaluator import Evaluator
 
@@ -40,7 +41,7 @@ class DetectorTraining(Evaluator):
     name = "detector-training"
 
     def __init__(self, model: str, data: Path, imgsz: int, epochs: int, base: dict | None = None,
-                 quality: str = "map50", workdir: Path | None = None):
+                 quality: str = "map50", workdir: Path | None = None, device: str = "cpu"):
         from ultralytics.cfg import DEFAULT_CFG_DICT
 
         import hybrid_nas.yolo  # noqa: F401  (a best.yaml names our block)
@@ -50,6 +51,8 @@ class DetectorTraining(Evaluator):
         self.model = f"{model}.yaml" if model in MODELS else str(model)
         self.data, self.imgsz, self.epochs, self.quality = Path(data), imgsz, epochs, quality
         self.base = dict(base or {})
+        resolve_device(device)  # a missing GPU is refused now, not by every trial
+        self.device = device
         self.workdir = Path(workdir or tempfile.gettempdir()).resolve()  # ultralytics nests a relative project
         self._valid = set(DEFAULT_CFG_DICT) - set(_FIXED)
         self.check(self.base)
@@ -79,14 +82,15 @@ class DetectorTraining(Evaluator):
         self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="trial-") as tmp, sn.quiet():
             start = time.perf_counter()
-            YOLO(self.model).train(data=str(self.data), imgsz=self.imgsz, seed=seed, deterministic=True, device="cpu",
-                        workers=0, amp=False, plots=False, val=False, project=tmp, name="train", exist_ok=True,
-                        verbose=False, **args)
+            YOLO(self.model).train(data=str(self.data), imgsz=self.imgsz, seed=seed, deterministic=True,
+                                   device=ultralytics_device(self.device), workers=0, amp=False, plots=False,
+                                   val=False, project=tmp, name="train", exist_ok=True, verbose=False, **args)
             seconds = time.perf_counter() - start
             trained = sn.load_supernet(Path(tmp) / "train" / "weights" / "last.pt")
-            metrics = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "val")
+            metrics = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "val", device=self.device)
             if _has_test_split(self.data):
-                metrics |= {f"test_{k}": v for k, v in sn.validate(trained, self.data, self.imgsz, Path(tmp) / "test", split="test").items()}
+                test = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "test", split="test", device=self.device)
+                metrics |= {f"test_{k}": v for k, v in test.items()}
         return {**metrics, "train_seconds": seconds}
 
 
@@ -112,4 +116,4 @@ def target_from_settings(s, workdir: Path) -> DetectorTraining:
         run = yaml.safe_load(config.read_text())
         data, imgsz, n_images, seed = run["data"], run["imgsz"], run["n_images"], run["seed"]
     data_yaml = resolve_data(data, imgsz, n_images, seed=seed)
-    return DetectorTraining(model, data_yaml, imgsz, s.epochs, s.defaults, s.quality, workdir)
+    return DetectorTraining(model, data_yaml, imgsz, s.epochs, s.defaults, s.quality, workdir, s.device)

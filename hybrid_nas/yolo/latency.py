@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hybrid_nas.devices import describe, resolve_device, synchronize
 from hybrid_nas.errors import ConfigError, DataError, unknown
 from hybrid_nas.scoped import torch_threads
 from hybrid_nas.space import Architecture
@@ -46,12 +47,15 @@ class Timing:
     repeats: int = 50
     statistic: str = "min"
     backend: str = "torch"
+    device: str = "cpu"  # cpu (``threads`` of it) or cuda[:N] (synchronised around each timed run)
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
             raise ConfigError(unknown("latency statistic", self.statistic, STATISTICS))
         if self.backend not in BACKENDS:
             raise ConfigError(unknown("latency backend", self.backend, BACKENDS))
+        if self.backend == "onnxruntime" and self.device != "cpu":
+            raise ConfigError(f"latency backend onnxruntime times on the CPU here; got latency device {self.device!r}")
         if self.threads < 1 or self.repeats < 1:
             raise ConfigError(f"latency timing needs threads >= 1 and repeats >= 1, got {self.threads}, {self.repeats}")
 
@@ -59,18 +63,27 @@ class Timing:
 @torch.no_grad()
 def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing = Timing()) -> float:
     """Wall time of one forward pass (ms) of a fused, eval-mode copy of ``module``, batch of ``shape``."""
-    model = copy.deepcopy(module).eval()
+    device = resolve_device(timing.device)
+    model = copy.deepcopy(module).float().cpu().eval()
     if hasattr(model, "fuse"):
         model = model.fuse(verbose=False)
     x = torch.zeros(shape)
-    forward = _onnxruntime(model, x, timing.threads) if timing.backend == "onnxruntime" else lambda: model(x)
+    if timing.backend == "onnxruntime":
+        forward = _onnxruntime(model, x, timing.threads)
+    else:
+        model, x = model.to(device), x.to(device)
+
+        def forward():
+            return model(x)
     with torch_threads(timing.threads):
         for _ in range(timing.warmup):
             forward()
         times = []
         for _ in range(timing.repeats):
+            synchronize(device)
             start = time.perf_counter()
             forward()
+            synchronize(device)
             times.append(time.perf_counter() - start)
     return 1000 * float(STATISTICS[timing.statistic](times))
 
@@ -171,30 +184,31 @@ class LatencyTable:
 
 
 def build_table(space: NeckSpace, imgsz: int, timing: Timing = Timing(), calibration: int = 12, seed: int = 0,
-                supernet=None) -> tuple[LatencyTable, list[tuple[float, float]]]:
+                supernet=None, nc: int = 10) -> tuple[LatencyTable, list[tuple[float, float]]]:
     """Measure every (position, op) block alone, then ``calibration`` random whole subnets to fit the
     correction. Returns the table and the calibration pairs (block sum, measured ms)."""
     from . import network
 
-    model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=10))
+    model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=nc))
     shapes = block_inputs(model, imgsz)
     found = network.blocks(model)
     entries = {}
     for i in space.layers:
         d = space[f"m{i}"]
         entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], timing) for op in d.options}
-    table = LatencyTable(space.model, imgsz, asdict(timing), entries)
+    table = LatencyTable(space.model, imgsz, asdict(timing), entries, device=describe(resolve_device(timing.device)))
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(calibration):
         arch = space.sample(rng)
-        pairs.append((table.block_sum(arch), measure_subnet(space, arch, imgsz, timing)))
+        pairs.append((table.block_sum(arch), measure_subnet(space, arch, imgsz, timing, nc)))
     table.fit(*zip(*pairs))
     return table, pairs
 
 
-def measure_subnet(space: NeckSpace, arch: Architecture, imgsz: int, timing: Timing = Timing()) -> float:
-    """Whole-network latency of a freshly built subnet (weights do not change the time of dense convs)."""
+def measure_subnet(space: NeckSpace, arch: Architecture, imgsz: int, timing: Timing = Timing(), nc: int = 10) -> float:
+    """Whole-network latency of a freshly built subnet with ``nc`` classes (weights do not change the time of
+    dense convs)."""
     from . import network
 
-    return measure_ms(network.build(space.subnet_yaml(arch, nc=10)), (1, 3, imgsz, imgsz), timing)
+    return measure_ms(network.build(space.subnet_yaml(arch, nc=nc)), (1, 3, imgsz, imgsz), timing)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from hybrid_nas.devices import ultralytics_device
 from hybrid_nas.errors import ConfigError
 from hybrid_nas.space import Architecture
 
@@ -28,7 +29,8 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
     if reuse and path.is_file():
         print(f"supernet: reusing {path}")
         return path, trained_with
-    trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling)
+    trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling,
+                                device=s.device)
     shutil.copy(trained.weights, path)
     rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
     print(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
@@ -36,7 +38,7 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
     return path, trained_with
 
 
-def latency_table(space: NeckSpace, s, source: str, run_dir: Path) -> LatencyTable | None:
+def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> LatencyTable | None:
     """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
     if source == "measure":
         return None
@@ -47,7 +49,7 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path) -> LatencyTab
         table = LatencyTable.load(path) if path.is_file() else None
         if table is None or table.imgsz != s.imgsz or table.timing != asdict(timing(s)) or \
                 any(d.name not in table.entries for d in space.decisions):
-            table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed)
+            table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed, nc=nc)
             table.save(path)
     else:
         raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
@@ -59,7 +61,7 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path) -> LatencyTab
 
 
 def timing(s) -> Timing:
-    return Timing(threads=s.threads, statistic=s.latency_stat, backend=s.latency_backend)
+    return Timing(threads=s.threads, statistic=s.latency_stat, backend=s.latency_backend, device=s.latency_device)
 
 
 def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dict) -> None:
@@ -76,7 +78,7 @@ def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dic
     header = (f"# hybrid-nas subnet of {space.model}: {space.describe(arch)}\n"
               "# Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the SearchableELAN row).\n")
     (out / "best.yaml").write_text(header + model_yaml_text(d))
-    model = copy.deepcopy(sub).float()
+    model = copy.deepcopy(sub).float().cpu()
     model.yaml = d
     torch.save({"model": model, "ema": None, "train_args": train_args, "date": datetime.now().isoformat(),
                 "version": ul_version, "hybrid_nas": {"architecture": dict(arch)}}, out / "best.pt")
@@ -98,10 +100,10 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
     with sn.quiet():
         model = YOLO(str(weights))
         model.train(data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz, batch=s.batch,
-                    device="cpu", workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
+                    device=ultralytics_device(s.device), workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
                     seed=s.seed, amp=False, verbose=False)
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
-    return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val")
+    return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val", device=s.device)
 
 
 def scope_table(rows: list[dict]) -> str:

@@ -16,6 +16,7 @@ import torch
 from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
 from ultralytics.utils import LOGGER
 
+from hybrid_nas.devices import ultralytics_device
 from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.scoped import ScopedSetting
 
@@ -83,9 +84,10 @@ class TrainedSupernet:
 
 
 def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
-                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False) -> TrainedSupernet:
+                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False,
+                   device: str = "cpu") -> TrainedSupernet:
     overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
-                     workers=workers, device="cpu", amp=False, plots=False, val=False, project=str(Path(out_dir).resolve()),
+                     workers=workers, device=ultralytics_device(device), amp=False, plots=False, val=False, project=str(Path(out_dir).resolve()),
                      name="supernet", exist_ok=True, verbose=verbose, model=f"{space.model}.yaml")
     start = time.perf_counter()
     with quiet(not verbose):
@@ -151,17 +153,19 @@ def recalibrate_bn(model, batches) -> None:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the calibration batches
     model.train()
+    device = next(model.parameters()).device
     for x in batches:
-        model(x)
+        model(x.to(device))
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     model.eval()
 
 
-def validate(model, data: Path, imgsz: int, save_dir: Path, batch: int = 16, split: str = "val") -> dict[str, float]:
+def validate(model, data: Path, imgsz: int, save_dir: Path, batch: int = 16, split: str = "val",
+             device: str = "cpu") -> dict[str, float]:
     """ultralytics' validator on a split of the data set: precision, recall, mAP50, mAP50-95. ``save_dir``
     (which the validator creates even when it saves nothing) keeps it out of the working directory."""
-    args = dict(data=str(data), imgsz=imgsz, batch=batch, device="cpu", plots=False, verbose=False,
+    args = dict(data=str(data), imgsz=imgsz, batch=batch, device=ultralytics_device(device), plots=False, verbose=False,
                 workers=0, save_json=False, split=split)
     with quiet():
         stats = DetectionValidator(save_dir=Path(save_dir), args=args)(model=copy.deepcopy(model))
