@@ -16,7 +16,7 @@ from pathlib import Path
 from .commands import invoke
 from .run import Run, load
 
-__all__ = ["classical", "depth_sweep", "hpo", "load", "nb201", "quantum"]
+__all__ = ["classical", "depth_sweep", "hpo", "hybrid", "load", "nb201", "quantum"]
 
 
 def quantum(out: str | Path | None = None, *, resume: bool = False, progress: bool = True,
@@ -35,6 +35,13 @@ def classical(out: str | Path | None = None, *, resume: bool = False, progress: 
               config: str | Path | None = None, **settings) -> Run:
     """One-shot op search over a YOLOv9 neck (settings: ``hybrid_nas.yolo.command.ClassicalSettings``)."""
     return invoke(("classical",), out, resume=resume, progress=progress, config=config, **settings)
+
+
+def hybrid(out: str | Path | None = None, *, resume: bool = False, progress: bool = True,
+           config: str | Path | None = None, **settings) -> Run:
+    """Joint search of a front-end, a circuit and a head, beside its controls
+    (settings: ``hybrid_nas.joint.command.HybridSettings``)."""
+    return invoke(("hybrid",), out, resume=resume, progress=progress, config=config, **settings)
 
 
 def nb201(out: str | Path | None = None, *, resume: bool = False, progress: bool = True,

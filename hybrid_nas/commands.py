@@ -11,7 +11,8 @@ from pathlib import Path
 from .settings import Settings
 
 # Modules that register commands when imported; each keeps heavy imports inside its functions.
-MODULES = ("hybrid_nas.bench", "hybrid_nas.pqc.command", "hybrid_nas.yolo.command", "hybrid_nas.tuning.command")
+MODULES = ("hybrid_nas.bench", "hybrid_nas.pqc.command", "hybrid_nas.yolo.command", "hybrid_nas.tuning.command",
+           "hybrid_nas.joint.command")
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Command:
     run: Callable[..., object]  # run(settings, out=None, resume=False, progress=True) -> Run
     summary: Callable[[object], str]  # the lines the console prints about a finished Run
     listings: tuple[tuple[str, str, Callable[[], str]], ...] = ()  # (flag, help, text): print and exit
+    report: Callable[[object], None] | None = None  # adds the command's own sections after the study's report
 
     @property
     def name(self) -> str:

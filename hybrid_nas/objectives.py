@@ -147,7 +147,8 @@ class Pareto(Objective):
         return _metric(metrics, self.quality) - (0.0 if self.feasible(metrics) else 1.0)
 
 
-def _within(t, cost: str, T: float | None) -> bool:
+def within(t, cost: str, T: float | None) -> bool:
+    """Whether trial ``t`` meets the cost limit (every trial does without one)."""
     return T is None or t.metrics.get(cost, math.inf) <= T
 
 
@@ -170,7 +171,7 @@ def choose_best(trials: Sequence, rule: str, quality: str, cost: str, T: float |
     if rule == TRADE_OFF:
         return max(ok, key=lambda t: (t.reward, -t.number), default=None)
     pool = front_of(ok, quality, cost) if rule == FRONT else ok
-    return _most_accurate([t for t in pool if _within(t, cost, T)], quality, cost)
+    return _most_accurate([t for t in pool if within(t, cost, T)], quality, cost)
 
 
 def rule_text(rule: str, quality: str, cost: str, T: float | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .objectives import FRONT, LIMIT, TRADE_OFF, choose_best, front_of, rule_text
+from .objectives import FRONT, LIMIT, TRADE_OFF, choose_best, front_of, rule_text, within
 from .trial import Trial, TrialState
 
 # Studies stored before the objective's meta named its rule
@@ -27,7 +27,7 @@ class StudyView:
         self.failed = [t for t in trials if t.state == TrialState.FAILED]
 
     def feasible(self, t: Trial) -> bool:
-        return self.T is None or t.metrics.get(self.cost, float("inf")) <= self.T
+        return within(t, self.cost, self.T)
 
     def best(self) -> Trial | None:
         """The objective's best; None when no trial qualifies."""

@@ -32,6 +32,10 @@ def describer(meta: dict):
         from .yolo.space import NeckSpace
 
         return NeckSpace(space["model"], space["scope"], space["positions"]).describe
+    if space.get("name") == "hybrid":
+        from .joint.space import HybridSpace
+
+        return HybridSpace.from_meta(space).describe
     if space.get("name") == "pqc":
         from .pqc.space import CircuitSpace
 
@@ -129,7 +133,7 @@ class Run:
             for t in self.view(name).trials:
                 row = {"number": t.number, "state": t.state.name, "reward": t.reward, "seed": t.seed,
                        "seconds": t.duration, "repeat_of": t.repeat_of,
-                       "error": t.error.splitlines()[0] if t.error else None, **dict(t.arch)}
+                       "error": t.error_line if t.error else None, **dict(t.arch)}
                 row |= {(f"{k} (metric)" if k in row else k): v for k, v in t.metrics.items()}
                 rows.append(row)
             frame = pd.DataFrame(rows)
@@ -142,11 +146,15 @@ class Run:
 
     def report(self) -> Path:
         """Plots and ``summary.md`` for every study of the run; returns the (first) summary."""
+        from .commands import commands
         from .report import load_view, write_report
 
         summaries = [write_report(path, describer(load_view(path).meta)) for path in self.studies().values()]
         if not summaries:
             raise ConfigError(f"{self.dir} holds no study yet (no trials.sqlite)")
+        command = commands().get(tuple((self.command or "").split()))
+        if command is not None and command.report is not None and self.result:
+            command.report(self)
         return summaries[0]
 
 

@@ -159,7 +159,7 @@ def add_flags(parser: argparse.ArgumentParser, cls: type[Settings]) -> None:
         if group not in groups:
             groups[group] = parser.add_argument_group(group) if group else parser
         default = f.default if f.default is not MISSING else f.default_factory()
-        shown = "null" if default is None else ",".join(default) if isinstance(default, list) else default
+        shown = "null" if default is None else ",".join(map(str, default)) if isinstance(default, list) else default
         choices = f.metadata.get("choices")
         text = f.metadata["help"] + (f" ({' | '.join(map(str, choices))})" if choices else "")
         base = _parts(hints[f.name])[0]

@@ -159,3 +159,83 @@ class SearchSpace:
 
     def meta(self) -> dict:
         return self.to_json()
+
+
+class ProductSpace(SearchSpace):
+    """Named sub-spaces searched as one: decision ``<part>.<name>`` is the part's decision ``name``.
+
+    Sampling, mutation, validation and keys are the parts' own, applied part by part, so a part keeps its
+    meaning (a circuit part still merges equal circuits in its key); strategies and stores see one
+    ``Architecture``. ``conflict`` names a combination of parts that cannot be built (none by default):
+    ``sample`` and ``mutate`` avoid one; an evaluator that meets one raises it as the trial's error.
+    """
+
+    name = "product"
+    TRIES = 100  # samples or mutations drawn before a space whose parts always conflict is refused
+
+    def __init__(self, parts: Mapping[str, SearchSpace], name: str | None = None):
+        for part in parts:
+            if not part or "." in part:
+                raise SpaceError(f"part name {part!r} must be non-empty and hold no '.'")
+        self.parts = dict(parts)
+        super().__init__([Decision(f"{part}.{d.name}", d.options) for part, space in self.parts.items()
+                          for d in space.decisions], name)
+
+    def part(self, arch: Mapping[str, Any], name: str) -> Architecture:
+        """The choices of part ``name`` under the part's own decision names."""
+        prefix = f"{name}."
+        return Architecture({k[len(prefix):]: v for k, v in arch.items() if k.startswith(prefix)})
+
+    def join(self, parts: Mapping[str, Mapping[str, Option]]) -> Architecture:
+        """One architecture from each part's choices (the inverse of ``part``)."""
+        return Architecture({f"{name}.{k}": v for name, choices in parts.items() for k, v in choices.items()})
+
+    def conflict(self, arch: Architecture) -> str | None:
+        """Why these parts' choices cannot be built together, or None."""
+        return None
+
+    def _first_valid(self, draw) -> Architecture:
+        for _ in range(self.TRIES):
+            arch = draw()
+            if self.conflict(arch) is None:
+                return arch
+        raise SpaceError(f"space {self.name!r}: {self.TRIES} draws in a row conflict ({self.conflict(arch)}); "
+                         "widen the options")
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        return self._first_valid(lambda: self.join({n: s.sample(rng) for n, s in self.parts.items()}))
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """One part's own mutation, the part drawn in proportion to its free decisions (so every free
+        decision of the product is equally likely to change, as in a plain space)."""
+        names = [n for n, s in self.parts.items() if any(len(d.options) > 1 for d in s.decisions)]
+        if not names:
+            return arch
+        free = np.array([sum(len(d.options) > 1 for d in self.parts[n].decisions) for n in names], float)
+
+        def draw() -> Architecture:
+            name = names[rng.choice(len(names), p=free / free.sum())]
+            return arch.replace(**self.join({name: self.parts[name].mutate(self.part(arch, name), rng)}))
+
+        return self._first_valid(draw)
+
+    def validate(self, arch: Mapping[str, Any]) -> Architecture:
+        extra = [k for k in arch if k.split(".", 1)[0] not in self.parts]
+        if extra:
+            raise SpaceError(unknown(f"part of space {self.name!r} in decision {extra[0]!r}",
+                                     extra[0].split(".", 1)[0], self.parts))
+        for name, space in self.parts.items():
+            try:
+                space.validate(self.part(arch, name))
+            except SpaceError as e:
+                raise SpaceError(f"part {name!r}: {e}") from None
+        return arch if isinstance(arch, Architecture) else Architecture(arch)
+
+    def key(self, arch: Architecture) -> str:
+        return json.dumps({n: s.key(self.part(arch, n)) for n, s in self.parts.items()}, separators=(",", ":"))
+
+    def describe(self, arch: Architecture) -> str:
+        return " ; ".join(f"{n}: {s.describe(self.part(arch, n))}" for n, s in self.parts.items())
+
+    def meta(self) -> dict:
+        return {**super().meta(), "parts": {n: s.meta() for n, s in self.parts.items()}}

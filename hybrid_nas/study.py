@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .errors import ConfigError
 from .evaluator import Evaluator, run_evaluation, tag
 from .executors import make_executor
-from .objectives import Objective
+from .objectives import TRADE_OFF, Objective
 from .space import Architecture, SearchSpace
 from .store import InMemoryStore, TrialStore, meta_hash
 from .strategies.base import Strategy
@@ -234,10 +234,23 @@ class Study:
                                 "and --resume runs it again"), True
                         continue
                     bar.update()
-                    if trial.ok and self.objective.feasible(trial.metrics):
-                        best = max(best, trial.metrics.get(self.evaluator.quality, -math.inf))
-                        bar.set_postfix_str(f"best feasible {self.evaluator.quality}={best:.4g}", refresh=False)
+                    if trial.ok and (value := self._progress_value(trial)) is not None and value > best:
+                        best = value
+                        bar.set_postfix_str(f"{self._progress_label()}={best:.4g}", refresh=False)
         finally:
             bar.close()
             executor.shutdown(wait=False, cancel_futures=True)
         return self
+
+    def _progress_value(self, trial: Trial) -> float | None:
+        """What the progress bar follows, by the objective's rule: the reward of a trade-off, else the
+        quality of trials within the limit."""
+        if self.objective.rule == TRADE_OFF:
+            return trial.reward
+        feasible = self.objective.feasible(trial.metrics)
+        return trial.metrics.get(self.evaluator.quality, -math.inf) if feasible else None
+
+    def _progress_label(self) -> str:
+        if self.objective.rule == TRADE_OFF:
+            return "best reward"
+        return f"best {self.evaluator.quality}" + (" within T" if self.objective.T is not None else "")

@@ -34,7 +34,7 @@ def test_every_packaged_yaml_key_is_a_setting_and_every_flag_shows_its_real_defa
             sub = sub._subparsers._group_actions[0].choices[command.path[1]]
         text = " ".join(sub.format_help().split())
         for name, value in values.items():
-            shown = "null" if value is None else ",".join(value) if isinstance(value, list) else value
+            shown = "null" if value is None else ",".join(map(str, value)) if isinstance(value, list) else value
             assert f"(default: {shown})" in text, (command.name, name)
 
 

@@ -128,10 +128,18 @@ TASKS = {
 }
 
 
-def load_task(name: str, seed: int = 0, label_column: str | None = None, val: float = 0.2, test: float = 0.2) -> Task:
-    """A task by name (``digits4``, ..., or ``csv:PATH``) with stratified train/val/test splits."""
+def split(x, y, seed: int = 0, val: float = 0.2, test: float = 0.2) -> tuple[np.ndarray, ...]:
+    """(x_train, y_train, x_val, y_val, x_test, y_test): stratified, fixed by ``seed``."""
     from sklearn.model_selection import train_test_split
 
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test, random_state=seed, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val / (1 - test),
+                                                      random_state=seed, stratify=y_rest)
+    return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+def load_task(name: str, seed: int = 0, label_column: str | None = None, val: float = 0.2, test: float = 0.2) -> Task:
+    """A task by name (``digits4``, ..., or ``csv:PATH``) with stratified train/val/test splits."""
     if name.startswith("csv:"):
         x, y, n_qubits, encoder = _csv(name[4:], label_column)
     elif name in TASKS:
@@ -141,9 +149,7 @@ def load_task(name: str, seed: int = 0, label_column: str | None = None, val: fl
     n_classes = int(y.max()) + 1
     if n_classes > n_qubits:
         raise DataError(f"task {name!r} has {n_classes} classes but {n_qubits} qubits: the readout needs a qubit per class")
-    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test, random_state=seed, stratify=y)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val / (1 - test),
-                                                      random_state=seed, stratify=y_rest)
+    x_train, y_train, x_val, y_val, x_test, y_test = split(x, y, seed, val, test)
     lo, hi = x_train.min(0), x_train.max(0)
     span = np.where(hi > lo, hi - lo, 1.0)
 

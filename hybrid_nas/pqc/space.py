@@ -76,12 +76,13 @@ class CircuitSpace(SearchSpace):
     def meta(self):
         return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name, "n_features": self.n_features}
 
-    def describe(self, arch: Architecture) -> str:
+    def describe(self, arch: Architecture, n_qubits: int | None = None) -> str:
         """``ryzxy | u3 u3 - u3 > cu3_ring | ...``: per layer the rotation on each qubit (- for none) and
-        the entangler."""
+        the entangler (of the first ``n_qubits`` qubits, if given)."""
         layers = []
         for layer in range(arch["layers"]):
-            rots = " ".join("-" if (g := arch[f"L{layer}.rot.q{q}"]) == NONE else g for q in range(self.n_qubits))
+            rots = " ".join("-" if (g := arch[f"L{layer}.rot.q{q}"]) == NONE else g
+                            for q in range(n_qubits or self.n_qubits))
             ent = arch[f"L{layer}.ent"]
             layers.append(rots + ("" if ent == NONE else f" > {ent}"))
         return " | ".join([arch["encoder"], *layers])
@@ -110,11 +111,15 @@ class CircuitSpace(SearchSpace):
         offsets[("size",)] = k
         return offsets
 
-    def build(self, arch: Architecture, shared: bool = False) -> Circuit:
+    def build(self, arch: Architecture, shared: bool = False, n_qubits: int | None = None) -> Circuit:
         """The circuit of an architecture; trainable weights numbered in gate order, or, with
-        ``shared``, pointing into the SuperCircuit bank laid out by ``shared_offsets``."""
+        ``shared``, pointing into the SuperCircuit bank laid out by ``shared_offsets``. With ``n_qubits``
+        (at most the space's), on the first ``n_qubits`` qubits only: the other slots are inactive."""
         arch = self.validate(arch)
-        stages, n_features = encoder_stages(arch["encoder"], self.n_qubits, self.n_features, arch["layers"])
+        n = n_qubits or self.n_qubits
+        if not 2 <= n <= self.n_qubits or (shared and n != self.n_qubits):
+            raise SpaceError(f"a circuit of space {self.name!r} has 2 to {self.n_qubits} qubits, {n} asked")
+        stages, n_features = encoder_stages(arch["encoder"], n, self.n_features, arch["layers"])
         ops: list[Op] = []
         offsets = self.shared_offsets() if shared else None
         k = 0
@@ -128,14 +133,14 @@ class CircuitSpace(SearchSpace):
 
         for layer in range(arch["layers"]):
             ops += stages[layer] if layer < len(stages) else []  # the encoder's data gates for this layer
-            for q in range(self.n_qubits):
+            for q in range(n):
                 if (g := arch[f"L{layer}.rot.q{q}"]) != NONE:
                     place(g, (q,), (layer, f"q{q}", g))
             if (e := arch[f"L{layer}.ent"]) != NONE:
                 gate, _, pattern = e.rpartition("_")
-                for nth, pair in enumerate(entangler_pairs(pattern, self.n_qubits)):
+                for nth, pair in enumerate(entangler_pairs(pattern, n)):
                     place(gate, pair, (layer, "ent", e), nth)
-        return Circuit(self.n_qubits, tuple(ops), n_features)
+        return Circuit(n, tuple(ops), n_features)
 
     def uniform(self, layers: int, rotation: str, entangler: str, encoder: str | None = None) -> Architecture:
         """The hand-designed kind of circuit: the same rotation on every qubit and the same entangler in

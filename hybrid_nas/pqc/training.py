@@ -72,7 +72,8 @@ class TrainResult:
         return self.samples / self.seconds if self.seconds else float("nan")
 
 
-def _batches(n: int, cfg: TrainConfig):
+def batches(n: int, cfg: TrainConfig):
+    """Shuffled index batches for ``cfg.epochs`` epochs, fixed by ``cfg.seed``."""
     g = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
         order = torch.randperm(n, generator=g)
@@ -96,7 +97,7 @@ def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of
     if n_weights == 0:  # every slot "none": nothing to train, the encoder alone is scored
         return result
     start = time.perf_counter()
-    for index in itertools.islice(_batches(n, cfg), max_steps):
+    for index in itertools.islice(batches(n, cfg), max_steps):
         expvals = expvals_of(weights, index)
         loss = torch.nn.functional.cross_entropy(expvals @ R.to(expvals.dtype), y[index])
         if not torch.isfinite(loss):

@@ -1,0 +1,139 @@
+"""``hybrid-nas hybrid``: its settings and the run it makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hybrid_nas.commands import Command, register
+from hybrid_nas.errors import ConfigError, unknown
+from hybrid_nas.settings import Settings, StudyFields, defaults_from, setting
+
+from .data import TASK_NAMES
+
+
+def _ints(name: str, values: list) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ConfigError(f"--{name} must be whole numbers separated by commas, got {','.join(map(str, values))}") from None
+
+
+@defaults_from("hybrid.yaml")
+class HybridSettings(StudyFields, Settings):
+    task: str = setting(TASK_NAMES)
+    label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
+    qubits: list = setting("qubit counts the search may choose (the front-end hands on one angle per qubit)",
+                           group="space")
+    hidden: list = setting("numbers of hidden layers of the front-end", group="space")
+    widths: list = setting("widths of a hidden layer", group="space")
+    activations: list = setting("activations of the front-end: relu | tanh | silu | gelu", group="space")
+    encoders: list = setting("encoders of the angles: rx | rx_reupload | ryzxy | ryzxy_reupload | zz", group="space")
+    scope: str = setting("gate-set scope of the circuit (configs/quantum_scopes.yaml)", group="space")
+    layers: int = setting("deepest circuit searched", group="space")
+    readouts: list = setting("readout heads: qubits (qubit c scores class c) | dense", group="space")
+    cost: str = setting("cost figure: params | classical_params | flops | gates | two_qubit_gates | depth")
+    T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
+    noise: str | None = setting("fake IBM backend whose noise also scores each model (none: off)")
+    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
+    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
+    epochs: int = setting("training epochs per model")
+    batch: int = setting("training batch size")
+    lr: float = setting("learning rate (front-end, circuit and head together)")
+    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
+    momentum: float = setting("momentum of sgd and rmsprop")
+    n_train: int | None = setting("train on the first N samples only (null: all)")
+    device: str = setting("where the circuit's states live: cpu | cuda | cuda:N | mps")
+    precision: str = setting("state precision", choices=("double", "single"))
+
+    def check(self):
+        self.check_study()
+        for name in ("qubits", "hidden", "widths"):
+            object.__setattr__(self, name, _ints(name, getattr(self, name)))
+        for name in ("layers", "epochs", "batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("qubits", "hidden", "widths", "activations", "encoders", "readouts"):
+            if not getattr(self, name):
+                raise ConfigError(f"--{name} needs at least one option")
+        from .space import READOUTS
+
+        for r in self.readouts:
+            if r not in READOUTS:
+                raise ConfigError(unknown("readout", r, READOUTS))
+        if self.shots is not None and self.shots < 1:
+            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
+        from hybrid_nas.devices import resolve_device
+
+        resolve_device(self.device)  # a missing GPU is one line now, before any work
+
+    def training(self):
+        from hybrid_nas.pqc.training import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
+                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+
+    def default_dir(self) -> Path:
+        return Path(f"runs/hybrid-{self.task.replace(':', '_').replace('/', '_')}-s{self.seed}")
+
+
+def setup(s: HybridSettings):
+    """(space, evaluator, objective) of hybrid settings."""
+    from hybrid_nas.objectives import make_objective
+    from hybrid_nas.pqc.space import CircuitSpace
+
+    from .evaluator import HybridEvaluator, task_features
+    from .space import FrontEndSpace, HeadSpace, HybridSpace
+
+    data = task_features(s.task, s.label_column)
+    space = HybridSpace(data.n_classes, FrontEndSpace(tuple(sorted(set(s.qubits))), s.hidden, s.widths, s.activations),
+                        CircuitSpace(max(s.qubits), s.layers, s.scope, tuple(s.encoders)), HeadSpace(s.readouts))
+    evaluator = HybridEvaluator(space, s.task, s.training(), s.noise, s.label_column, s.optimization_level, s.shots)
+    return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
+
+
+def run_hybrid(settings: HybridSettings, out=None, resume: bool = False, progress: bool = True):
+    from hybrid_nas.report import write_report
+    from hybrid_nas.results import write_best
+    from hybrid_nas.run import Run, search
+
+    from .report import write_controls
+
+    s = settings
+    space, evaluator, objective = setup(s)  # bad settings fail here, before the directory is claimed
+    run = Run.start(out or s.default_dir(), "hybrid", s, resume)
+    study, view, seconds = search(run.dir, space, evaluator, objective, s, resume=resume, progress=progress)
+    best = view.best()
+    extra = evaluator.artefacts(best.arch, best.seed, run.dir) if best is not None else {}
+    doc = write_best(run.dir, view, space.describe, {**extra, "n_classes": space.n_classes, "seconds": seconds,
+                                                     "stop_reason": study.stop_reason})
+    write_report(run.dir, space.describe)
+    write_controls(run.dir, view, doc)
+    return run
+
+
+def report(run) -> None:
+    from .report import write_controls
+
+    write_controls(run.dir, run.view(), run.result)
+
+
+def summary(run) -> str:
+    from .report import controls_rows
+
+    s, doc = run.settings, run.result
+    lines = [f"{s['task']}, scope {s['scope']}, noise {s['noise'] or 'off'}: {doc['trials']} trials "
+             f"({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
+             f"best ({doc['rule']}):"]
+    if doc["best"] is None:
+        lines.append("  none: no completed trial meets the rule; see summary.md")
+    else:
+        lines.append(f"  {doc['best']['description']}  (trial {doc['best']['trial']})")
+        lines += ["  " + row for row in controls_rows(doc, markdown=False)]
+    lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, best.pt, best.qasm, summary.md, "
+                 "report/hybrid_pareto.png)")
+    return "\n".join(lines)
+
+
+register(Command(("hybrid",), "search a classical front-end, a circuit and a readout head trained as one model, "
+                 "beside classical-only, circuit-only and entanglement-free controls", HybridSettings, run_hybrid,
+                 summary, report=report))
