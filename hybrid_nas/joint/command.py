@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hybrid_nas.commands import Command, register
 from hybrid_nas.errors import ConfigError, unknown
+from hybrid_nas.pqc.command import TrainingFields
 from hybrid_nas.settings import Settings, StudyFields, defaults_from, setting
 
 from .data import TASK_NAMES
@@ -19,7 +20,7 @@ def _ints(name: str, values: list) -> list[int]:
 
 
 @defaults_from("hybrid.yaml")
-class HybridSettings(StudyFields, Settings):
+class HybridSettings(StudyFields, TrainingFields, Settings):
     task: str = setting(TASK_NAMES)
     label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
     qubits: list = setting("qubit counts the search may choose (the front-end hands on one angle per qubit)",
@@ -33,25 +34,14 @@ class HybridSettings(StudyFields, Settings):
     readouts: list = setting("readout heads: qubits (qubit c scores class c) | dense", group="space")
     cost: str = setting("cost figure: params | classical_params | flops | gates | two_qubit_gates | depth")
     T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
-    noise: str | None = setting("fake IBM backend whose noise also scores each model (none: off)")
-    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
-    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
-    epochs: int = setting("training epochs per model")
-    batch: int = setting("training batch size")
-    lr: float = setting("learning rate (front-end, circuit and head together)")
-    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
-    momentum: float = setting("momentum of sgd and rmsprop")
-    n_train: int | None = setting("train on the first N samples only (null: all)")
-    device: str = setting("where the circuit's states live: cpu | cuda | cuda:N | mps")
-    precision: str = setting("state precision", choices=("double", "single"))
 
     def check(self):
         self.check_study()
+        self.check_training()
         for name in ("qubits", "hidden", "widths"):
             object.__setattr__(self, name, _ints(name, getattr(self, name)))
-        for name in ("layers", "epochs", "batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.layers < 1:
+            raise ConfigError(f"--layers must be at least 1, got {self.layers}")
         for name in ("qubits", "hidden", "widths", "activations", "encoders", "readouts"):
             if not getattr(self, name):
                 raise ConfigError(f"--{name} needs at least one option")
@@ -60,17 +50,6 @@ class HybridSettings(StudyFields, Settings):
         for r in self.readouts:
             if r not in READOUTS:
                 raise ConfigError(unknown("readout", r, READOUTS))
-        if self.shots is not None and self.shots < 1:
-            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
-        from hybrid_nas.devices import resolve_device
-
-        resolve_device(self.device)  # a missing GPU is one line now, before any work
-
-    def training(self):
-        from hybrid_nas.pqc.training import TrainConfig
-
-        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
-                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
 
     def default_dir(self) -> Path:
         return Path(f"runs/hybrid-{self.task.replace(':', '_').replace('/', '_')}-s{self.seed}")

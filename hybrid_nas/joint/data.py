@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid_nas.errors import DataError, unknown
-from hybrid_nas.pqc.data import _csv, split
+from hybrid_nas.pqc.data import Splits, _csv, split
 
 
 def _sklearn(loader: str):
@@ -38,23 +38,11 @@ TASK_NAMES = " | ".join([*TASKS, "csv:PATH"])
 
 
 @dataclass(frozen=True)
-class Features:
-    """A task's splits: standardised features (float32) and integer labels."""
+class Features(Splits):
+    """Splits of standardised features (float32), with the standardisation: an exported model takes raw features."""
 
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-    mean: np.ndarray  # the standardisation, kept so an exported model takes raw features
+    mean: np.ndarray
     scale: np.ndarray
-
-    @property
-    def n_features(self) -> int:
-        return self.x_train.shape[1]
 
 
 def load_features(name: str, seed: int = 0, label_column: str | None = None) -> Features:

@@ -14,8 +14,42 @@ TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-ca
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 
 
+class TrainingFields:
+    """How a circuit (or a model holding one) is trained and scored under noise: a mix-in of the settings of
+    ``quantum``, ``depth-sweep`` and ``hybrid`` (each command's YAML holds the defaults)."""
+
+    noise: str | None = setting("fake IBM backend whose noise also scores each candidate (none: off)")
+    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
+    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
+    epochs: int = setting("training epochs per candidate")
+    batch: int = setting("training batch size")
+    lr: float = setting("learning rate")
+    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
+    momentum: float = setting("momentum of sgd and rmsprop")
+    n_train: int | None = setting("train on the first N samples only (null: all)")
+    device: str = setting("where the circuit's states live: cpu | cuda | cuda:N | mps")
+    precision: str = setting("state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
+                             choices=("double", "single"))
+
+    def check_training(self) -> None:
+        from hybrid_nas.devices import resolve_device
+
+        for name in ("epochs", "batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.shots is not None and self.shots < 1:
+            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
+        resolve_device(self.device)  # a missing GPU is one line now, before any work
+
+    def training(self):
+        from .training import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
+                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+
+
 @defaults_from("quantum.yaml")
-class QuantumSettings(StudyFields, Settings):
+class QuantumSettings(StudyFields, TrainingFields, Settings):
     task: str = setting(TASKS)
     label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
     qubits: int | None = setting("number of qubits (null: the task's; a CSV's from its features and classes)")
@@ -26,18 +60,6 @@ class QuantumSettings(StudyFields, Settings):
     cost: str = setting("cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, "
                         "infidelity)")
     T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
-    noise: str | None = setting("fake IBM backend whose noise also scores each circuit (none: off)")
-    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
-    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
-    epochs: int = setting("training epochs per circuit")
-    batch: int = setting("training batch size")
-    lr: float = setting("learning rate")
-    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
-    momentum: float = setting("momentum of sgd and rmsprop")
-    n_train: int | None = setting("train on the first N samples only (null: all)")
-    device: str = setting("where circuits are trained: cpu | cuda | cuda:N | mps")
-    precision: str = setting("state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
-                             choices=("double", "single"))
     supercircuit_epochs: int = setting("one-shot: train a SuperCircuit this many epochs and score candidates by "
                                        "inherited weights (0: train each candidate)")
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
@@ -45,17 +67,9 @@ class QuantumSettings(StudyFields, Settings):
 
     def check(self):
         self.check_study()
-        for name in ("layers", "epochs", "batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        if self.shots is not None and self.shots < 1:
-            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
-
-    def training(self):
-        from .training import TrainConfig
-
-        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
-                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+        self.check_training()
+        if self.layers < 1:
+            raise ConfigError(f"--layers must be at least 1, got {self.layers}")
 
     def default_dir(self, kind: str) -> Path:
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
@@ -67,10 +81,8 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
 
     from .data import load_task
     from .evaluator import QNNEvaluator
-    from hybrid_nas.devices import resolve_device
     from .space import space_for_task
 
-    resolve_device(s.device)  # a missing GPU is one line now, not a failed trial per candidate
     task = load_task(s.task, label_column=s.label_column)
     space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers)
     evaluator = QNNEvaluator(space, s.task, s.training(), noise=s.noise, label_column=s.label_column,

@@ -15,7 +15,9 @@ from hybrid_nas.errors import DataError, unknown
 
 
 @dataclass(frozen=True)
-class Task:
+class Splits:
+    """A classification data set's train/validation/test features and integer labels."""
+
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
@@ -24,12 +26,18 @@ class Task:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
-    n_qubits: int
-    encoder: str
 
     @property
     def n_features(self) -> int:
         return self.x_train.shape[1]
+
+
+@dataclass(frozen=True)
+class Task(Splits):
+    """Splits as a circuit reads them (features scaled to [0, pi]), with the qubits and encoder they suggest."""
+
+    n_qubits: int
+    encoder: str
 
 
 def adaptive_pool(images: np.ndarray, size: int) -> np.ndarray:
