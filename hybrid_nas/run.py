@@ -31,7 +31,7 @@ def describer(meta: dict):
     if space.get("name") == "yolo":
         from .yolo.space import NeckSpace
 
-        return NeckSpace(space["model"], space["scope"], space["positions"]).describe
+        return NeckSpace(space["model"], space["scope"], space["positions"], space.get("ops")).describe
     if space.get("name") == "hybrid":
         from .joint.space import HybridSpace
 

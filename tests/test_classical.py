@@ -1,5 +1,6 @@
 """The classical half: searchable ELAN block, op space and scopes, supernet paths, export, latency, data."""
 
+import json
 import math
 from collections import Counter
 
@@ -233,3 +234,29 @@ def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, 
     assert 0 <= stats.box.map50 <= 1
     tuned = YOLO(str(tmp_path / "ft" / "weights" / "last.pt"))
     assert {f"m{i}": b.op for i, b in network.blocks(tuned.model).items()} == dict(arch)
+
+
+def test_a_tango_architecture_becomes_a_yaml_that_ultralytics_trains(tiny_data, tmp_path):
+    from ultralytics import YOLO
+
+    import hybrid_nas as hn
+    from hybrid_nas.yolo.tango import TANGO_OPS, to_tango
+
+    tango = {"m_13": 6, "m_16": 2, "m_19": 1, "m_22": 2, "m_28": 0, "m_37": 7}
+    run = hn.classical(tmp_path / "t", from_tango=json.dumps(tango), progress=False)
+    doc = json.loads((run.dir / "tango.json").read_text())
+    assert doc["skipped"] == ["m_28", "m_37"]  # the PGI branch: reported, not silently dropped
+    model = YOLO(str(run.dir / "best.yaml"))
+    ops = {i: b.op for i, b in network.blocks(model.model).items()}
+    assert ops == {12: "5x5_mish", 15: "3x3_mish", 18: "3x3_leaky", 21: "3x3_mish"}
+    assert to_tango(ops) == ({k: v for k, v in tango.items() if k not in doc["skipped"]}, None)
+    model.train(data=str(tiny_data), epochs=1, imgsz=64, batch=4, device="cpu", workers=0, plots=False, val=False,
+                project=str(tmp_path), name="t1", exist_ok=True, verbose=False, amp=False)
+    trained = YOLO(str(tmp_path / "t1" / "weights" / "last.pt"))
+    assert {i: b.op for i, b in network.blocks(trained.model).items()} == ops
+    # the other way: 7x7 has no TANGO index; tango8 offers exactly TANGO's ops everywhere
+    assert to_tango({12: "7x7_silu"})[0] is None and "7x7_silu" in to_tango({12: "7x7_silu"})[1]
+    assert all(d.options == TANGO_OPS for d in NeckSpace("yolov9t", "small", ops="tango8").decisions)
+    with pytest.raises(ConfigError, match="not an ELAN block"):
+        hn.classical(tmp_path / "bad", from_tango='{"m_14": 1}', progress=False)
+    assert not (tmp_path / "bad").exists()

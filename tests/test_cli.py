@@ -176,6 +176,8 @@ def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_p
 def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monkeypatch):
     from ultralytics import YOLO
 
+    from hybrid_nas.yolo.tango import TANGO_OPS
+
     from hybrid_nas.yolo import network
 
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
@@ -191,8 +193,11 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     table = json.loads((out / "latency_table.json").read_text())
     assert set(table["entries"]["m12"]) == {"3x3_relu", "3x3_silu", "5x5_relu", "5x5_silu"}
     for scope in ("small", "medium"):
-        best = json.loads((out / scope / "best.json").read_text())["best"]
+        doc = json.loads((out / scope / "best.json").read_text())
+        best = doc["best"]
         assert best["metrics"]["latency_ms"] > 0 and 0 <= best["metrics"]["map50"] <= 1
+        # TANGO's form of the same architecture: its m_<i+1>, indices over its 8 ops
+        assert {f"m{int(k[2:]) - 1}": TANGO_OPS[v] for k, v in doc["tango"].items()} == best["architecture"]
         model = YOLO(str(out / scope / "best.pt"))
         assert {f"m{i}": b.op for i, b in network.blocks(model.model).items()} == best["architecture"]
         assert (out / scope / "report" / "pareto.png").exists() and (out / scope / "best.yaml").exists()

@@ -18,6 +18,10 @@ class ClassicalSettings(StudyFields, Settings):
     profile: str = setting("device profile of configs/classical_scopes.yaml: cloud | mobile | tiny")
     scope: str | None = setting("small | medium | large | full (null: the profile's)")
     scopes: list[str] | None = setting("comma-separated scopes searched from one supernet, e.g. small,medium,large,full")
+    ops: str | None = setting("tango8: every position offers exactly TANGO's 8 ops instead of its scope's (null)",
+                              choices=("tango8",))
+    from_tango: str | None = setting("a TANGO architecture ({\"m_13\": 6, ...} or a JSON file): write it as "
+                                     "<out>/best.yaml and stop (no search)")
     latency: str | None = setting("measure | table | file:PATH (null: the profile's)")
     latency_limit: float | None = setting("latency limit T in ms (null: the profile's)")
     device: str = setting("where the supernet trains and subnets are validated: cpu | cuda | cuda:N | mps")
@@ -73,12 +77,15 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     from .data import class_count, resolve_data
     from .evaluator import SupernetEvaluator
     from .space import NeckSpace
+    from .tango import to_tango
 
     s = settings
+    if s.from_tango:
+        return export_tango(s, out, resume)
     resolved = s.profile_values()
     scopes = s.searched_scopes()
-    spaces = {scope: NeckSpace(s.model, scope, s.positions) for scope in scopes}
-    union = NeckSpace(s.model, ",".join(scopes), s.positions)
+    spaces = {scope: NeckSpace(s.model, scope, s.positions, s.ops) for scope in scopes}
+    union = NeckSpace(s.model, ",".join(scopes), s.positions, s.ops)
     objective = make_objective(s.objective, quality=s.quality, cost="latency_ms", T=resolved["latency_limit"])
     run = Run.start(out or s.default_dir(), "classical", s, resume)  # before any training
     data = resolve_data(s.data, s.imgsz, s.n_images, s.seed)
@@ -102,7 +109,9 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
             row |= {"architecture": space.describe(best.arch), **{k: best.metrics[k] for k in steps.TABLE_COLUMNS}}
             if s.finetune_epochs:
                 row["finetuned"] = steps.finetune(scope_dir / "best.pt", data, s, scope_dir)
-        write_best(scope_dir, view, space.describe, {"scope": scope, "finetuned": row.get("finetuned")})
+        tango, why = to_tango(space.ops(best.arch)) if best is not None else (None, "no best subnet")
+        write_best(scope_dir, view, space.describe, {"scope": scope, "finetuned": row.get("finetuned"), "tango": tango,
+                                                     **({"tango_note": why} if why else {})})
         write_report(scope_dir, space.describe)
         rows.append(row)
     steps.write_scope_table(rows, run.dir, {"latency": latency, **resolved})
@@ -113,10 +122,41 @@ def run_classical(settings: ClassicalSettings, out=None, resume: bool = False, p
     return run
 
 
+def export_tango(s: ClassicalSettings, out=None, resume: bool = False):
+    """``--from-tango``: TANGO's architecture as ``best.yaml`` (our block at each given position, ultralytics'
+    stock block elsewhere) and ``tango.json`` (what was read, what it became, what was skipped)."""
+    import json
+
+    from hybrid_nas.run import Run
+
+    from . import network
+    from .run import model_yaml_text
+    from .tango import from_tango, read
+
+    ops, skipped = from_tango(s.from_tango, s.model)  # a bad architecture fails before the directory is claimed
+    run = Run.start(out or Path(f"runs/tango-{s.model}"), "classical", s, resume)
+    d = network.searchable_yaml(s.model, ops)
+    described = " ".join(f"m{i}={op}" for i, op in sorted(ops.items()))
+    header = (f"# TANGO architecture on {s.model}: {described}\n"
+              + (f"# skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}\n" if skipped else "")
+              + "# Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the SearchableELAN row).\n")
+    (run.dir / "best.yaml").write_text(header + model_yaml_text({k: v for k, v in d.items() if k not in ("yaml_file", "scale")}))
+    doc = {"tango": read(s.from_tango), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
+           "skipped": skipped, "model": s.model}
+    (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return run
+
+
 def summary(run) -> str:
     import json
 
     s = run.settings
+    if (run.dir / "tango.json").is_file():
+        doc = json.loads((run.dir / "tango.json").read_text())
+        arch = " ".join(f"{k}={v}" for k, v in doc["architecture"].items())
+        return "\n".join([f"TANGO architecture on {doc['model']}: {arch}",
+                          f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(doc['skipped']) or 'none'}",
+                          f"run directory: {run.dir}  (best.yaml: `import hybrid_nas.yolo`, then YOLO(\"best.yaml\"))"])
     doc = json.loads((run.dir / "scopes.json").read_text())
     lines = [f"scope {r['scope']}: {r['trials']} trials in {r['seconds']:.0f} s, stopped by {r['stop_reason']}"
              for r in doc["scopes"]]

@@ -13,8 +13,11 @@ from hybrid_nas.space import Architecture, Decision, SearchSpace
 
 from . import network
 from .ops import ACTIVATIONS, KERNELS, parse_op
+from .tango import TANGO_OPS
 
 POSITIONS = ("neck", "all")
+# Fixed op sets that replace the scope x stage options at every position (None: the scope's)
+OP_SETS = {None: (), "tango8": TANGO_OPS}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class NeckSpace(SearchSpace):
     """Decisions ``m<i>`` for the ELAN blocks of ``model`` (the neck's, or with ``positions="all"`` the
     backbone's too), each with the ops of ``scope`` (or of comma-separated scopes) that its stage allows.
 
+    ``ops="tango8"`` gives every position exactly TANGO's 8 ops instead.
+
     The layer numbers are ultralytics'. TANGO's YOLOv9 YAML (WongKinYiu's) starts with a Silence
     layer, so its m_13, m_16, m_19, m_22 are our m12, m15, m18, m21; its m_28 ... m_37 are the PGI auxiliary
     branch, which exists only in training and which ultralytics' YOLOv9 models do not have.
@@ -83,16 +88,19 @@ class NeckSpace(SearchSpace):
 
     name = "yolo"
 
-    def __init__(self, model: str = "yolov9t", scope: str = "small", positions: str = "neck"):
+    def __init__(self, model: str = "yolov9t", scope: str = "small", positions: str = "neck", ops: str | None = None):
         if positions not in POSITIONS:
             raise ConfigError(unknown("positions", positions, POSITIONS))
-        self.model, self.scope, self.positions = model, scope, positions
+        if ops not in OP_SETS:
+            raise ConfigError(unknown("op set", ops, [o for o in OP_SETS if o]))
+        self.model, self.scope, self.positions, self.op_set = model, scope, positions, ops
         d = network.stock_yaml(model)
         n_backbone, stage_of = len(d["backbone"]), network.stages(d)
         self.layers = tuple(i for i in network.elan_layers(d) if positions == "all" or i >= n_backbone)
         self.stages = {i: stage_of[i] for i in self.layers}
         scope_ops = scope_opset(scope)
-        super().__init__([Decision(f"m{i}", (scope_ops & stage_opset(self.stages[i])).ops()) for i in self.layers])
+        super().__init__([Decision(f"m{i}", OP_SETS[ops] or (scope_ops & stage_opset(self.stages[i])).ops())
+                          for i in self.layers])
 
     def ops(self, arch: Architecture) -> dict[int, str]:
         """Layer index -> op."""
@@ -117,4 +125,5 @@ class NeckSpace(SearchSpace):
         return " ".join(f"m{i}={arch[f'm{i}']}" for i in self.layers)
 
     def to_json(self) -> dict:
-        return {**super().to_json(), "model": self.model, "scope": self.scope, "positions": self.positions}
+        return {**super().to_json(), "model": self.model, "scope": self.scope, "positions": self.positions,
+                "ops": self.op_set}
