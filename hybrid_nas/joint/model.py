@@ -118,12 +118,11 @@ def make_head(readout: str, n_qubits: int, n_classes: int, cfg: TrainConfig) -> 
 class HybridModel(nn.Module):
     """front -> middle -> head; ``forward`` takes standardised features, ``predict`` raw ones."""
 
-    def __init__(self, front: nn.Module, middle: nn.Module, head: nn.Module, mean=None, scale=None):
+    def __init__(self, front: nn.Module, middle: nn.Module, head: nn.Module, mean, scale):
         super().__init__()
         self.front, self.middle, self.head = front, middle, head
-        n = None if mean is None else len(mean)
-        self.register_buffer("mean", torch.zeros(n or 0) if mean is None else torch.tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", torch.ones(n or 0) if scale is None else torch.tensor(scale, dtype=torch.float32))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))  # the task's standardisation
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.middle(self.front(x)))

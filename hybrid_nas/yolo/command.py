@@ -130,17 +130,16 @@ def export_tango(s: ClassicalSettings, out=None, resume: bool = False):
     from hybrid_nas.run import Run
 
     from . import network
-    from .run import model_yaml_text
+    from .run import write_model_yaml
     from .tango import from_tango, read
 
     ops, skipped = from_tango(s.from_tango, s.model)  # a bad architecture fails before the directory is claimed
     run = Run.start(out or Path(f"runs/tango-{s.model}"), "classical", s, resume)
-    d = network.searchable_yaml(s.model, ops)
     described = " ".join(f"m{i}={op}" for i, op in sorted(ops.items()))
-    header = (f"# TANGO architecture on {s.model}: {described}\n"
-              + (f"# skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}\n" if skipped else "")
-              + "# Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the SearchableELAN row).\n")
-    (run.dir / "best.yaml").write_text(header + model_yaml_text({k: v for k, v in d.items() if k not in ("yaml_file", "scale")}))
+    comments = [f"TANGO architecture on {s.model}: {described}"]
+    if skipped:
+        comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
+    write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
     doc = {"tango": read(s.from_tango), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
            "skipped": skipped, "model": s.model}
     (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")

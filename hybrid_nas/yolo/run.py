@@ -74,14 +74,21 @@ def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dic
     import torch
     from ultralytics import __version__ as ul_version
 
-    d = {k: v for k, v in sub.yaml.items() if k not in ("yaml_file", "scale")}
-    header = (f"# hybrid-nas subnet of {space.model}: {space.describe(arch)}\n"
-              "# Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the SearchableELAN row).\n")
-    (out / "best.yaml").write_text(header + model_yaml_text(d))
+    d = write_model_yaml(out / "best.yaml", sub.yaml, [f"hybrid-nas subnet of {space.model}: {space.describe(arch)}"])
     model = copy.deepcopy(sub).float().cpu()
     model.yaml = d
     torch.save({"model": model, "ema": None, "train_args": train_args, "date": datetime.now().isoformat(),
                 "version": ul_version, "hybrid_nas": {"architecture": dict(arch)}}, out / "best.pt")
+
+
+def write_model_yaml(path: Path, d: dict, comments: list[str]) -> dict:
+    """Write the model dictionary ``d`` as an ultralytics model YAML headed by ``comments`` and the line that
+    says how to load it; returns the dictionary written (without ultralytics' build-time keys)."""
+    d = {k: v for k, v in d.items() if k not in ("yaml_file", "scale")}
+    header = [*comments, "Load with `import hybrid_nas.yolo` first (it teaches ultralytics' parser the "
+                         "SearchableELAN row)."]
+    path.write_text("".join(f"# {line}\n" for line in header) + model_yaml_text(d))
+    return d
 
 
 def model_yaml_text(d: dict) -> str:
