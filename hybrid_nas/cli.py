@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import Command, commands
+from .commands import Command, commands, execute
 from .errors import HybridNasError
 from .settings import add_flags, given_flags
 
@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         _add_command(groups[head], command)
     report = sub.add_parser("report", help="plots and summary.md for a run directory")
     report.add_argument("run_dir", help="a run directory (holds trials.sqlite, or one per study)")
+    dash = sub.add_parser("dashboard", help="optuna-dashboard on a run (live), several runs side by side, or a "
+                                            "storage URL", description="optuna-dashboard on a run (live), several "
+                                            "runs side by side (a snapshot), a journal file or a storage URL")
+    dash.add_argument("targets", nargs="+", metavar="RUN_DIR|URL", help="run directories, journal files or "
+                                                                          "Optuna storage URLs")
+    dash.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    dash.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this "
+                                                          "machine only)")
     return parser
 
 
@@ -57,13 +65,18 @@ def run(args: argparse.Namespace) -> int:
         summary = load(args.run_dir).report()
         print(f"wrote {summary} and its report/*.png")
         return 0
+    if args.subcommand == "dashboard":
+        from .dashboard import serve
+
+        serve(args.targets, host=args.host, port=args.port)
+        return 0
     command: Command = args.command
     for flag, _, text in command.listings:
         if getattr(args, flag.lstrip("-").replace("-", "_")):
             print(text())
             return 0
     settings = command.settings.resolve(args.config, **given_flags(args, command.settings))
-    result = command.run(settings, out=args.out, resume=args.resume, progress=not args.no_progress)
+    result = execute(command, settings, args.out, resume=args.resume, progress=not args.no_progress)
     print(command.summary(result))
     return 0
 

@@ -44,8 +44,18 @@ def commands() -> dict[tuple[str, ...], Command]:
     return dict(_COMMANDS)
 
 
+def execute(command: Command, settings: Settings, out: str | Path | None = None, *, resume: bool = False,
+            progress: bool = True):
+    """Run ``command``, then attach its files to the run's studies for optuna-dashboard."""
+    from .dashboard import publish_quietly
+
+    run = command.run(settings, out=out, resume=resume, progress=progress)
+    publish_quietly(run.dir)
+    return run
+
+
 def invoke(path: tuple[str, ...], out: str | Path | None = None, *, resume: bool = False, progress: bool = True,
            config: str | Path | None = None, **settings):
     """Run a command from a settings file and keyword settings: what the Python API and the CLI share."""
     command = commands()[path]
-    return command.run(command.settings.resolve(config, **settings), out=out, resume=resume, progress=progress)
+    return execute(command, command.settings.resolve(config, **settings), out, resume=resume, progress=progress)

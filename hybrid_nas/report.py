@@ -9,14 +9,13 @@ import numpy as np
 
 from .errors import ConfigError
 from .results import StudyView
-from .store import SQLiteStore
+from .store import holds_study, open_study
 
 
 def load_view(run_dir: str | Path) -> StudyView:
-    path = Path(run_dir, "trials.sqlite")
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} is not a run directory: it has no trials.sqlite")
-    store = SQLiteStore(path)
+    if not holds_study(Path(run_dir)):
+        raise ConfigError(f"{run_dir} is not a run directory: it has no trials.sqlite or storage.json")
+    store = open_study(run_dir)
     try:
         meta, trials = store.get_meta() or {}, store.trials()
     finally:

@@ -17,8 +17,7 @@ import yaml
 from . import __version__
 from .errors import ConfigError
 from .settings import Settings
-
-RUN_FILE = "run.json"  # which command made the run, and with which version
+from .store import RUN_FILE, holds_study, open_study
 
 
 def describer(meta: dict):
@@ -98,10 +97,9 @@ class Run:
 
     def studies(self) -> dict[str, Path]:
         """Study directories by name: '' for a run of one study, else its subdirectories' names."""
-        if (self.dir / "trials.sqlite").is_file():
+        if holds_study(self.dir):
             return {"": self.dir}
-        return {p.name: p for p in sorted(self.dir.iterdir()) if (p / "trials.sqlite").is_file()} \
-            if self.dir.is_dir() else {}
+        return {p.name: p for p in sorted(self.dir.iterdir()) if holds_study(p)} if self.dir.is_dir() else {}
 
     @property
     def result(self) -> dict:
@@ -147,6 +145,7 @@ class Run:
     def report(self) -> Path:
         """Plots and ``summary.md`` for every study of the run; returns the (first) summary."""
         from .commands import commands
+        from .dashboard import publish_quietly
         from .report import load_view, write_report
 
         summaries = [write_report(path, describer(load_view(path).meta)) for path in self.studies().values()]
@@ -155,6 +154,7 @@ class Run:
         command = commands().get(tuple((self.command or "").split()))
         if command is not None and command.report is not None and self.result:
             command.report(self)
+        publish_quietly(self.dir)
         return summaries[0]
 
 
@@ -168,17 +168,20 @@ def load(dir: str | Path) -> Run:
 
 def search(dir: Path, space, evaluator, objective, settings, *, resume: bool = False, progress: bool = True,
            count_repeats: bool = False):
-    """One study in ``dir`` (``trials.sqlite``) with the search settings of ``settings`` (a ``StudyFields``);
-    returns (the study, its ``StudyView``, seconds spent)."""
+    """One study in ``dir`` (``trials.sqlite``, or the Optuna storage ``settings.storage``; either way mirrored
+    live to the run's Optuna journal) with the search settings of ``settings`` (a ``StudyFields``); returns
+    (the study, its ``StudyView``, seconds spent)."""
     from .results import StudyView
-    from .store import SQLiteStore
     from .strategies import make_strategy
     from .study import Study
 
     strategy = make_strategy(settings.strategy, space, seed=settings.seed, **settings.strategy_options)
-    study = Study(space, evaluator, objective, strategy, store=SQLiteStore(Path(dir) / "trials.sqlite"),
+    study = Study(space, evaluator, objective, strategy, store=open_study(dir, settings.storage, mirror=True),
                   seed=settings.seed, count_repeats=count_repeats, resume=resume, workers=settings.workers,
                   dask_scheduler=settings.dask_scheduler, progress=progress)
     start = time.perf_counter()
-    study.optimize(settings.budget, settings.seconds)
-    return study, StudyView(study.meta, study.trials), time.perf_counter() - start
+    try:
+        study.optimize(settings.budget, settings.seconds)
+        return study, StudyView(study.meta, study.trials), time.perf_counter() - start
+    finally:
+        study.store.close()

@@ -48,6 +48,21 @@ class TrialStore(ABC):
         trials = self.trials()
         return trials[-1].number + 1 if trials else 0
 
+    # Several drivers on one study: only a store that can be shared (``shared``) overrides these.
+    shared = False
+
+    def create(self, trial: Trial) -> Trial:
+        """``trial`` under the number the store gives it (a shared store writes it now; others on ``put``)."""
+        return trial
+
+    def stale(self) -> list[int]:
+        """Numbers of RUNNING trials whose driver died (a shared store knows by their heartbeat)."""
+        return []
+
+    def claim(self, number: int) -> bool:
+        """Take over a stale trial; True for exactly one claimant."""
+        return False
+
     def close(self) -> None:
         pass
 
@@ -168,3 +183,52 @@ class SQLiteStore(TrialStore):
     def close(self):
         self._db.close()
 
+
+
+STORE_FILE = "trials.sqlite"  # a study's default store, in its directory
+STORAGE_FILE = "storage.json"  # or where a study kept in an Optuna storage lives, and under which name
+RUN_FILE = "run.json"  # marks a run's top directory (its studies may sit in subdirectories)
+
+
+def run_root(dir: Path) -> Path:
+    """The run directory a study directory belongs to: itself, or its parent for a run of several studies."""
+    return dir.parent if not (dir / RUN_FILE).is_file() and (dir.parent / RUN_FILE).is_file() else dir
+
+
+def study_name(dir: Path) -> str:
+    """A study's name in an Optuna storage and in the run's journal: ``<run>`` or ``<run>/<study>``."""
+    root = run_root(dir)
+    return dir.name if root == dir else f"{root.name}/{dir.name}"
+
+
+def holds_study(dir: Path) -> bool:
+    return (dir / STORE_FILE).is_file() or (dir / STORAGE_FILE).is_file()
+
+
+def open_study(dir: str | Path, storage: str | None = None, *, mirror: bool = False) -> TrialStore:
+    """The store of the study in ``dir``: ``trials.sqlite``, or the Optuna storage ``storage`` (noted in
+    ``storage.json`` so that reports find it). ``mirror`` also appends every finished trial to the run's
+    Optuna journal, which optuna-dashboard opens."""
+    dir = Path(dir)
+    pointer = dir / STORAGE_FILE
+    if storage is None and pointer.is_file():
+        try:
+            storage = json.loads(pointer.read_text())["storage"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise StorageError(f"{pointer} is corrupt: it should name the study's Optuna storage") from None
+    if storage is not None and "://" not in storage:
+        storage = str(Path(storage).resolve())  # a journal file: found again from any working directory
+    if storage is None:
+        store = SQLiteStore(dir / STORE_FILE)
+    else:
+        from .optuna_store import OptunaStore
+
+        store = OptunaStore(storage, study_name(dir))
+        if not pointer.is_file():
+            dir.mkdir(parents=True, exist_ok=True)
+            pointer.write_text(json.dumps({"storage": storage, "study": study_name(dir)}) + "\n")
+    if not mirror:
+        return store
+    from .optuna_store import JOURNAL, MirroredStore, OptunaStore
+
+    return MirroredStore(store, OptunaStore(str(run_root(dir) / JOURNAL), study_name(dir), append_only=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import replace
@@ -55,6 +56,12 @@ class Study:
     A store that already holds trials of the same configuration is resumed (``resume=True``):
     finished trials are told to the strategy, trials left RUNNING by a killed run are evaluated again
     under their own numbers and seeds, and none is repeated or lost.
+
+    A shared store (an Optuna storage) takes several drivers on one study: the store gives the numbers,
+    each driver hears the trials the others finish (strategy and duplicate cache alike) and skips
+    architectures in flight elsewhere, and a RUNNING trial is evaluated again only once its driver's
+    heartbeat has stopped. The budget counts the study's trials, whoever ran them; a driver that reaches it
+    waits for trials still running elsewhere, so that it can take over those of a driver that died.
     """
 
     def __init__(
@@ -88,6 +95,9 @@ class Study:
         self.meta["hash"] = meta_hash(self.meta)
         self._cache: dict[str, Trial] = {}  # space.key(arch) -> its first finished trial
         self._requeue: list[Trial] = []
+        self._known: set[int] = set()  # numbers this driver runs or has told the strategy (shared stores)
+        self._elsewhere: set[str] = set()  # keys of trials other drivers are running
+        self._synced = -math.inf
         self._load(resume)
 
     def _load(self, resume: bool) -> None:
@@ -98,14 +108,45 @@ class Study:
             raise ConfigError(f"cannot resume: the stored study has another configuration ({_diff(stored, self.meta)}); use the same settings or another --out")
         self.store.set_meta(self.meta)
         for t in trials:
-            if t.state == TrialState.RUNNING:
+            if t.state != TrialState.RUNNING:
+                self._learn(t)
+            elif not self.store.shared:  # a shared store's RUNNING trials may be alive elsewhere: see _sync
                 self._requeue.append(t)
-            else:
-                self._cache.setdefault(self.space.key(t.arch), t)
-                self._tell(t)
-        if trials:
+        if self.store.shared:
+            # each driver its own stream, or two drivers would propose the same architectures in step
+            self.strategy.reseed([self.seed, len(trials), os.getpid(), time.time_ns() % 2**32])
+        elif trials:
             # a fresh random stream: replaying the original one would only propose cached archs
             self.strategy.reseed([self.seed, len(trials)])
+
+    def _learn(self, t: Trial) -> None:
+        """A finished trial joins the duplicate cache and the strategy's knowledge."""
+        self._known.add(t.number)
+        self._cache.setdefault(self.space.key(t.arch), t)
+        self._tell(t)
+
+    def _sync(self, force: bool = False) -> None:
+        """A shared store: learn what other drivers finished, note what they run, take over stale trials.
+
+        Alone in the study, a driver knows every number below the store's count and reads the trials only
+        once per heartbeat (for stale ones); beside other drivers it reads them before every proposal, so
+        that two drivers run the same architecture only if both propose it within the same instant."""
+        if not self.store.shared:
+            return
+        count = self.store.next_number()
+        if not force and count <= len(self._known) and time.monotonic() - self._synced < self.store.heartbeat:
+            return
+        self._synced = time.monotonic()
+        trials = {t.number: t for t in self.store.trials()}
+        self._elsewhere = {self.space.key(t.arch) for t in trials.values()
+                           if t.state == TrialState.RUNNING and t.number not in self._known}
+        for t in trials.values():
+            if t.number not in self._known and t.state != TrialState.RUNNING:
+                self._learn(t)
+        for number in self.store.stale():
+            if number in trials and self.store.claim(number):
+                self._known.add(number)
+                self._requeue.append(replace(trials[number], seed=trial_seed(self.seed, number)))
 
     @property
     def trials(self) -> list[Trial]:
@@ -127,6 +168,12 @@ class Study:
         return replace(trial, state=state, metrics=metrics or {}, reward=None if error else reward,
                        objectives=None if error else objectives, error=error, duration=duration)
 
+    def _new(self, trial: Trial) -> Trial:
+        """A new RUNNING trial under the store's number, with that number's seed."""
+        trial = self.store.create(trial)
+        self._known.add(trial.number)
+        return replace(trial, seed=trial_seed(self.seed, trial.number))
+
     def _finish(self, trial: Trial, future: Future) -> Trial | None:
         """The scored trial, or None when the evaluation was lost (the caller retries or stops)."""
         try:
@@ -138,8 +185,7 @@ class Study:
             return None
         trial = self._score(trial, metrics, error, duration)
         self.store.put(trial)
-        self._cache.setdefault(self.space.key(trial.arch), trial)
-        self._tell(trial)
+        self._learn(trial)
         return trial
 
     def optimize(self, n_trials: int | None = None, seconds: float | None = None) -> "Study":
@@ -173,10 +219,13 @@ class Study:
         try:
             while True:
                 while len(pending) < slots and not stopping:
+                    self._sync()
                     if self._requeue:
                         if not submit(self._requeue.pop(0)):
                             break
                         continue
+                    if self.store.shared:
+                        next_number = self.store.next_number()
                     if n_trials is not None and next_number >= n_trials:
                         break
                     if seconds is not None and time.monotonic() - start >= seconds:
@@ -193,12 +242,12 @@ class Study:
                             stopping = True
                             break
                         continue
-                    if not self.count_repeats and key in in_flight.values():
+                    if not self.count_repeats and (key in in_flight.values() or key in self._elsewhere):
                         break  # the same arch is in flight: wait for it, the strategy hears its result then
                     streak = 0
-                    trial = Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
-                                  seed=trial_seed(self.seed, next_number), started=time.time())
-                    next_number += 1
+                    trial = self._new(Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
+                                            seed=trial_seed(self.seed, next_number), started=time.time()))
+                    next_number = trial.number + 1
                     if seen is not None:  # count_repeats: a new sample, the stored result
                         trial = replace(seen, number=trial.number, arch=arch, seed=trial.seed, started=trial.started,
                                         duration=0.0, repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
@@ -212,6 +261,9 @@ class Study:
                     if self._requeue and not stopping:  # the pool broke with nothing in flight: a new pool
                         executor.shutdown(wait=False, cancel_futures=True)
                         executor, slots = make_executor(self.workers, self.dask_scheduler)
+                        continue
+                    if not stopping and self._running_elsewhere():
+                        time.sleep(min(1.0, self.store.heartbeat))  # until they finish or go stale (then ours)
                         continue
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -241,6 +293,12 @@ class Study:
             bar.close()
             executor.shutdown(wait=False, cancel_futures=True)
         return self
+
+    def _running_elsewhere(self) -> bool:
+        if not self.store.shared:
+            return False
+        self._sync(force=True)
+        return bool(self._requeue or self._elsewhere)
 
     def _progress_value(self, trial: Trial) -> float | None:
         """What the progress bar follows, by the objective's rule: the reward of a trade-off, else the

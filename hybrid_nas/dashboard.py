@@ -1,0 +1,181 @@
+"""Watching and sharing studies with optuna-dashboard: every run mirrors its trials into ``optuna.journal``
+(see ``optuna_store``); its artefacts go into an Optuna artifact store beside it (``artifacts/``), attached
+to the study; ``hybrid-nas dashboard`` serves one run, several, or a storage URL.
+
+The best architecture's files are study artefacts too, named ``trial <n> <file>``: Optuna keeps a finished
+trial immutable, and which trial is best is known only when the run ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from .errors import ConfigError
+from .optuna_store import JOURNAL, _optuna, open_storage
+from .store import holds_study, open_study, run_root, study_name
+
+ARTIFACTS = "artifacts"
+INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed
+STUDY_FILES = ("report/*.png", "summary.md")
+BEST_FILES = ("best.json", "best.qasm", "best_circuit.png", "best.yaml", "best_tango.json")
+
+
+def _studies(run_dir: Path) -> list[Path]:
+    if holds_study(run_dir):
+        return [run_dir]
+    return [p for p in sorted(run_dir.iterdir()) if holds_study(p)] if run_dir.is_dir() else []
+
+
+def ensure_journal(run_dir: Path) -> Path:
+    """The run's journal, written from its stores when the run predates it (or lost it)."""
+    journal = run_dir / JOURNAL
+    for study_dir in _studies(run_dir):
+        store = open_study(study_dir, mirror=True)
+        try:
+            meta = store.get_meta()
+            if meta is not None and not _has_study(journal, study_name(study_dir)):
+                store.set_meta(meta)  # the mirror catches up on every finished trial
+        finally:
+            store.close()
+    return journal
+
+
+def _has_study(journal: Path, name: str) -> bool:
+    if not journal.is_file():
+        return False
+    return any(s.study_name == name for s in open_storage(str(journal)).get_all_studies())
+
+
+def publish(run_dir: str | Path) -> int:
+    """Attach the run's report PNGs and summaries to their studies and its best-architecture files to the
+    best trials, in the run's artifact store; returns how many files were uploaded (unchanged ones are not)."""
+    optuna = _optuna()
+    run_dir = Path(run_dir)
+    journal = ensure_journal(run_dir)
+    if not journal.is_file():
+        return 0
+    storage = open_storage(str(journal))
+    store = optuna.artifacts.FileSystemArtifactStore(run_dir / ARTIFACTS)
+    (run_dir / ARTIFACTS).mkdir(exist_ok=True)
+    index_path = run_dir / ARTIFACTS / INDEX
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    uploaded = 0
+
+    def upload(study, path: Path, name: str) -> None:
+        nonlocal uploaded
+        digest, label = hashlib.sha256(path.read_bytes()).hexdigest(), f"{study.study_name}:{name}"
+        if index.get(label) == digest:
+            return
+        with tempfile.TemporaryDirectory() as tmp:  # the artefact takes its file's name
+            named = Path(tmp, name)
+            shutil.copyfile(path, named)
+            optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(named), study_or_trial=study,
+                                             storage=storage)
+        index[label] = digest
+        uploaded += 1
+
+    for study_dir in _studies(run_dir):
+        name = study_name(study_dir)
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            continue
+        for pattern in STUDY_FILES:
+            for path in sorted(study_dir.glob(pattern)):
+                upload(study, path, path.name)
+        best = _best_number(study_dir)
+        if best is not None:
+            folder = study_dir if (study_dir / "best.json").is_file() else run_root(study_dir)
+            for path in (folder / f for f in BEST_FILES):
+                if path.is_file():
+                    upload(study, path, f"trial {best} {path.name}")
+    index_path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+    return uploaded
+
+
+def _best_number(study_dir: Path) -> int | None:
+    for folder in (study_dir, run_root(study_dir)):
+        path = folder / "best.json"
+        if path.is_file():
+            best = json.loads(path.read_text()).get("best")
+            if isinstance(best, dict) and "trial" in best:
+                return best["trial"]
+    return None
+
+
+def publish_quietly(run_dir: str | Path) -> None:
+    """``publish`` after a run: the dashboard's extras never fail a finished run."""
+    try:
+        publish(run_dir)
+    except Exception as e:  # noqa: BLE001 - the run's own files are written; only the attachment is lost
+        warnings.warn(f"could not attach the run's files for optuna-dashboard: {str(e).splitlines()[0]}",
+                      stacklevel=2)
+
+
+class _Artifacts:
+    """The artifact stores of several runs seen as one (artifact ids are unique across them)."""
+
+    def __init__(self, dirs: list[Path]):
+        optuna = _optuna()
+        self.stores = [optuna.artifacts.FileSystemArtifactStore(d) for d in dirs]
+        self.dirs = dirs
+
+    def _owner(self, artifact_id: str):
+        for d, s in zip(self.dirs, self.stores):
+            if (d / artifact_id).is_file():
+                return s
+        return self.stores[0]
+
+    def open_reader(self, artifact_id: str):
+        return self._owner(artifact_id).open_reader(artifact_id)
+
+    def write(self, artifact_id: str, content_body) -> None:
+        self.stores[0].write(artifact_id, content_body)
+
+    def remove(self, artifact_id: str) -> None:
+        self._owner(artifact_id).remove(artifact_id)
+
+
+def dashboard_storage(targets: list[str]):
+    """(storage, artifact store or None, what it shows) for ``hybrid-nas dashboard``'s targets: one run
+    directory or storage (served live), or several (a snapshot of each, side by side)."""
+    optuna = _optuna()
+    if not targets:
+        raise ConfigError("give a run directory, a journal file or a storage URL")
+    sources, artifact_dirs = [], []
+    for target in targets:
+        path = Path(target)
+        if "://" in target or path.is_file():
+            sources.append((open_storage(target), target))
+        elif path.is_dir() and _studies(path):
+            sources.append((open_storage(str(ensure_journal(path))), str(path)))
+            if (path / ARTIFACTS).is_dir():
+                artifact_dirs.append(path / ARTIFACTS)
+        else:
+            raise ConfigError(f"{target} is neither a run directory (with trials.sqlite or storage.json), "
+                              "a journal file nor a storage URL")
+    artifacts = _Artifacts(artifact_dirs) if artifact_dirs else None
+    if len(sources) == 1:
+        return sources[0][0], artifacts, sources[0][1]
+    snapshot, names = optuna.storages.InMemoryStorage(), set()
+    for storage, target in sources:
+        for s in storage.get_all_studies():
+            name = s.study_name if s.study_name not in names else f"{target}: {s.study_name}"
+            names.add(name)
+            optuna.copy_study(from_study_name=s.study_name, from_storage=storage, to_storage=snapshot,
+                              to_study_name=name)
+    return snapshot, artifacts, f"a snapshot of {len(sources)} runs (start again to refresh)"
+
+
+def serve(targets: list[str], host: str = "127.0.0.1", port: int = 8080) -> None:
+    """optuna-dashboard on ``targets`` until interrupted."""
+    storage, artifacts, what = dashboard_storage(targets)
+    from optuna_dashboard import run_server
+
+    print(f"optuna-dashboard on {what}: http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    run_server(storage, host=host, port=port, artifact_store=artifacts)

@@ -1,0 +1,260 @@
+"""Optuna storages as trial stores, the live journal every run writes, and `hybrid-nas dashboard`."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pytest
+
+import hybrid_nas as hn
+from hybrid_nas.cli import main
+from hybrid_nas.errors import ConfigError
+from hybrid_nas.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
+from hybrid_nas.space import Architecture
+from hybrid_nas.store import SQLiteStore
+from hybrid_nas.trial import Trial, TrialState
+
+from test_study import TOY, CountingEvaluator, toy_study
+
+HERE = Path(__file__).parent
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+
+
+def journal_study(path, name):
+    return optuna.load_study(study_name=name, storage=open_storage(str(path)))
+
+
+def test_a_study_in_an_optuna_storage_reads_back_exactly_and_maps_onto_optuna(tmp_path):
+    store = OptunaStore(f"sqlite:///{tmp_path / 'db.sqlite'}", "toy")
+    ev = CountingEvaluator(TOY, fail_on={"d0": "b"})
+    study = toy_study(store, evaluator=ev).optimize(30)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(30)) and len({t.arch for t in trials}) == 30
+    failed = [t for t in trials if t.state == TrialState.FAILED]
+    assert failed and all("RuntimeError" in t.error for t in failed)  # the whole traceback, read back
+
+    reread = toy_study(OptunaStore(f"sqlite:///{tmp_path / 'db.sqlite'}", "toy"), resume=True)
+    assert reread.trials == trials and reread.meta == store.get_meta()  # lossless, meta included
+
+    view = optuna.load_study(study_name="toy", storage=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert view.metric_names == ["reward"] and len(view.directions) == 1
+    for ours, theirs in zip(trials, view.trials):
+        assert theirs.number == ours.number and theirs.params == dict(ours.arch)
+        assert theirs.distributions["d1"].choices == ("a", "b", "c")
+        assert theirs.user_attrs["seed"] == ours.seed and theirs.user_attrs["key"] == ours.arch.key
+        if ours.ok:
+            assert theirs.values == [ours.reward] and theirs.user_attrs["accuracy"] == ours.metrics["accuracy"]
+        else:
+            assert theirs.state == optuna.trial.TrialState.FAIL and theirs.user_attrs["error"] == ours.error_line
+    assert view.user_attrs["hash"] == study.meta["hash"] and view.user_attrs["space"]["name"] == "toy"
+
+
+def test_a_pareto_study_stores_quality_and_cost_with_their_directions(tmp_path):
+    run = hn.nb201(tmp_path / "run", budget=20, objective="pareto", strategy="nsga2", progress=False,
+                   storage=str(tmp_path / "team.journal"))
+    assert not (run.dir / "trials.sqlite").exists() and json.loads((run.dir / "storage.json").read_text())
+    study = journal_study(tmp_path / "team.journal", "run")
+    assert study.metric_names == ["accuracy", "latency_ms"]
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    frame = run.trials()  # the run reads its trials from the storage
+    assert len(frame) == 20 == len(study.trials)
+    assert all(t.values == [row.accuracy, row.latency_ms] for t, row in zip(study.trials, frame.itertuples()))
+
+
+def test_resume_in_an_optuna_storage_goes_by_the_configuration(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    hn.nb201(tmp_path / "run", budget=10, storage=url, progress=False)
+    run = hn.nb201(tmp_path / "run", budget=25, storage=url, resume=True, progress=False)
+    trials = run.view().trials
+    assert [t.number for t in trials] == list(range(25)) and len({t.arch for t in trials}) == 25
+    with pytest.raises(ConfigError, match="seed"):
+        hn.nb201(tmp_path / "run", budget=30, storage=url, seed=1, resume=True, progress=False)
+
+
+def test_every_run_mirrors_its_trials_into_a_journal_the_dashboard_reads(tmp_path):
+    run = hn.nb201(tmp_path / "run", budget=15, progress=False)
+    ours = run.view().trials
+    mirror = journal_study(run.dir / JOURNAL, "run").trials
+    assert [t.user_attrs["number"] for t in mirror] == [t.number for t in ours]
+    assert [t.params for t in mirror] == [dict(t.arch) for t in ours]
+    assert [t.values for t in mirror] == [[t.reward] for t in ours]
+
+
+def test_the_mirror_catches_up_and_a_broken_mirror_never_stops_the_study(tmp_path):
+    primary = SQLiteStore(tmp_path / "trials.sqlite")
+    toy_study(primary).optimize(10)  # a run from before the mirror
+    journal = tmp_path / JOURNAL
+    store = MirroredStore(SQLiteStore(tmp_path / "trials.sqlite"), OptunaStore(str(journal), "toy", append_only=True))
+    toy_study(store, resume=True).optimize(20)
+    assert sorted(t.user_attrs["number"] for t in journal_study(journal, "toy").trials) == list(range(20))
+
+    broken = MirroredStore(SQLiteStore(tmp_path / "b.sqlite"), OptunaStore(str(tmp_path / "b.journal"), "toy",
+                                                                            append_only=True))
+    broken.mirror.storage = None  # any failure of the mirror: the study goes on without it
+    with pytest.warns(UserWarning, match="live mirror"):
+        study = toy_study(broken).optimize(10)
+    assert len(study.trials) == 10 and all(t.ok for t in study.trials) and broken.mirror is None
+
+
+MIRRORED_RUN = textwrap.dedent("""
+    import sys
+    from hybrid_nas.optuna_store import MirroredStore, OptunaStore
+    from hybrid_nas.store import SQLiteStore
+    from test_study import toy_study, CountingEvaluator, TOY
+    store = MirroredStore(SQLiteStore(sys.argv[1] + "/trials.sqlite"),
+                          OptunaStore(sys.argv[1] + "/optuna.journal", "live", append_only=True))
+    toy_study(store, evaluator=CountingEvaluator(TOY, delay=0.1)).optimize(30)
+""")
+
+
+def test_a_study_running_in_another_process_shows_up_in_the_mirror_as_its_trials_finish(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", MIRRORED_RUN, str(tmp_path)], env=ENV)
+    seen = []
+    try:
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline:
+            if (tmp_path / JOURNAL).is_file():
+                try:
+                    seen.append(len(journal_study(tmp_path / JOURNAL, "live").trials))
+                except KeyError:  # the study is not created yet
+                    pass
+            time.sleep(0.1)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    during = [n for n in seen if 0 < n < 30]
+    assert len(set(during)) >= 3 and during == sorted(during)  # watched growing, trial by trial
+    assert len(journal_study(tmp_path / JOURNAL, "live").trials) == 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 60):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_the_dashboard_command_serves_a_finished_run_through_optuna_dashboards_api(tmp_path):
+    run = hn.nb201(tmp_path / "run", budget=12, progress=False)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", "dashboard", str(run.dir), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        studies = get_json(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
+        assert [s["study_name"] for s in studies] == ["run"]
+        detail = get_json(f"http://127.0.0.1:{port}/api/studies/{studies[0]['study_id']}")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in out
+    ours = run.view().trials
+    assert [t["number"] for t in detail["trials"]] == [t.number for t in ours]
+    assert [{p["name"]: p["param_external_value"] for p in t["params"]} for t in detail["trials"]] == \
+        [dict(t.arch) for t in ours]
+    assert [t["values"][0] for t in detail["trials"]] == pytest.approx([t.reward for t in ours])
+    names = {a["filename"] for a in detail["artifacts"]}
+    assert {"pareto.png", "summary.md", f"trial {run.best['trial']} best.json"} <= names
+
+
+def test_the_dashboard_refuses_what_is_not_a_run(tmp_path, capsys):
+    assert main(["dashboard", str(tmp_path)]) == 2
+    assert "neither a run directory" in capsys.readouterr().err
+
+
+DRIVER = textwrap.dedent("""
+    import sys
+    from hybrid_nas import SearchSpace, Study, make_objective, make_strategy
+    from hybrid_nas.optuna_store import OptunaStore
+    from hybrid_nas.space import Decision
+    from test_study import CountingEvaluator
+    space = SearchSpace([Decision(f"d{i}", ("a", "b", "c", "d")) for i in range(6)], name="wide")
+    store = OptunaStore(sys.argv[1], "shared", heartbeat=0.2)
+    Study(space, CountingEvaluator(space, delay=0.1), make_objective("weighted", weights={"accuracy": 1.0}),
+          make_strategy("random", space, seed=0), store=store, resume=True).optimize(int(sys.argv[2]))
+""")
+
+
+def two_drivers_one_killed(url: str, budget: int = 40):
+    """Two drivers on one study; one is killed with SIGKILL mid-run; the other finishes the study."""
+    drivers = [subprocess.Popen([sys.executable, "-c", DRIVER, url, str(budget)], env=ENV) for _ in range(2)]
+    try:
+        deadline = time.time() + 120
+        reader = OptunaStore(url, "shared")
+        while time.time() < deadline:
+            reader.study_id = reader._find()
+            if sum(t.ok for t in reader.trials()) >= 10:
+                break
+            time.sleep(0.1)
+        drivers[0].send_signal(signal.SIGKILL)
+        drivers[1].wait(timeout=180)
+    finally:
+        for d in drivers:
+            d.kill() if d.poll() is None else None
+            d.wait()
+    assert drivers[0].returncode == -signal.SIGKILL and drivers[1].returncode == 0
+    reader = OptunaStore(url, "shared")
+    trials = reader.trials()
+    assert [t.number for t in trials] == list(range(len(trials))) and budget <= len(trials) <= budget + 1
+    assert all(t.ok for t in trials)  # the killed driver's trial in flight was taken over, nothing lost
+    assert len({t.arch for t in trials}) == len(trials)  # and none evaluated twice
+    frozen = optuna.load_study(study_name="shared", storage=open_storage(url)).trials
+    assert [f.number for f in frozen] == [t.number for t in trials]  # each recorded once
+
+
+def test_two_drivers_share_a_journal_study_and_a_killed_one_loses_nothing(tmp_path):
+    two_drivers_one_killed(str(tmp_path / "shared.journal"))
+
+
+def pg_ctl() -> str | None:
+    found = shutil.which("pg_ctl") or sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return str(found[-1] if isinstance(found, list) and found else found) if found else None
+
+
+@pytest.fixture
+def postgres():
+    """A throw-away PostgreSQL server on 127.0.0.1 (Debian's package), its data in a temporary directory."""
+    ctl = pg_ctl()
+    if ctl is None:
+        pytest.skip("PostgreSQL is not installed (pg_ctl not found): apt-get install postgresql")
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver: pip install 'psycopg[binary]'")
+    bin_dir, port = Path(ctl).resolve().parent, free_port()  # initdb and createdb lie beside the real pg_ctl
+    data = Path(tempfile.mkdtemp(prefix="hn-pg-"))
+    as_user = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(data, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    run = lambda *cmd: subprocess.run(as_user + list(cmd), check=True, capture_output=True, text=True)  # noqa: E731
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "hn", "--auth=trust")
+        run(ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w", "start",
+            "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1")
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "hn", "study")
+        yield f"postgresql://hn@127.0.0.1:{port}/study"
+    finally:
+        subprocess.run(as_user + [ctl, "-D", str(data / "db"), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_two_drivers_share_a_postgresql_study_and_a_killed_one_loses_nothing(postgres):
+    two_drivers_one_killed(postgres)
