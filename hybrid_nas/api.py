@@ -16,7 +16,7 @@ from pathlib import Path
 from .commands import invoke
 from .run import Run, load
 
-__all__ = ["classical", "depth_sweep", "hpo", "hybrid", "load", "nb201", "quantum"]
+__all__ = ["classical", "dashboard", "depth_sweep", "hpo", "hybrid", "load", "nb201", "quantum"]
 
 
 def quantum(out: str | Path | None = None, *, resume: bool = False, progress: bool = True,
@@ -61,3 +61,11 @@ def hpo(target: str, out: str | Path | None = None, *, resume: bool = False, pro
     return invoke(("hpo", target), out, resume=resume, progress=progress, config=config, **settings)
 
 
+
+
+def dashboard(*targets: str | Path, port: int = 8080, host: str = "127.0.0.1"):
+    """optuna-dashboard on run directories (or a storage URL), served from a background thread of this
+    process: open ``.url``, ``.stop()`` ends it (what ``hybrid-nas dashboard`` serves in the foreground)."""
+    from .live import dashboard as start
+
+    return start(*targets, port=port, host=host)

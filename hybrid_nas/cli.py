@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {summary} and its report/*.png")
         return 0
     if args.subcommand == "dashboard":
-        from .dashboard import serve
+        from .live import Dashboard
 
-        serve(args.targets, host=args.host, port=args.port)
+        Dashboard(args.targets, host=args.host, port=args.port).serve_forever()
         return 0
     command: Command = args.command
     for flag, _, text in command.listings:

@@ -47,7 +47,7 @@ def commands() -> dict[tuple[str, ...], Command]:
 def execute(command: Command, settings: Settings, out: str | Path | None = None, *, resume: bool = False,
             progress: bool = True):
     """Run ``command``, then attach its files to the run's studies for optuna-dashboard."""
-    from .dashboard import publish_quietly
+    from .live import publish_quietly
 
     run = command.run(settings, out=out, resume=resume, progress=progress)
     publish_quietly(run.dir)

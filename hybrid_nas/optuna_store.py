@@ -12,8 +12,8 @@ How a trial maps onto Optuna's:
 Several drivers on one study: numbers come from the storage, so two drivers never take the same one. Each driver
 beats a heartbeat on the trials it holds, from a thread (an evaluation may run in the driver's own thread for
 minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
-driver claims it through Optuna's WAITING -> RUNNING step, which exactly one claimant wins, and evaluates it again
-under its own number and seed.
+driver claims it through Optuna's WAITING -> RUNNING step and evaluates it again under its own number and seed. A
+trial is finished once: should two drivers both run it, the first result stands.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import math
 import threading
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 from .errors import StorageError
@@ -33,7 +34,6 @@ from .trial import Trial, TrialState
 JOURNAL = "optuna.journal"  # the live mirror a run writes in its directory
 TRIAL_ATTR = "hybrid_nas:trial"
 BEAT_ATTR = "hybrid_nas:heartbeat"
-RESERVED = frozenset({"hash"})
 
 
 def _optuna():
@@ -113,11 +113,13 @@ class OptunaStore(TrialStore):
         self.heartbeat, self.grace = heartbeat, grace if grace is not None else 3 * heartbeat
         self.shared = not append_only
         self._ids: dict[int, int] = {}  # our number -> Optuna's trial id
+        self._written: dict[int, tuple[dict, str]] = {}  # trial id -> (user attributes, trial) as last written
         self._held: set[int] = set()  # trial ids this store runs: the heartbeat thread beats them
         self._lock = threading.Lock()
         self._beat_thread: threading.Thread | None = None
         self._closed = threading.Event()
         self._meta: dict | None = None
+        self._shape: tuple[dict, tuple | None] | None = None  # (known distributions, Pareto's quality and cost)
         self.study_id = self._find()
 
     def __repr__(self) -> str:
@@ -154,7 +156,7 @@ class OptunaStore(TrialStore):
         for k, v in meta.items():
             if stored.get(k) != v:
                 self._call("write the study", self.storage.set_study_user_attr, self.study_id, k, v)
-        self._meta = meta
+        self._meta, self._shape = meta, None
 
     def _create(self, meta: dict) -> int:
         front = meta.get("objective", {}).get("rule") == "front"
@@ -169,23 +171,34 @@ class OptunaStore(TrialStore):
         self.optuna.load_study(study_name=self.name, storage=self.storage).set_metric_names(names)
         return study_id
 
-    def _front(self) -> bool:
-        return len(self.storage.get_study_directions(self.study_id)) == 2
-
     # -- trials ---------------------------------------------------------------------------------------------
 
+    def _layout(self) -> tuple[dict, tuple | None]:
+        """What the study's configuration says about its trials, worked out once: each decision's distribution
+        (its options; an HPO space's ranges), and the quality and cost that are the values of a Pareto study."""
+        if self._shape is None:
+            meta = self._meta or self.get_meta() or {}
+            space, objective = meta.get("space") or {}, meta.get("objective") or {}
+            if "spec" in space:
+                from .tuning.searchspace import HPOSpace
+
+                known = {p.name: p.optuna_distribution() for p in HPOSpace(space["spec"]).params}
+            else:
+                dist = self.optuna.distributions.CategoricalDistribution
+                known = {k: dist([_choice(o) for o in options]) for k, options in space.get("decisions", {}).items()}
+            pareto = len(self.storage.get_study_directions(self.study_id)) == 2
+            self._shape = known, (objective["quality"], objective["cost"]) if pareto else None
+        return self._shape
+
     def _distributions(self, arch: Architecture) -> dict:
-        options = ((self._meta or self.get_meta() or {}).get("space") or {}).get("decisions", {})
-        dist = self.optuna.distributions.CategoricalDistribution
-        return {k: dist([_choice(o) for o in options.get(k, [v])]) for k, v in arch.items()}
+        known, single = self._layout()[0], self.optuna.distributions.CategoricalDistribution
+        return {k: known.get(k) or single([_choice(v)]) for k, v in arch.items()}  # undescribed: its one value
 
     def _values(self, t: Trial) -> list[float] | None:
         if t.state != TrialState.COMPLETE:
             return None
-        if self._front():
-            objective = (self._meta or self.get_meta() or {}).get("objective", {})
-            return [float(t.metrics[objective["quality"]]), float(t.metrics[objective["cost"]])]
-        return [float(t.reward)]
+        pareto = self._layout()[1]
+        return [float(t.metrics[pareto[0]]), float(t.metrics[pareto[1]])] if pareto else [float(t.reward)]
 
     def _user_attrs(self, t: Trial) -> dict:
         attrs = {"number": t.number, "seed": t.seed, "key": t.arch.key}
@@ -197,10 +210,16 @@ class OptunaStore(TrialStore):
         return attrs
 
     def _template(self, t: Trial, state):
-        return self.optuna.trial.create_trial(
-            state=state, values=self._values(t) if state != self.optuna.trial.TrialState.RUNNING else None,
+        running = state == self.optuna.trial.TrialState.RUNNING
+        frozen = self.optuna.trial.create_trial(
+            state=state, values=None if running else self._values(t),
             params={k: _choice(v) for k, v in t.arch.items()}, distributions=self._distributions(t.arch),
             user_attrs=self._user_attrs(t), system_attrs={TRIAL_ATTR: _trial_json(t), BEAT_ATTR: time.time()})
+        if t.started is not None:  # the evaluation's own times (the mirror appends a trial when it finishes)
+            frozen.datetime_start = datetime.fromtimestamp(t.started)
+            if not running:
+                frozen.datetime_complete = datetime.fromtimestamp(t.started + (t.duration or 0.0))
+        return frozen
 
     def _state(self, t: Trial):
         s = self.optuna.trial.TrialState
@@ -214,12 +233,13 @@ class OptunaStore(TrialStore):
                          self._template(trial, self.optuna.trial.TrialState.RUNNING))
         number = self._call("read a trial", self.storage.get_trial_number_from_id, tid)
         self._ids[number] = tid
+        self._written[tid] = (self._user_attrs(trial), _trial_json(trial))
         self._hold(tid)
         return trial if number == trial.number else Trial(**{**trial.__dict__, "number": number})
 
     def put(self, trial: Trial) -> None:
         if self.append_only:
-            if trial.state != TrialState.RUNNING and trial.number not in self._known_numbers():
+            if trial.state != TrialState.RUNNING and trial.number not in self._appended():
                 tid = self._call("append a trial", self.storage.create_new_trial, self.study_id,
                                  self._template(trial, self._state(trial)))
                 self._ids[trial.number] = tid
@@ -228,11 +248,18 @@ class OptunaStore(TrialStore):
         if tid is None:
             raise StorageError(f"Optuna study {self.name!r} has no trial {trial.number}: new trials are created "
                                "through the store, which gives their numbers")
+        # each attribute is one transaction in an RDB: write only what changed since this store last wrote
+        attrs, text = self._user_attrs(trial), _trial_json(trial)
+        old_attrs, old_text = self._written.get(tid, ({}, None))
         try:
-            for k, v in self._user_attrs(trial).items():
-                self._call("write a trial", self.storage.set_trial_user_attr, tid, k, v)
-            self._call("write a trial", self.storage.set_trial_system_attr, tid, TRIAL_ATTR, _trial_json(trial))
+            for k, v in attrs.items():
+                if k not in old_attrs or old_attrs[k] != v:
+                    self._call("write a trial", self.storage.set_trial_user_attr, tid, k, v)
+            if text != old_text:
+                self._call("write a trial", self.storage.set_trial_system_attr, tid, TRIAL_ATTR, text)
+            self._written[tid] = (attrs, text)
             if trial.state != TrialState.RUNNING:
+                self._written.pop(tid)
                 self._call("finish a trial", self.storage.set_trial_state_values, tid, self._state(trial),
                            self._values(trial))
                 self._release(tid)
@@ -241,11 +268,11 @@ class OptunaStore(TrialStore):
         except self.optuna.exceptions.UpdateFinishedTrialError:
             self._release(tid)  # another driver finished it first (it claimed the trial as stale): its record stays
 
-    def _known_numbers(self) -> set[int]:
+    def _appended(self) -> dict[int, int]:
+        """The mirror's trials by our number, read once (a resumed run's mirror already holds some)."""
         if not self._ids and self.study_id is not None:
-            for t in self.trials():
-                self._ids.setdefault(t.number, -1)
-        return set(self._ids)
+            self._ids = {t.number: -1 for t in self.trials()}
+        return self._ids
 
     def _id(self, number: int) -> int | None:
         if number not in self._ids:
@@ -292,7 +319,8 @@ class OptunaStore(TrialStore):
                 and now - float(f.system_attrs.get(BEAT_ATTR, 0.0)) > self.grace]
 
     def claim(self, number: int) -> bool:
-        """Take over a stale trial; True for exactly one claimant."""
+        """Take over a stale trial. Optuna's WAITING -> RUNNING step lets one claimant win; two that look
+        within the same instant may both win, and then the first result to arrive is the one recorded."""
         tid, s = self._id(number), self.optuna.trial.TrialState
         try:
             if number not in self.stale():  # looked at again: another driver may have claimed it meanwhile

@@ -145,7 +145,7 @@ class Run:
     def report(self) -> Path:
         """Plots and ``summary.md`` for every study of the run; returns the (first) summary."""
         from .commands import commands
-        from .dashboard import publish_quietly
+        from .live import publish_quietly
         from .report import load_view, write_report
 
         summaries = [write_report(path, describer(load_view(path).meta)) for path in self.studies().values()]

@@ -60,7 +60,7 @@ class TrialStore(ABC):
         return []
 
     def claim(self, number: int) -> bool:
-        """Take over a stale trial; True for exactly one claimant."""
+        """Take over a stale trial; True when this driver is to run it again."""
         return False
 
     def close(self) -> None:

@@ -97,7 +97,8 @@ class Study:
         self._requeue: list[Trial] = []
         self._known: set[int] = set()  # numbers this driver runs or has told the strategy (shared stores)
         self._elsewhere: set[str] = set()  # keys of trials other drivers are running
-        self._synced = -math.inf
+        self._synced, self._count = -math.inf, 0  # last full read of a shared store, and its trial count then
+        self._crowded = False  # another driver runs this study too
         self._load(resume)
 
     def _load(self, resume: bool) -> None:
@@ -128,16 +129,18 @@ class Study:
     def _sync(self, force: bool = False) -> None:
         """A shared store: learn what other drivers finished, note what they run, take over stale trials.
 
-        Alone in the study, a driver knows every number below the store's count and reads the trials only
-        once per heartbeat (for stale ones); beside other drivers it reads them before every proposal, so
+        Alone in the study, a driver knows every trial and reads them once per heartbeat (for stale ones).
+        Once another driver shows up (a number it did not expect), it reads them before every proposal, so
         that two drivers run the same architecture only if both propose it within the same instant."""
         if not self.store.shared:
             return
-        count = self.store.next_number()
-        if not force and count <= len(self._known) and time.monotonic() - self._synced < self.store.heartbeat:
+        if not (force or self._crowded or time.monotonic() - self._synced >= self.store.heartbeat):
             return
         self._synced = time.monotonic()
         trials = {t.number: t for t in self.store.trials()}
+        self._count = max(trials, default=-1) + 1
+        self._crowded = self._crowded or any(t.state == TrialState.RUNNING and n not in self._known
+                                             for n, t in trials.items())
         self._elsewhere = {self.space.key(t.arch) for t in trials.values()
                            if t.state == TrialState.RUNNING and t.number not in self._known}
         for t in trials.values():
@@ -170,7 +173,8 @@ class Study:
 
     def _new(self, trial: Trial) -> Trial:
         """A new RUNNING trial under the store's number, with that number's seed."""
-        trial = self.store.create(trial)
+        number, trial = trial.number, self.store.create(trial)
+        self._crowded = self._crowded or trial.number != number  # another driver took numbers meanwhile
         self._known.add(trial.number)
         return replace(trial, seed=trial_seed(self.seed, trial.number))
 
@@ -225,7 +229,7 @@ class Study:
                             break
                         continue
                     if self.store.shared:
-                        next_number = self.store.next_number()
+                        next_number = max(next_number, self._count)  # the study's, as last read
                     if n_trials is not None and next_number >= n_trials:
                         break
                     if seconds is not None and time.monotonic() - start >= seconds:

@@ -75,6 +75,13 @@ def test_packaged_nni_json_space_converts_and_drives_a_recorded_smac_run(tmp_pat
     assert all(t.reward == pytest.approx(t.metrics["accuracy"]) for t in result.trials)
     history = json.loads((tmp_path / "smac" / "hpo" / "0" / "runhistory.json").read_text())
     assert len(history["data"]) == 5
+    import optuna  # the live journal describes each hyperparameter by its range, for optuna-dashboard
+
+    mirrored = optuna.load_study(study_name=tmp_path.name, storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna.journal")))).trials
+    assert [t.params for t in mirrored] == [dict(t.arch) for t in result.trials]
+    lr, epochs = mirrored[0].distributions["lr"], mirrored[0].distributions["epochs"]
+    assert lr.log and (lr.low, lr.high) == tuple(small.spec["lr"]["_value"]) and (epochs.low, epochs.high) == (1, 2)
 
 
 def test_unknown_hyperparameter_and_bad_method_are_one_line(tmp_path, capsys):

@@ -20,9 +20,8 @@ import hybrid_nas as hn
 from hybrid_nas.cli import main
 from hybrid_nas.errors import ConfigError
 from hybrid_nas.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
-from hybrid_nas.space import Architecture
 from hybrid_nas.store import SQLiteStore
-from hybrid_nas.trial import Trial, TrialState
+from hybrid_nas.trial import TrialState
 
 from test_study import TOY, CountingEvaluator, toy_study
 
@@ -258,3 +257,15 @@ def postgres():
 
 def test_two_drivers_share_a_postgresql_study_and_a_killed_one_loses_nothing(postgres):
     two_drivers_one_killed(postgres)
+
+
+def test_a_notebook_serves_the_dashboard_from_a_background_thread(tmp_path):
+    run = hn.nb201(tmp_path / "run", budget=8, progress=False)
+    board = hn.dashboard(run.dir, port=0)  # any free port
+    try:
+        (study,) = get_json(board.url + "api/studies")["study_summaries"]
+        assert len(get_json(f"{board.url}api/studies/{study['study_id']}")["trials"]) == 8
+    finally:
+        board.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(board.url + "api/studies", timeout=2)

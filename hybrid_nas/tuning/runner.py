@@ -18,7 +18,7 @@ from ..evaluator import Evaluator, run_evaluation, tag
 from ..executors import connect_dask
 from ..smac_facade import FACADES, make_facade
 from ..space import Architecture
-from ..store import SQLiteStore, meta_hash
+from ..store import TrialStore, meta_hash, open_study
 from ..trial import Trial, TrialState
 from .searchspace import HPOSpace
 
@@ -54,7 +54,7 @@ class _Recorder:
     files in place, so a kill during a save would leave them half-written; ``guard`` keeps the previous
     complete copies (``*.bak``) and ``repair`` restores them on resume, which matches the store again."""
 
-    def __init__(self, store: SQLiteStore, target: SMACTarget):
+    def __init__(self, store: TrialStore, target: SMACTarget):
         self.store, self.target, self.pending = store, target, []
 
     def callback(self):
@@ -169,7 +169,7 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     if fidelity and fidelity in space.names:
         raise ConfigError(f"{fidelity!r} is the fidelity SMAC's Hyperband sets; remove it from the search space")
     out = Path(out)
-    store = SQLiteStore(out / "trials.sqlite")
+    store = open_study(out, mirror=True)
     meta = {"space": space.meta(), "evaluator": evaluator.meta(), "seed": seed,
             "objective": {"name": "maximise", "quality": evaluator.quality, "cost": "train_seconds", "T": None},
             "strategy": {"name": f"smac-{kind}", "n_initial": n_initial, "budgets": budgets,

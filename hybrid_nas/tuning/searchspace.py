@@ -69,6 +69,23 @@ class Param:
         return Float(self.name, (mu - _SIGMAS * sigma, mu + _SIGMAS * sigma), default=mu,
                      distribution=Normal(mu, sigma))
 
+    def optuna_distribution(self):
+        """The range the decoded values lie in, as Optuna (and optuna-dashboard) describe a param."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        t, v = self.type, self.value
+        if t == "choice":
+            return CategoricalDistribution([x if isinstance(x, (bool, int, float, str)) else json.dumps(x) for x in v])
+        if t == "randint":
+            return IntDistribution(int(v[0]), int(v[1]) - 1)
+        if t in ("uniform", "quniform", "loguniform", "qloguniform"):
+            return FloatDistribution(float(v[0]), float(v[1]), log="log" in t)
+        mu, sigma = float(v[0]), float(v[1])
+        low, high = mu - _SIGMAS * sigma, mu + _SIGMAS * sigma
+        if t in ("lognormal", "qlognormal"):
+            return FloatDistribution(math.exp(low), math.exp(high), log=True)
+        return FloatDistribution(low, high)
+
     def decode(self, raw):
         """A ConfigSpace value -> the value NNI's semantics give."""
         t, v = self.type, self.value

@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -172,10 +173,50 @@ def dashboard_storage(targets: list[str]):
     return snapshot, artifacts, f"a snapshot of {len(sources)} runs (start again to refresh)"
 
 
-def serve(targets: list[str], host: str = "127.0.0.1", port: int = 8080) -> None:
-    """optuna-dashboard on ``targets`` until interrupted."""
-    storage, artifacts, what = dashboard_storage(targets)
-    from optuna_dashboard import run_server
+class Dashboard:
+    """optuna-dashboard served from this process: ``serve_forever()`` for the command line, ``start()`` in
+    a background thread for a notebook; ``url`` is where it listens, ``stop()`` ends it."""
 
-    print(f"optuna-dashboard on {what}: http://{host}:{port}/  (Ctrl-C stops)", flush=True)
-    run_server(storage, host=host, port=port, artifact_store=artifacts)
+    def __init__(self, targets: list[str], host: str = "127.0.0.1", port: int = 8080):
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        from optuna_dashboard import wsgi
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args):  # no line per request in a notebook or a terminal
+                pass
+
+        storage, artifacts, self.what = dashboard_storage(targets)
+        try:
+            self.server = make_server(host, port, wsgi(storage, artifact_store=artifacts), handler_class=Quiet)
+        except OSError as e:
+            raise ConfigError(f"cannot serve on {host}:{port}: {e.strerror}; choose another --port") from None
+        self.url = f"http://{host}:{self.server.server_port}/"
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Dashboard({self.url!r}, {self.what})"
+
+    def serve_forever(self) -> None:
+        print(f"optuna-dashboard on {self.what}: {self.url}  (Ctrl-C stops)", flush=True)
+        try:
+            self.server.serve_forever()
+        except KeyboardInterrupt:  # Ctrl-C is how it ends
+            print("optuna-dashboard stopped", flush=True)
+        finally:
+            self.server.server_close()
+
+    def start(self) -> "Dashboard":
+        self._thread = threading.Thread(target=self.server.serve_forever, name="optuna-dashboard", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def dashboard(*targets: str | Path, port: int = 8080, host: str = "127.0.0.1") -> Dashboard:
+    """optuna-dashboard on runs or a storage URL, in a background thread of this process (a notebook):
+    open ``.url``; ``.stop()`` ends it."""
+    return Dashboard([str(t) for t in targets], host, port).start()
