@@ -17,13 +17,13 @@ import warnings
 from pathlib import Path
 
 from .errors import ConfigError
-from .optuna_store import JOURNAL, _optuna, open_storage
+from .optuna_store import JOURNAL, load_optuna, open_storage
 from .store import holds_study, open_study, run_root, study_name
 
 ARTIFACTS = "artifacts"
 INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed
 STUDY_FILES = ("report/*.png", "summary.md")
-BEST_FILES = ("best.json", "best.qasm", "best_circuit.png", "best.yaml", "best_tango.json")
+BEST_FILES = ("best.json", "best.qasm", "best_circuit.png", "best.yaml", "tango.json")
 
 
 def _studies(run_dir: Path) -> list[Path]:
@@ -53,9 +53,9 @@ def _has_study(journal: Path, name: str) -> bool:
 
 
 def publish(run_dir: str | Path) -> int:
-    """Attach the run's report PNGs and summaries to their studies and its best-architecture files to the
-    best trials, in the run's artifact store; returns how many files were uploaded (unchanged ones are not)."""
-    optuna = _optuna()
+    """Attach the run's report PNGs, summaries and best-architecture files to their studies in the run's
+    artifact store; returns how many files were uploaded (unchanged ones are not)."""
+    optuna = load_optuna()
     run_dir = Path(run_dir)
     journal = ensure_journal(run_dir)
     if not journal.is_file():
@@ -78,6 +78,7 @@ def publish(run_dir: str | Path) -> int:
             optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(named), study_or_trial=study,
                                              storage=storage)
         index[label] = digest
+        index_path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
         uploaded += 1
 
     for study_dir in _studies(run_dir):
@@ -95,7 +96,6 @@ def publish(run_dir: str | Path) -> int:
             for path in (folder / f for f in BEST_FILES):
                 if path.is_file():
                     upload(study, path, f"trial {best} {path.name}")
-    index_path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     return uploaded
 
 
@@ -122,7 +122,7 @@ class _Artifacts:
     """The artifact stores of several runs seen as one (artifact ids are unique across them)."""
 
     def __init__(self, dirs: list[Path]):
-        optuna = _optuna()
+        optuna = load_optuna()
         self.stores = [optuna.artifacts.FileSystemArtifactStore(d) for d in dirs]
         self.dirs = dirs
 
@@ -145,7 +145,7 @@ class _Artifacts:
 def dashboard_storage(targets: list[str]):
     """(storage, artifact store or None, what it shows) for ``hybrid-nas dashboard``'s targets: one run
     directory or storage (served live), or several (a snapshot of each, side by side)."""
-    optuna = _optuna()
+    optuna = load_optuna()
     if not targets:
         raise ConfigError("give a run directory, a journal file or a storage URL")
     sources, artifact_dirs = [], []

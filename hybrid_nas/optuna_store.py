@@ -36,7 +36,7 @@ TRIAL_ATTR = "hybrid_nas:trial"
 BEAT_ATTR = "hybrid_nas:heartbeat"
 
 
-def _optuna():
+def load_optuna():
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per created study
@@ -46,7 +46,7 @@ def _optuna():
 
 def open_storage(url: str):
     """An Optuna storage: an RDB URL (``dialect://...``) or the path of a journal file."""
-    optuna = _optuna()
+    optuna = load_optuna()
     try:
         if "://" in url:
             return _rdb(optuna, url)
@@ -106,7 +106,7 @@ class OptunaStore(TrialStore):
 
     def __init__(self, storage, study: str, *, append_only: bool = False, heartbeat: float = 10.0,
                  grace: float | None = None):
-        self.optuna = _optuna()
+        self.optuna = load_optuna()
         self.url = storage if isinstance(storage, str) else type(storage).__name__
         self.storage = open_storage(storage) if isinstance(storage, str) else storage
         self.name, self.append_only = study, append_only
