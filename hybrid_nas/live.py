@@ -198,13 +198,17 @@ class Dashboard:
         return f"Dashboard({self.url!r}, {self.what})"
 
     def serve_forever(self) -> None:
+        """Serve until Ctrl-C. Requests are served from a thread, so that the interrupt lands here and never
+        inside a request (where the WSGI handler would report it and serve on)."""
         print(f"optuna-dashboard on {self.what}: {self.url}  (Ctrl-C stops)", flush=True)
+        self.start()
         try:
-            self.server.serve_forever()
-        except KeyboardInterrupt:  # Ctrl-C is how it ends
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
             print("optuna-dashboard stopped", flush=True)
         finally:
-            self.server.server_close()
+            self.stop()
 
     def start(self) -> "Dashboard":
         self._thread = threading.Thread(target=self.server.serve_forever, name="optuna-dashboard", daemon=True)
