@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,33 +24,20 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars", "--window-size=1400,1100", "--virtual-time-budget=15000"]
 
 
-def api(url: str, timeout: float = 60):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return json.load(response)
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.3)
-
-
-def screenshot(run_dir: Path, png: Path, port: int) -> None:
+def screenshot(run_dir: Path, png: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         sys.exit("headless Chromium is needed: apt-get install chromium")
-    server = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", "dashboard", str(run_dir), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    board = hn.dashboard(run_dir, port=0)  # served from a thread of this process, on a free port
     try:
-        (study,) = api(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
+        with urllib.request.urlopen(board.url + "api/studies", timeout=30) as response:
+            (study,) = json.load(response)["study_summaries"]
         with tempfile.TemporaryDirectory() as profile:
             subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}",
-                            f"http://127.0.0.1:{port}/dashboard/studies/{study['study_id']}"],
-                           check=True, capture_output=True, timeout=120)
+                            f"{board.url}dashboard/studies/{study['study_id']}"], check=True, capture_output=True,
+                           timeout=120)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        board.stop()
     print(f"wrote {png}")
 
 
@@ -59,7 +45,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quantum", default="runs/q", help="a quantum run directory (made with the defaults if absent)")
     ap.add_argument("--nb201", default="runs/nb201-pareto", help="an NB201 Pareto run (made if absent)")
-    ap.add_argument("--port", type=int, default=8093)
     args = ap.parse_args()
     quantum, nb201 = Path(args.quantum), Path(args.nb201)
     if not quantum.is_dir():
@@ -67,8 +52,8 @@ def main() -> None:
     if not nb201.is_dir():
         hn.nb201(nb201, objective="pareto", strategy="nsga2", budget=300)
     FIGURES.mkdir(exist_ok=True)
-    screenshot(quantum, FIGURES / "dashboard_quantum.png", args.port)
-    screenshot(nb201, FIGURES / "dashboard_nb201_pareto.png", args.port + 1)
+    screenshot(quantum, FIGURES / "dashboard_quantum.png")
+    screenshot(nb201, FIGURES / "dashboard_nb201_pareto.png")
 
 
 if __name__ == "__main__":
