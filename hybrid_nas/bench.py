@@ -64,7 +64,7 @@ def summary(run) -> str:
                   f"reward {best['reward']:.5f}  (trial {best['trial']})",
                   f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
                   f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt"]
-    lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, config.yaml, summary.md, report/)")
+    lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, config.yaml, summary.md, report/)")
     return "\n".join(lines)
 
 

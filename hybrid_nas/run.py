@@ -102,6 +102,12 @@ class Run:
         return {p.name: p for p in sorted(self.dir.iterdir()) if holds_study(p)} if self.dir.is_dir() else {}
 
     @property
+    def trial_files(self) -> str:
+        """Where the run keeps its trials, as the console's summary names them."""
+        storage = self.settings.get("storage")
+        return f"storage.json -> {storage}, optuna.journal" if storage else "trials.sqlite, optuna.journal"
+
+    @property
     def result(self) -> dict:
         """All of ``best.json`` (empty while the study runs)."""
         path = self.dir / "best.json"

@@ -108,7 +108,7 @@ def summary(run) -> str:
     else:
         lines.append(f"  {doc['best']['description']}  (trial {doc['best']['trial']})")
         lines += ["  " + row for row in controls_rows(doc, markdown=False)]
-    lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, best.pt, best.qasm, summary.md, "
+    lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, best.pt, best.qasm, summary.md, "
                  "report/hybrid_pareto.png)")
     return "\n".join(lines)
 

@@ -150,7 +150,7 @@ def summary(run) -> str:
                   "  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth",
                                                              "transpiled_depth", "transpiled_two_qubit_gates",
                                                              "est_fidelity") if k in m)]
-    lines.append(f"run directory: {run.dir}  (trials.sqlite, best.json, best.qasm, best_circuit.png, "
+    lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, best.qasm, best_circuit.png, "
                  "best_weights.npy, summary.md, report/)")
     from hybrid_nas.tuning.command import after_search_summary
 

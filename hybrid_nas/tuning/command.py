@@ -122,7 +122,7 @@ def summary(run) -> str:
         f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
         f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
         comparison_table(comparison, doc["quality"]),
-        f"run directory: {run.dir}  (trials.sqlite, smac/, hpo.json, summary.md, report/)"])
+        f"run directory: {run.dir}  ({run.trial_files}, smac/, hpo.json, summary.md, report/)"])
 
 
 def tune_after_search(name: str, run, search_settings, progress: bool = True, resume: bool = False):

@@ -165,7 +165,7 @@ def summary(run) -> str:
     lines += [scope_table(doc["scopes"]),
               f"latency: {doc['latency']} ({s['threads']} thread(s), {s['imgsz']} px), limit "
               f"{f'{limit:g} ms' if limit is not None else 'none'}",
-              f"run directory: {run.dir}  (supernet.pt, latency_table.json, trials.sqlite, best.json, best.yaml, "
+              f"run directory: {run.dir}  (supernet.pt, latency_table.json, {run.trial_files}, best.json, best.yaml, "
               "best.pt, summary.md, report/)"]
     from hybrid_nas.tuning.command import after_search_summary
 
