@@ -130,6 +130,21 @@ def test_generated_data_is_deterministic_and_well_formed(tmp_path):
     assert [len(list(a.parent.glob(f"images/{s}/*.png"))) for s in ("train", "val", "test")] == [7, 2, 1]
 
 
+def test_generated_objects_span_the_three_detection_scales(tmp_path):
+    """At 160 px the P3/P4/P5 heads (strides 8/16/32) each need objects of their size: boxes under 32 px,
+    32-64 px and over 64 px, several objects per image, every band in most images."""
+    data = digits_detection(imgsz=160, n_images=20, seed=5, root=tmp_path)
+    per_image = [np.array([line.split() for line in f.read_text().splitlines()], float)
+                 for f in sorted(data.parent.glob("labels/*/*.txt"))]
+    sides = [160 * np.maximum(rows[:, 3], rows[:, 4]) for rows in per_image]
+    bands = [((s < 32).sum(), ((s >= 32) & (s <= 64)).sum(), (s > 64).sum()) for s in sides]
+    totals = np.sum(bands, axis=0)
+    assert (totals >= 10).all(), totals
+    assert np.mean([len(rows) for rows in per_image]) >= 3 and min(len(rows) for rows in per_image) >= 2
+    assert sum(all(b) for b in bands) >= len(bands) // 2  # most images hold all three sizes at once
+    assert max(s.max() for s in sides) <= 160 * 0.75
+
+
 def test_missing_data_is_a_clear_error_and_never_a_download(tmp_path):
     with pytest.raises(DataError, match="not found.*nothing is downloaded"):
         resolve_data("coco8.yaml")
