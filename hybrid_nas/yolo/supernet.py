@@ -125,6 +125,12 @@ def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16, seed: int = 0):
     """Training images as float batches (ultralytics' own loading and letterboxing), for BN recalibration."""
+    return [b["img"].float() / 255 for b in labelled_batches(data, imgsz, "train", n_images, batch)]
+
+
+def labelled_batches(data: Path, imgsz: int, split: str = "val", n_images: int | None = None, batch: int = 16):
+    """The batches ultralytics' validator would see of a split (images uint8, ``batch_idx``, ``cls``,
+    normalised xywh ``bboxes``), in order; the first ``n_images`` or all."""
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_dataloader, build_yolo_dataset
     from ultralytics.data.utils import check_det_dataset
@@ -132,13 +138,13 @@ def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int =
     with quiet():
         info = check_det_dataset(str(data), autodownload=False)
         cfg = get_cfg(overrides=dict(imgsz=imgsz, batch=batch, data=str(data), fraction=1.0))
-        dataset = build_yolo_dataset(cfg, info["train"], batch, info, mode="val")
+        dataset = build_yolo_dataset(cfg, info[split], batch, info, mode="val")
         loader = build_dataloader(dataset, batch, workers=0, shuffle=False)
         out, seen = [], 0
         for b in loader:
-            out.append(b["img"].float() / 255)
+            out.append(b)
             seen += len(b["img"])
-            if seen >= n_images:
+            if n_images is not None and seen >= n_images:
                 break
     return out
 
