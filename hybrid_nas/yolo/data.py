@@ -4,8 +4,8 @@
 noisy grey canvases, with YOLO labels (10 classes): deterministic by seed, written once to a cache directory
 and reused. Each canvas mixes small, medium and large digits (``SCALE_BANDS``: up to 1/5, 1/5-2/5 and
 2/5-3/4 of the image side, i.e. < 32, 32-64 and 64-120 px at 160 px), so that the stride-8, -16 and -32
-heads (P3, P4, P5) each have objects of their own size to detect and every searched block of the neck
-affects the result.
+heads (P3, P4, P5) each have objects of their size to be trained on (``assign.py``) and the neck blocks that
+feed them affect the result.
 """
 
 from __future__ import annotations
