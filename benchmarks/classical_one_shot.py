@@ -44,17 +44,20 @@ def spread_subnets(space: NeckSpace, n: int, seed: int, pool: int = 2000) -> lis
     return [ordered[int(round(q))] for q in np.linspace(0, len(ordered) - 1, n)]
 
 
-def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int) -> Path:
-    """Train the subnet from scratch with ultralytics (the supernet's trainer settings); returns its weights."""
+def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int,
+                scale_aware: bool = True) -> Path:
+    """Train the subnet from scratch with ultralytics (the supernet's trainer settings and, unless told
+    otherwise, its scale-aware assignment); returns its weights."""
     from ultralytics import YOLO
 
     d = {k: v for k, v in space.subnet_yaml(arch, nc=10).items() if k not in ("yaml_file", "scale")}
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.yaml").write_text(model_yaml_text(d))
     with sn.quiet():
-        YOLO(str(out / "model.yaml")).train(trainer=ScaleAwareTrainer, data=str(data), epochs=epochs, imgsz=imgsz, batch=16, seed=seed,
-                                            deterministic=True, workers=0, device="cpu", amp=False, plots=False,
-                                            val=False, project=str(out), name="train", exist_ok=True, verbose=False)
+        YOLO(str(out / "model.yaml")).train(trainer=ScaleAwareTrainer if scale_aware else None, data=str(data),
+                                            epochs=epochs, imgsz=imgsz, batch=16, seed=seed, deterministic=True,
+                                            workers=0, device="cpu", amp=False, plots=False, val=False,
+                                            project=str(out), name="train", exist_ok=True, verbose=False)
     return out / "train" / "weights" / "last.pt"
 
 

@@ -27,9 +27,11 @@ RESULTS = Path(__file__).parent / "results" / "classical_positions.json"
 
 
 @torch.no_grad()
-def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> dict[str, list[int]]:
+def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> dict[str, list]:
     """Per head: detections kept by NMS with score >= ``conf``, and those that are true positives (IoU >= ``iou``
-    with an unmatched ground-truth box of the same class, greedily by score)."""
+    with an unmatched ground-truth box of the same class, greedily by score); and per object size band (longer
+    side < 32, 32-64, > 64 px at 160 px: a fifth and two fifths of the image) the objects and their true
+    positives by head."""
     from ultralytics.utils.metrics import box_iou
     from ultralytics.utils.nms import non_max_suppression
     from ultralytics.utils.ops import xywh2xyxy
@@ -37,6 +39,7 @@ def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> di
     sizes = [(imgsz // int(s)) ** 2 for s in model.stride]  # anchors per head, concatenated P3, P4, P5
     level = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
     confident, true_pos = np.zeros(len(sizes), int), np.zeros(len(sizes), int)
+    objects, found = np.zeros(3, int), np.zeros((3, len(sizes)), int)  # by size band; by band and head
     for b in batches:
         preds = model(b["img"].float() / 255)
         dets, keep = non_max_suppression(preds, conf, 0.7, return_idxs=True)
@@ -45,6 +48,9 @@ def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> di
             confident += np.bincount(heads.numpy(), minlength=len(sizes))
             mine = b["batch_idx"] == j
             gt_box, gt_cls = xywh2xyxy(b["bboxes"][mine]) * imgsz, b["cls"][mine].view(-1)
+            side = (gt_box[:, 2:] - gt_box[:, :2]).amax(1)
+            band = ((side >= imgsz / 5).long() + (side > 2 * imgsz / 5).long()).numpy()
+            objects += np.bincount(band, minlength=3)
             if not len(det) or not len(gt_box):
                 continue
             overlap = box_iou(det[:, :4], gt_box)  # det rows are sorted by score
@@ -52,9 +58,12 @@ def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> di
             for k in range(len(det)):
                 ok = (overlap[k] >= iou) & (gt_cls == det[k, 5]) & ~taken
                 if ok.any():
-                    taken[torch.where(ok, overlap[k], -1).argmax()] = True
+                    match = torch.where(ok, overlap[k], -1).argmax()
+                    taken[match] = True
                     true_pos[heads[k]] += 1
-    return {"confident": confident.tolist(), "true_positive": true_pos.tolist()}
+                    found[band[match], heads[k]] += 1
+    return {"confident": confident.tolist(), "true_positive": true_pos.tolist(), "objects_by_band": objects.tolist(),
+            "true_positive_by_band_and_head": found.tolist()}
 
 
 def shares(counts: list[int]) -> str:
