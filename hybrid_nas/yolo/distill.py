@@ -64,6 +64,6 @@ class SupernetModel(ScaleAwareModel):
         network.set_path(self, student)
         s_preds = self.forward(batch["img"])
         s_loss, s_items = self.criterion(s_preds, batch)
-        kd = weight * len(batch["img"]) * distillation_loss(s_preds, t_preds)
-        items = {k: t_items[k] + s_items[k] for k in t_items} | {"distill": kd.detach()}
-        return t_loss.sum() + s_loss.sum() + kd, items
+        kd = weight * distillation_loss(s_preds, t_preds)
+        items = {k: t_items[k] + s_items[k] for k in t_items} | {"distill": kd.detach()}  # per image, as theirs
+        return t_loss.sum() + s_loss.sum() + kd * len(batch["img"]), items
