@@ -57,7 +57,7 @@ def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgs
         YOLO(str(out / "model.yaml")).train(trainer=ScaleAwareTrainer if scale_aware else None, data=str(data),
                                             epochs=epochs, imgsz=imgsz, batch=16, seed=seed, deterministic=True,
                                             workers=0, device="cpu", amp=False, plots=False, val=False,
-                                            project=str(out), name="train", exist_ok=True, verbose=False)
+                                            project=str(out.resolve()), name="train", exist_ok=True, verbose=False)
     return out / "train" / "weights" / "last.pt"
 
 
