@@ -114,6 +114,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the supernet and of the subnets' draw")
     ap.add_argument("--out", default="runs/bench-classical-one-shot", help="supernet and trainings")
     ap.add_argument("--results", default=str(RESULTS), help="results JSON, written after every step")
+    ap.add_argument("--standalone-from", help="another results JSON of the same subnets, epochs and data whose "
+                                              "stand-alone figures are reused (to compare supernet trainings)")
     args = ap.parse_args()
     args.supernet_epochs = args.supernet_epochs or args.epochs
     torch.set_num_threads(1)
@@ -145,12 +147,21 @@ def main() -> None:
 
     archs = spread_subnets(space, args.subnets, args.seed + 1)
     stored = {r["subnet"]: r for r in doc.get("rows", [])}
+    if args.standalone_from:
+        other = json.loads(Path(args.standalone_from).read_text())
+        same = ("subnets", "seeds", "epochs", "scope", "imgsz", "n_images", "seed")
+        if any(other["args"].get(k) != getattr(args, k) for k in same):
+            raise SystemExit(f"{args.standalone_from}: other subnets, epochs or data (it must agree on {same})")
+        for r in other["rows"]:
+            mine = stored.setdefault(r["subnet"], {})
+            for key in ("standalone_map50", "standalone_seconds"):
+                mine[key] = {**r[key], **mine.get(key, {})}
     doc["rows"] = []
     batches = sn.calibration_batches(data, args.imgsz)
     for arch in archs:
         name = space.describe(arch)
         row = stored.get(name)
-        if row is None or retrained:  # stand-alone figures do not depend on the supernet: kept
+        if row is None or retrained or "inherited_map50" not in row:  # stand-alone figures are kept
             start = time.perf_counter()
             sub = sn.extract(supernet, space.ops(arch))
             sn.recalibrate_bn(sub, batches)
@@ -175,6 +186,8 @@ def main() -> None:
             save()
             print(f"{n:2d} seed {seed}: {row['subnet']}  inherited {row['inherited_map50']:.3f}  "
                   f"stand-alone {alone:.3f} ({row['standalone_seconds'][str(seed)]:.0f} s)", flush=True)
+    doc["analysis"] = analyse(doc["rows"], args.seeds)
+    save()
     report(doc)
 
 
