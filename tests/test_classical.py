@@ -92,7 +92,7 @@ def test_path_sampling_reaches_every_op(sampling):
             seen[name][op] += 1
     for d in space.decisions:
         assert set(seen[d.name]) == set(d.options)
-    if sampling == "sandwich":  # a third of the batches each: all-largest, all-smallest
+    if sampling == "sandwich":  # the student is the all-smallest path on every other batch
         assert seen["m12"]["3x3_relu"] + seen["m12"]["3x3_silu"] + seen["m12"]["3x3_leaky"] + seen["m12"]["3x3_mish"] > 250
 
 
@@ -128,6 +128,21 @@ def test_generated_data_is_deterministic_and_well_formed(tmp_path):
     assert (w > 0).all() and (h > 0).all() and (cx - w / 2 >= 0).all() and (cx + w / 2 <= 1).all()
     assert (cy - h / 2 >= 0).all() and (cy + h / 2 <= 1).all()
     assert [len(list(a.parent.glob(f"images/{s}/*.png"))) for s in ("train", "val", "test")] == [7, 2, 1]
+
+
+def test_generated_objects_span_the_three_detection_scales(tmp_path):
+    """At 160 px the P3/P4/P5 heads (strides 8/16/32) each need objects of their size: boxes under 32 px,
+    32-64 px and over 64 px, several objects per image, every band in most images."""
+    data = digits_detection(imgsz=160, n_images=20, seed=5, root=tmp_path)
+    per_image = [np.array([line.split() for line in f.read_text().splitlines()], float)
+                 for f in sorted(data.parent.glob("labels/*/*.txt"))]
+    sides = [160 * np.maximum(rows[:, 3], rows[:, 4]) for rows in per_image]
+    bands = [((s < 32).sum(), ((s >= 32) & (s <= 64)).sum(), (s > 64).sum()) for s in sides]
+    totals = np.sum(bands, axis=0)
+    assert (totals >= 10).all(), totals
+    assert np.mean([len(rows) for rows in per_image]) >= 3 and min(len(rows) for rows in per_image) >= 2
+    assert sum(all(b) for b in bands) >= len(bands) // 2  # most images hold all three sizes at once
+    assert max(s.max() for s in sides) <= 160 * 0.75
 
 
 def test_missing_data_is_a_clear_error_and_never_a_download(tmp_path):
@@ -212,6 +227,78 @@ def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tm
     metrics = sn.validate(sub, tiny_data, 64, tmp_path / "val")
     assert set(metrics) == {"precision", "recall", "map50", "map50_95"}
     assert all(0 <= v <= 1 for v in metrics.values())
+
+
+def test_scale_aware_assignment_gives_each_head_the_objects_of_its_size():
+    from ultralytics.utils.tal import TaskAlignedAssigner, make_anchors
+
+    from hybrid_nas.yolo.assign import ScaleAwareAssigner
+
+    strides = torch.tensor([8.0, 16.0, 32.0])
+    feats = [torch.zeros(1, 1, 160 // int(s), 160 // int(s)) for s in strides]
+    points, stride = make_anchors(feats, strides, 0.5)
+    assigner = ScaleAwareAssigner(topk=10, num_classes=10, stride=strides.tolist())
+    assigner.anc_strides = stride.view(-1)
+    sides = (20, 48, 100, 140)
+    boxes = torch.tensor([[[10, 10, 10 + s, 10 + s * 0.6] for s in sides]], dtype=torch.float)  # longer side s
+    inside = TaskAlignedAssigner.select_candidates_in_gts(assigner, points * stride, boxes, torch.ones(1, 4, 1))
+    gated = assigner.select_candidates_in_gts(points * stride, boxes, torch.ones(1, 4, 1))
+    heads = [set(stride.view(-1)[gated[0, k]].tolist()) for k in range(len(sides))]
+    assert heads == [{8.0}, {8.0, 16.0}, {16.0, 32.0}, {32.0}]  # up to 64 px, 32-128 px, from 64 px
+    p3 = stride.view(-1) == 8  # ultralytics' own assigner offers the large objects to the stride-8 head too
+    assert all(inside[0, k, p3].sum() > 0 == gated[0, k, p3].sum() for k in (2, 3))
+
+
+def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_teacher():
+    from hybrid_nas.yolo.distill import distillation_loss
+
+    g = torch.Generator().manual_seed(0)
+    teacher = {"scores": torch.randn(2, 3, 50, generator=g, requires_grad=True),
+               "boxes": torch.randn(2, 4 * 16, 50, generator=g, requires_grad=True)}
+    same = {k: v.detach().clone().requires_grad_() for k, v in teacher.items()}
+    assert abs(float(distillation_loss(same, teacher).detach())) < 1e-5
+    for key in teacher:  # each output on its own moves the loss
+        other = dict(same, **{key: same[key] + 0.5 * torch.randn(same[key].shape, generator=g)})
+        assert float(distillation_loss(other, teacher).detach()) > 1e-3
+    student = {k: (v + 0.3 * torch.randn(v.shape, generator=g)).detach().requires_grad_() for k, v in same.items()}
+    distillation_loss(student, teacher).backward()
+    assert all(v.grad is None for v in teacher.values())  # the teacher's target is detached
+    assert all(v.grad is not None and v.grad.abs().sum() > 0 for v in student.values())
+
+
+def test_sandwich_step_trains_the_largest_path_and_distils_into_the_student(tiny_data, tmp_path):
+    from hybrid_nas.yolo.distill import Sandwich, SupernetModel
+    from ultralytics.cfg import get_cfg
+
+    space = NeckSpace("yolov9t", "medium")
+    model = SupernetModel(space.supernet_yaml(nc=10), nc=10, verbose=False)
+    model.args = get_cfg()
+    batch = sn.labelled_batches(tiny_data, 64, "train", n_images=4, batch=4)[0]
+    batch["img"] = batch["img"].float() / 255
+    model.train()
+    largest, smallest = space.ops(space.extreme(largest=True)), space.ops(space.extreme(largest=False))
+    network.set_path(model, largest)
+    plain, plain_items = model.loss(batch)
+    assert "distill" not in plain_items
+    model.sandwich = Sandwich(largest, largest, 1.0)
+    loss, items = model.loss(batch)
+    assert abs(float(items["distill"])) < 1e-3  # the student is the teacher: nothing to distil
+    torch.testing.assert_close(loss, 2 * plain.sum(), rtol=1e-3, atol=1e-3)  # labels twice, plain path = largest
+    model.sandwich = Sandwich(largest, smallest, 1.0)
+    loss, items = model.loss(batch)
+    assert float(items["distill"]) > 0 and {b.op for b in network.blocks(model).values()} == {"3x3_relu"}
+    model.sandwich = Sandwich(largest, smallest, 0.0)
+    assert float(model.loss(batch)[1]["distill"]) == 0
+
+
+def test_sandwich_supernet_training_counts_teacher_and_student_paths(tiny_data, tmp_path):
+    space = NeckSpace("yolov9t", "medium")
+    trained = sn.train_supernet(space, tiny_data, tmp_path, epochs=1, imgsz=64, batch=2, sampling="sandwich")
+    counts = trained.path_counts["m12"]
+    assert sum(counts.values()) == 10  # 5 batches, two paths each
+    assert counts["5x5_relu"] + counts["5x5_silu"] >= 5  # the teacher is the largest kernel on every batch
+    with pytest.raises(ConfigError, match="distillation weight"):
+        sn.SupernetTrainer(space, "sandwich", {"data": str(tiny_data)}, distill=-1)
 
 
 def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, tmp_path):

@@ -243,6 +243,7 @@ def test_classical_into_a_used_directory_is_refused_before_any_training(tmp_path
     (["--data", "/nowhere/data.yaml"], "data set '/nowhere/data.yaml' not found"),
     (["--profile", "phone"], "unknown device profile 'phone'"),
     (["--sampling", "sandwitch"], "did you mean 'sandwich'?"),
+    (["--sampling", "sandwich", "--distill", "-0.5"], "--distill must be >= 0, got -0.5"),
     (["--latency", "file:/nowhere/t.json"], "latency table /nowhere/t.json not found"),
 ])
 def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, monkeypatch):

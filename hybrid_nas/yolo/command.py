@@ -33,7 +33,10 @@ class ClassicalSettings(StudyFields, Settings):
     imgsz: int = setting("image size")
     batch: int = setting("batch size of supernet training and fine-tuning")
     supernet_epochs: int = setting("supernet training epochs")
-    sampling: str = setting("how the supernet draws a path per batch", choices=("uniform", "sandwich", "progressive"))
+    sampling: str = setting("how the supernet draws a path per batch: uniform; sandwich (the largest path on the "
+                            "labels and, distilling it in place, a smaller one); progressive",
+                            choices=("uniform", "sandwich", "progressive"))
+    distill: float = setting("weight of the in-place distillation of --sampling sandwich (0: the labels only)")
     calibration_images: int = setting("training images for BatchNorm recalibration of each subnet")
     finetune_epochs: int = setting("fine-tune the exported best subnet this many epochs (0: no)")
     quality: str = setting("quality figure", choices=("map50", "map50_95"))
@@ -41,6 +44,8 @@ class ClassicalSettings(StudyFields, Settings):
 
     def check(self):
         self.check_study()
+        if self.distill < 0:
+            raise ConfigError(f"--distill must be >= 0, got {self.distill}")
         if self.supernet_epochs < 1:
             raise ConfigError(f"--supernet-epochs must be at least 1, got {self.supernet_epochs}")
         from hybrid_nas.devices import resolve_device

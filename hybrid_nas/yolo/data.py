@@ -1,8 +1,11 @@
 """Detection data: a generated, offline ``builtin:digits`` set, or any ultralytics ``data.yaml`` on disk.
 
-``builtin:digits`` pastes scikit-learn's bundled 8x8 handwritten digits, scaled to random sizes, at random
-non-overlapping places on noisy grey canvases, with YOLO labels (10 classes): deterministic by seed, written
-once to a cache directory and reused.
+``builtin:digits`` pastes scikit-learn's bundled 8x8 handwritten digits at random non-overlapping places on
+noisy grey canvases, with YOLO labels (10 classes): deterministic by seed, written once to a cache directory
+and reused. Each canvas mixes small, medium and large digits (``SCALE_BANDS``: up to 1/5, 1/5-2/5 and
+2/5-3/4 of the image side, i.e. < 32, 32-64 and 64-120 px at 160 px), so that the stride-8, -16 and -32
+heads (P3, P4, P5) each have objects of their size to be trained on (``assign.py``) and the neck blocks that
+feed them affect the result.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_f
                      test_fraction: float = 0.1, root: Path | None = None) -> Path:
     """Write (once) the generated digits detection set and return its ``data.yaml``: train, val (what
     searches and HPO score on) and test (held out, for default-vs-tuned reports) splits."""
-    root = (root or cache_dir() / "data") / f"digits-{imgsz}px-{n_images}-s{seed}-v2"
+    root = (root or cache_dir() / "data") / f"digits-{imgsz}px-{n_images}-s{seed}-v3"
     data_yaml = root / "data.yaml"
     if data_yaml.is_file():
         return data_yaml
@@ -86,29 +89,39 @@ def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_f
     return data_yaml
 
 
+# Per scale band: the digit's side as fractions of the image side, and how many per canvas (low, high inclusive).
+# Larger digits come first, while there is room for them; the tight ink box is 75-100 % of the pasted side.
+SCALE_BANDS = (
+    ("large", (0.42, 0.75), (1, 1)),
+    ("medium", (0.21, 0.40), (1, 2)),
+    ("small", (0.09, 0.20), (1, 2)),
+)
+
+
 def _canvas(digits, imgsz: int, rng: np.random.Generator, tries: int = 30):
-    """One noisy grey canvas with 1-4 digits at random sizes and places; YOLO labels (class, cx, cy, w, h)."""
+    """One noisy grey canvas with digits of every scale band at random places; YOLO labels (class, cx, cy, w, h)."""
     import cv2
 
     canvas = rng.normal(96, 24, (imgsz, imgsz)).clip(0, 255)
     taken = np.zeros((imgsz, imgsz), bool)
     labels = []
-    for _ in range(rng.integers(1, 5)):
-        for _ in range(tries):
-            size = int(rng.integers(imgsz // 8, imgsz // 3))
-            x0, y0 = rng.integers(0, imgsz - size, 2)
-            if not taken[y0:y0 + size, x0:x0 + size].any():
-                break
-        else:
-            continue
-        k = int(rng.integers(len(digits.images)))
-        patch = cv2.resize(digits.images[k] / 16.0, (size, size), interpolation=cv2.INTER_LINEAR)
-        region = canvas[y0:y0 + size, x0:x0 + size]
-        canvas[y0:y0 + size, x0:x0 + size] = region * (1 - patch) + 255 * patch  # white ink, blended
-        taken[y0:y0 + size, x0:x0 + size] = True
-        ys, xs = np.nonzero(patch > 0.25)  # tight box around the ink, not the blank margin of the 8x8 cell
-        bx0, bx1, by0, by1 = x0 + xs.min(), x0 + xs.max() + 1, y0 + ys.min(), y0 + ys.max() + 1
-        labels.append((int(digits.target[k]), (bx0 + bx1) / 2 / imgsz, (by0 + by1) / 2 / imgsz,
-                       (bx1 - bx0) / imgsz, (by1 - by0) / imgsz))
+    for _, (low, high), (n_low, n_high) in SCALE_BANDS:
+        for _ in range(rng.integers(n_low, n_high + 1)):
+            for _ in range(tries):
+                size = max(8, int(rng.uniform(low, high) * imgsz))
+                x0, y0 = rng.integers(0, imgsz - size + 1, 2)
+                if not taken[y0:y0 + size, x0:x0 + size].any():
+                    break
+            else:
+                continue  # no room left for this one
+            k = int(rng.integers(len(digits.images)))
+            patch = cv2.resize(digits.images[k] / 16.0, (size, size), interpolation=cv2.INTER_LINEAR)
+            region = canvas[y0:y0 + size, x0:x0 + size]
+            canvas[y0:y0 + size, x0:x0 + size] = region * (1 - patch) + 255 * patch  # white ink, blended
+            taken[y0:y0 + size, x0:x0 + size] = True
+            ys, xs = np.nonzero(patch > 0.25)  # tight box around the ink, not the blank margin of the 8x8 cell
+            bx0, bx1, by0, by1 = x0 + xs.min(), x0 + xs.max() + 1, y0 + ys.min(), y0 + ys.max() + 1
+            labels.append((int(digits.target[k]), (bx0 + bx1) / 2 / imgsz, (by0 + by1) / 2 / imgsz,
+                           (bx1 - bx0) / imgsz, (by1 - by0) / imgsz))
     image = np.repeat(canvas.astype(np.uint8)[..., None], 3, axis=2)
     return image, labels

@@ -12,6 +12,7 @@ from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.evaluator import Evaluator
 
 from . import supernet as sn
+from .assign import ScaleAwareTrainer
 from .network import MODELS
 
 # What the trainer must not take from a trial: where it runs and what it trains on are the study's.
@@ -82,8 +83,8 @@ class DetectorTraining(Evaluator):
         self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="trial-") as tmp, sn.quiet():
             start = time.perf_counter()
-            YOLO(self.model).train(data=str(self.data), imgsz=self.imgsz, seed=seed, deterministic=True,
-                                   device=ultralytics_device(self.device), workers=0, amp=False, plots=False,
+            YOLO(self.model).train(trainer=ScaleAwareTrainer, data=str(self.data), imgsz=self.imgsz, seed=seed,
+                                   deterministic=True, device=ultralytics_device(self.device), workers=0, amp=False, plots=False,
                                    val=False, project=tmp, name="train", exist_ok=True, verbose=False, **args)
             seconds = time.perf_counter() - start
             trained = sn.load_supernet(Path(tmp) / "train" / "weights" / "last.pt")

@@ -26,11 +26,13 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
     path = run_dir / "supernet.pt"
     trained_with = {"scopes": space.scope, "data": s.data, "n_images": s.n_images, "imgsz": s.imgsz,
                     "batch": s.batch, "epochs": s.supernet_epochs, "sampling": s.sampling, "seed": s.seed}
+    if s.sampling == "sandwich":
+        trained_with["distill"] = s.distill
     if reuse and path.is_file():
         print(f"supernet: reusing {path}")
         return path, trained_with
     trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling,
-                                device=s.device)
+                                device=s.device, distill=s.distill)
     shutil.copy(trained.weights, path)
     rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
     print(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
@@ -104,9 +106,11 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
     """Fine-tune an exported subnet with ultralytics' own ``train`` and validate it."""
     from ultralytics import YOLO
 
+    from .assign import ScaleAwareTrainer
+
     with sn.quiet():
         model = YOLO(str(weights))
-        model.train(data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz, batch=s.batch,
+        model.train(trainer=ScaleAwareTrainer, data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz, batch=s.batch,
                     device=ultralytics_device(s.device), workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
                     seed=s.seed, amp=False, verbose=False)
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
+from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER
 
 from hybrid_nas.devices import ultralytics_device
@@ -21,6 +21,8 @@ from hybrid_nas.errors import ConfigError, unknown
 from hybrid_nas.scoped import ScopedSetting
 
 from . import network
+from .assign import ScaleAwareTrainer
+from .distill import Sandwich, SupernetModel
 from .space import NeckSpace
 
 SAMPLINGS = ("uniform", "sandwich", "progressive")
@@ -38,41 +40,51 @@ def draw_path(space: NeckSpace, sampling: str, rng: np.random.Generator, batch: 
     """The path trained on one batch.
 
     ``uniform``: every position draws an op of its own, uniformly (single-path one-shot, Guo et al.).
-    ``sandwich``: batches cycle largest ops / smallest ops / a uniform path (BigNAS' sandwich rule spread over
-    consecutive batches, since the loop is ultralytics' and runs one forward per batch).
+    ``sandwich``: the student of the step's in-place distillation (``distill.py``), which also trains the
+    largest path: alternately the smallest ops and a uniform path (BigNAS' sandwich rule, one student a step).
     ``progressive``: the first half of the epochs trains only the largest kernels, then every op
     (Once-for-All's progressive shrinking of the kernel).
     """
-    if sampling == "sandwich" and batch % 3 < 2:
-        return space.extreme(largest=batch % 3 == 0, rng=rng)
+    if sampling == "sandwich" and batch % 2 == 0:
+        return space.extreme(largest=False, rng=rng)
     if sampling == "progressive" and epoch < epochs // 2:
         return space.extreme(largest=True, rng=rng)
     return space.sample(rng)
 
 
-class SupernetTrainer(DetectionTrainer):
+class SupernetTrainer(ScaleAwareTrainer):
     """ultralytics' detection trainer, its loop untouched: ``get_model`` builds the supernet and a callback
-    activates one path (``draw_path``) per batch; ``path_counts`` tallies the ops each position trained."""
+    activates one path (``draw_path``) per batch, with ``sandwich`` also the largest path as the teacher of an
+    in-place distillation weighted ``distill``; ``path_counts`` tallies the ops each position trained."""
 
-    def __init__(self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None):
+    def __init__(self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None,
+                 distill: float = 1.0):
         if sampling not in SAMPLINGS:
             raise ConfigError(unknown("supernet sampling", sampling, SAMPLINGS))
+        if not distill >= 0:
+            raise ConfigError(f"distillation weight must be >= 0, got {distill}")
         super().__init__(overrides=overrides)
-        self.space, self.sampling = space, sampling
+        self.space, self.sampling, self.distill = space, sampling, distill
         self.path_rng = np.random.default_rng(self.args.seed)
         self.path_counts = {d.name: Counter() for d in space.decisions}
         self.batches = 0
         self.add_callback("on_train_batch_start", lambda trainer: trainer.sample_path())
+
+    model_class = SupernetModel
 
     def get_model(self, cfg=None, weights=None, verbose=True):
         return super().get_model(cfg=self.space.supernet_yaml(nc=self.data["nc"]), weights=weights, verbose=False)
 
     def sample_path(self) -> None:
         arch = draw_path(self.space, self.sampling, self.path_rng, self.batches, self.epoch, self.epochs)
+        teacher = self.space.extreme(largest=True, rng=self.path_rng) if self.sampling == "sandwich" else None
         self.batches += 1
         network.set_path(self.model, self.space.ops(arch))
-        for name, op in arch.items():
-            self.path_counts[name][op] += 1
+        self.model.sandwich = (Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill)
+                               if teacher is not None else None)
+        for path in filter(None, (teacher, arch)):
+            for name, op in path.items():
+                self.path_counts[name][op] += 1
 
 
 @dataclass
@@ -85,13 +97,13 @@ class TrainedSupernet:
 
 def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
                    seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False,
-                   device: str = "cpu") -> TrainedSupernet:
+                   device: str = "cpu", distill: float = 1.0) -> TrainedSupernet:
     overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
                      workers=workers, device=ultralytics_device(device), amp=False, plots=False, val=False, project=str(Path(out_dir).resolve()),
                      name="supernet", exist_ok=True, verbose=verbose, model=f"{space.model}.yaml")
     start = time.perf_counter()
     with quiet(not verbose):
-        trainer = SupernetTrainer(space, sampling, overrides)
+        trainer = SupernetTrainer(space, sampling, overrides, distill)
         trainer.train()
     return TrainedSupernet(load_supernet(Path(trainer.last)), Path(trainer.last), trainer.path_counts,
                            time.perf_counter() - start)
@@ -125,6 +137,12 @@ def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16, seed: int = 0):
     """Training images as float batches (ultralytics' own loading and letterboxing), for BN recalibration."""
+    return [b["img"].float() / 255 for b in labelled_batches(data, imgsz, "train", n_images, batch)]
+
+
+def labelled_batches(data: Path, imgsz: int, split: str = "val", n_images: int | None = None, batch: int = 16):
+    """The batches ultralytics' validator would see of a split (images uint8, ``batch_idx``, ``cls``,
+    normalised xywh ``bboxes``), in order; the first ``n_images`` or all."""
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_dataloader, build_yolo_dataset
     from ultralytics.data.utils import check_det_dataset
@@ -132,13 +150,13 @@ def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int =
     with quiet():
         info = check_det_dataset(str(data), autodownload=False)
         cfg = get_cfg(overrides=dict(imgsz=imgsz, batch=batch, data=str(data), fraction=1.0))
-        dataset = build_yolo_dataset(cfg, info["train"], batch, info, mode="val")
+        dataset = build_yolo_dataset(cfg, info[split], batch, info, mode="val")
         loader = build_dataloader(dataset, batch, workers=0, shuffle=False)
         out, seen = [], 0
         for b in loader:
-            out.append(b["img"].float() / 255)
+            out.append(b)
             seen += len(b["img"])
-            if seen >= n_images:
+            if n_images is not None and seen >= n_images:
                 break
     return out
 
