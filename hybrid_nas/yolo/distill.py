@@ -46,8 +46,9 @@ def distillation_loss(student: dict, teacher: dict) -> torch.Tensor:
 
 
 class SupernetModel(ScaleAwareModel):
-    """The detection model (scale-aware assignment, ``assign.py``) that, while training with a ``sandwich`` set, computes its loss on two paths:
-    the teacher's on the labels plus the student's on the labels and ``weight`` x ``distillation_loss``
+    """The detection model (scale-aware assignment, ``assign.py``) that, while training with a ``sandwich``
+    set, computes its loss on two paths: the teacher's on the labels plus the student's on the labels and
+    ``weight`` x ``distillation_loss``
     (scaled by the batch size, as ultralytics scales its loss). Without a sandwich it is the plain model."""
 
     sandwich: Sandwich | None = None  # set per batch by the trainer

@@ -84,8 +84,9 @@ class DetectorTraining(Evaluator):
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="trial-") as tmp, sn.quiet():
             start = time.perf_counter()
             YOLO(self.model).train(trainer=ScaleAwareTrainer, data=str(self.data), imgsz=self.imgsz, seed=seed,
-                                   deterministic=True, device=ultralytics_device(self.device), workers=0, amp=False, plots=False,
-                                   val=False, project=tmp, name="train", exist_ok=True, verbose=False, **args)
+                                   deterministic=True, device=ultralytics_device(self.device), workers=0, amp=False,
+                                   plots=False, val=False, project=tmp, name="train", exist_ok=True, verbose=False,
+                                   **args)
             seconds = time.perf_counter() - start
             trained = sn.load_supernet(Path(tmp) / "train" / "weights" / "last.pt")
             metrics = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "val", device=self.device)

@@ -110,9 +110,9 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
 
     with sn.quiet():
         model = YOLO(str(weights))
-        model.train(trainer=ScaleAwareTrainer, data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz, batch=s.batch,
-                    device=ultralytics_device(s.device), workers=0, plots=False, project=str(out.resolve()), name="finetune", exist_ok=True,
-                    seed=s.seed, amp=False, verbose=False)
+        model.train(trainer=ScaleAwareTrainer, data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz,
+                    batch=s.batch, device=ultralytics_device(s.device), workers=0, plots=False,
+                    project=str(out.resolve()), name="finetune", exist_ok=True, seed=s.seed, amp=False, verbose=False)
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
     return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val", device=s.device)
 

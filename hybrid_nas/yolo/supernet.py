@@ -99,8 +99,9 @@ def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, img
                    seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False,
                    device: str = "cpu", distill: float = 1.0) -> TrainedSupernet:
     overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
-                     workers=workers, device=ultralytics_device(device), amp=False, plots=False, val=False, project=str(Path(out_dir).resolve()),
-                     name="supernet", exist_ok=True, verbose=verbose, model=f"{space.model}.yaml")
+                     workers=workers, device=ultralytics_device(device), amp=False, plots=False, val=False,
+                     project=str(Path(out_dir).resolve()), name="supernet", exist_ok=True, verbose=verbose,
+                     model=f"{space.model}.yaml")
     start = time.perf_counter()
     with quiet(not verbose):
         trainer = SupernetTrainer(space, sampling, overrides, distill)
@@ -135,7 +136,7 @@ def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return w[..., off:off + shape[-1], off:off + shape[-2]].clone()
 
 
-def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16, seed: int = 0):
+def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16):
     """Training images as float batches (ultralytics' own loading and letterboxing), for BN recalibration."""
     return [b["img"].float() / 255 for b in labelled_batches(data, imgsz, "train", n_images, batch)]
 
