@@ -61,8 +61,6 @@ def hpo(target: str, out: str | Path | None = None, *, resume: bool = False, pro
     return invoke(("hpo", target), out, resume=resume, progress=progress, config=config, **settings)
 
 
-
-
 def dashboard(*targets: str | Path, port: int = 8080, host: str = "127.0.0.1"):
     """optuna-dashboard on run directories (or a storage URL), served from a background thread of this
     process: open ``.url``, ``.stop()`` ends it (what ``hybrid-nas dashboard`` serves in the foreground)."""

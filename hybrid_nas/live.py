@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .optuna_store import JOURNAL, load_optuna, open_storage
-from .store import holds_study, open_study, run_root, study_name
+from .store import open_study, run_root, study_dirs, study_name
 
 ARTIFACTS = "artifacts"
 INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed
@@ -26,16 +26,10 @@ STUDY_FILES = ("report/*.png", "summary.md")
 BEST_FILES = ("best.json", "best.qasm", "best_circuit.png", "best.yaml", "tango.json")
 
 
-def _studies(run_dir: Path) -> list[Path]:
-    if holds_study(run_dir):
-        return [run_dir]
-    return [p for p in sorted(run_dir.iterdir()) if holds_study(p)] if run_dir.is_dir() else []
-
-
 def ensure_journal(run_dir: Path) -> Path:
     """The run's journal, written from its stores when the run predates it (or lost it)."""
     journal = run_dir / JOURNAL
-    for study_dir in _studies(run_dir):
+    for study_dir in study_dirs(run_dir):
         store = open_study(study_dir, mirror=True)
         try:
             meta = store.get_meta()
@@ -81,7 +75,7 @@ def publish(run_dir: str | Path) -> int:
         index_path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
         uploaded += 1
 
-    for study_dir in _studies(run_dir):
+    for study_dir in study_dirs(run_dir):
         name = study_name(study_dir)
         try:
             study = optuna.load_study(study_name=name, storage=storage)
@@ -90,23 +84,19 @@ def publish(run_dir: str | Path) -> int:
         for pattern in STUDY_FILES:
             for path in sorted(study_dir.glob(pattern)):
                 upload(study, path, path.name)
-        best = _best_number(study_dir)
-        if best is not None:
-            folder = study_dir if (study_dir / "best.json").is_file() else run_root(study_dir)
-            for path in (folder / f for f in BEST_FILES):
-                if path.is_file():
-                    upload(study, path, f"trial {best} {path.name}")
+        best, folder = _best(study_dir)
+        for path in (folder / f for f in BEST_FILES):
+            if best is not None and path.is_file():
+                upload(study, path, f"trial {best} {path.name}")
     return uploaded
 
 
-def _best_number(study_dir: Path) -> int | None:
-    for folder in (study_dir, run_root(study_dir)):
-        path = folder / "best.json"
-        if path.is_file():
-            best = json.loads(path.read_text()).get("best")
-            if isinstance(best, dict) and "trial" in best:
-                return best["trial"]
-    return None
+def _best(study_dir: Path) -> tuple[int | None, Path]:
+    """The study's best trial number and the folder of its best files (the study's, or the run's)."""
+    folder = study_dir if (study_dir / "best.json").is_file() else run_root(study_dir)
+    path = folder / "best.json"
+    best = json.loads(path.read_text()).get("best") if path.is_file() else None
+    return (best["trial"] if isinstance(best, dict) and "trial" in best else None), folder
 
 
 def publish_quietly(run_dir: str | Path) -> None:
@@ -153,7 +143,7 @@ def dashboard_storage(targets: list[str]):
         path = Path(target)
         if "://" in target or path.is_file():
             sources.append((open_storage(target), target))
-        elif path.is_dir() and _studies(path):
+        elif path.is_dir() and study_dirs(path):
             sources.append((open_storage(str(ensure_journal(path))), str(path)))
             if (path / ARTIFACTS).is_dir():
                 artifact_dirs.append(path / ARTIFACTS)

@@ -383,11 +383,11 @@ class MirroredStore(TrialStore):
     def heartbeat(self):
         return self.primary.heartbeat
 
-    def _mirror(self, fn, *args) -> None:
+    def _mirror(self, method: str, *args) -> None:
         if self.mirror is None:
             return
         try:
-            fn(*args)
+            getattr(self.mirror, method)(*args)
         except Exception as e:  # noqa: BLE001 - a full disk or a locked file must not cost the study
             warnings.warn(f"the live mirror {self.mirror.url} stopped: {str(e).splitlines()[0]}", stacklevel=3)
             self.mirror = None
@@ -397,17 +397,17 @@ class MirroredStore(TrialStore):
 
     def set_meta(self, meta):
         self.primary.set_meta(meta)
-        self._mirror(self.mirror.set_meta, meta)
+        self._mirror("set_meta", meta)
         for t in self.primary.trials():  # catch up: trials finished before the mirror, or in a killed run
             if t.state != TrialState.RUNNING:
-                self._mirror(self.mirror.put, t) if self.mirror is not None else None
+                self._mirror("put", t)
 
     def create(self, trial):
         return self.primary.create(trial)
 
     def put(self, trial):
         self.primary.put(trial)
-        self._mirror(self.mirror.put, trial) if self.mirror is not None else None
+        self._mirror("put", trial)
 
     def trials(self):
         return self.primary.trials()

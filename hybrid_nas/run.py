@@ -17,7 +17,7 @@ import yaml
 from . import __version__
 from .errors import ConfigError
 from .settings import Settings
-from .store import RUN_FILE, holds_study, open_study
+from .store import RUN_FILE, open_study, study_dirs
 
 
 def describer(meta: dict):
@@ -97,9 +97,7 @@ class Run:
 
     def studies(self) -> dict[str, Path]:
         """Study directories by name: '' for a run of one study, else its subdirectories' names."""
-        if holds_study(self.dir):
-            return {"": self.dir}
-        return {p.name: p for p in sorted(self.dir.iterdir()) if holds_study(p)} if self.dir.is_dir() else {}
+        return {"" if path == self.dir else path.name: path for path in study_dirs(self.dir)}
 
     @property
     def trial_files(self) -> str:

@@ -184,7 +184,6 @@ class SQLiteStore(TrialStore):
         self._db.close()
 
 
-
 STORE_FILE = "trials.sqlite"  # a study's default store, in its directory
 STORAGE_FILE = "storage.json"  # or where a study kept in an Optuna storage lives, and under which name
 RUN_FILE = "run.json"  # marks a run's top directory (its studies may sit in subdirectories)
@@ -203,6 +202,13 @@ def study_name(dir: Path) -> str:
 
 def holds_study(dir: Path) -> bool:
     return (dir / STORE_FILE).is_file() or (dir / STORAGE_FILE).is_file()
+
+
+def study_dirs(run_dir: Path) -> list[Path]:
+    """A run's study directories: the run itself when it holds one study, else its subdirectories that do."""
+    if holds_study(run_dir):
+        return [run_dir]
+    return [p for p in sorted(run_dir.iterdir()) if holds_study(p)] if run_dir.is_dir() else []
 
 
 def open_study(dir: str | Path, storage: str | None = None, *, mirror: bool = False) -> TrialStore:

@@ -66,8 +66,7 @@ class Param:
         if t in ("loguniform", "qloguniform"):
             return Float(self.name, (float(v[0]), float(v[1])), log=True)
         mu, sigma = float(v[0]), float(v[1])  # normal family; lognormal: this normal is the log of the value
-        return Float(self.name, (mu - _SIGMAS * sigma, mu + _SIGMAS * sigma), default=mu,
-                     distribution=Normal(mu, sigma))
+        return Float(self.name, self._normal_bounds(), default=mu, distribution=Normal(mu, sigma))
 
     def optuna_distribution(self):
         """The range the decoded values lie in, as Optuna (and optuna-dashboard) describe a param."""
@@ -80,11 +79,15 @@ class Param:
             return IntDistribution(int(v[0]), int(v[1]) - 1)
         if t in ("uniform", "quniform", "loguniform", "qloguniform"):
             return FloatDistribution(float(v[0]), float(v[1]), log="log" in t)
-        mu, sigma = float(v[0]), float(v[1])
-        low, high = mu - _SIGMAS * sigma, mu + _SIGMAS * sigma
+        low, high = self._normal_bounds()
         if t in ("lognormal", "qlognormal"):
             return FloatDistribution(math.exp(low), math.exp(high), log=True)
         return FloatDistribution(low, high)
+
+    def _normal_bounds(self) -> tuple[float, float]:
+        """The normal family's truncation: mu +- _SIGMAS sigma (for lognormal, of the value's log)."""
+        mu, sigma = float(self.value[0]), float(self.value[1])
+        return mu - _SIGMAS * sigma, mu + _SIGMAS * sigma
 
     def decode(self, raw):
         """A ConfigSpace value -> the value NNI's semantics give."""
