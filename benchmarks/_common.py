@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from hybrid_nas import Study, make_objective, make_strategy
-from hybrid_nas.nasbench201 import NB201Evaluator, NB201Space
+from hybrid_nas.nb201.table import NB201Evaluator, NB201Space
 
 
 def run_nb201(strategy: str, seed: int, budget: int, objective: str = "constrained", T: float = 17.0,

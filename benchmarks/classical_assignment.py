@@ -17,10 +17,10 @@ import torch
 from classical_one_shot import train_alone
 from classical_positions import HEADS, head_counts
 
-from hybrid_nas.yolo import supernet as sn
-from hybrid_nas.yolo.assign import ScaleAwareAssigner
-from hybrid_nas.yolo.data import digits_detection
-from hybrid_nas.yolo.space import NeckSpace
+from hybrid_nas.classical import supernet as sn
+from hybrid_nas.classical.assign import ScaleAwareAssigner
+from hybrid_nas.classical.data import digits_detection
+from hybrid_nas.classical.space import NeckSpace
 
 RESULTS = Path(__file__).parent / "results" / "classical_assignment.json"
 BANDS = ("small", "medium", "large")

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from hybrid_nas.yolo.latency import Timing, build_table, measure_subnet
-from hybrid_nas.yolo.space import NeckSpace
+from hybrid_nas.classical.latency import Timing, build_table, measure_subnet
+from hybrid_nas.classical.space import NeckSpace
 
 
 def main() -> None:

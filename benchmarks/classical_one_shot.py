@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from hybrid_nas.space import Architecture
-from hybrid_nas.yolo import supernet as sn
-from hybrid_nas.yolo.assign import ScaleAwareTrainer
-from hybrid_nas.yolo.data import digits_detection
-from hybrid_nas.yolo.ops import parse_op
-from hybrid_nas.yolo.run import model_yaml_text
-from hybrid_nas.yolo.space import NeckSpace
+from hybrid_nas.engine.space import Architecture
+from hybrid_nas.classical import supernet as sn
+from hybrid_nas.classical.assign import ScaleAwareTrainer
+from hybrid_nas.classical.data import digits_detection
+from hybrid_nas.classical.ops import parse_op
+from hybrid_nas.classical.run import model_yaml_text
+from hybrid_nas.classical.space import NeckSpace
 
 RESULTS = Path(__file__).parent / "results" / "classical_one_shot.json"
 # What must match for a rerun to continue a results file rather than mix two experiments

@@ -48,9 +48,9 @@ def main() -> None:
     args = ap.parse_args()
     quantum, nb201 = Path(args.quantum), Path(args.nb201)
     if not quantum.is_dir():
-        hn.quantum(quantum)
+        hn.quantum.search(out=quantum)
     if not nb201.is_dir():
-        hn.nb201(nb201, objective="pareto", strategy="nsga2", budget=300)
+        hn.nb201.search(out=nb201, objective="pareto", strategy="nsga2", budget=300)
     FIGURES.mkdir(exist_ok=True)
     screenshot(quantum, FIGURES / "dashboard_quantum.png")
     screenshot(nb201, FIGURES / "dashboard_nb201_pareto.png")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import hybrid_nas as hn
-from hybrid_nas.pqc.hpo import target_from_settings
+from hybrid_nas.quantum.hpo import target_from_settings
 from hybrid_nas.tuning.command import HPOQuantumSettings, hpo_space
 from hybrid_nas.tuning.report import compare
 from hybrid_nas.tuning.runner import run_hpo
@@ -32,7 +32,7 @@ def main() -> None:
     out = Path(args.out)
     run_dir = Path(args.run_dir) if args.run_dir else out / "search"
     if not (run_dir / "best.json").is_file():
-        hn.quantum(run_dir, progress=False)
+        hn.quantum.search(out=run_dir, progress=False)
     evaluator = target_from_settings(HPOQuantumSettings.resolve(run_dir=str(run_dir)))
     space = hpo_space("hpo_quantum_space.json")
     print(f"circuit: {evaluator.space.describe(evaluator.arch)}; untuned training {evaluator.defaults(space.names)}")

@@ -23,7 +23,7 @@ MODELS = ("best hybrid", "classical_only", "circuit_only", "no_entanglement")
 def logistic_regression(task: str) -> dict:
     from sklearn.linear_model import LogisticRegression
 
-    from hybrid_nas.joint.data import load_features
+    from hybrid_nas.hybrid.data import load_features
 
     data = load_features(task)
     model = LogisticRegression(max_iter=5000).fit(data.x_train, data.y_train)
@@ -46,7 +46,7 @@ def main() -> None:
         for seed in map(int, args.seeds.split(",")):
             out = Path(args.out) / f"{task}-s{seed}"
             start = time.perf_counter()
-            run = hn.load(out) if args.reuse else hn.hybrid(out, task=task, seed=seed, progress=False)
+            run = hn.load(out) if args.reuse else hn.hybrid.search(out=out, task=task, seed=seed, progress=False)
             doc = run.result
             models = {"best hybrid": doc["best_figures"], **doc["controls"]}
             per_seed.append({"seed": seed, "seconds": doc["seconds"] if args.reuse else time.perf_counter() - start,

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import best_feasible_curve, run_nb201
-from hybrid_nas.nasbench201 import NB201Evaluator
+from hybrid_nas.nb201.table import NB201Evaluator
 
 T = 17.0
 

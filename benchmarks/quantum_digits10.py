@@ -45,9 +45,9 @@ def main() -> None:
     import yaml
     from sklearn.linear_model import LogisticRegression
 
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import space_for_task
-    from hybrid_nas.pqc.training import TrainConfig, accuracy, train
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import space_for_task
+    from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
     cfg = yaml.safe_load((out / "config.yaml").read_text())
     best = json.loads((out / "best.json").read_text())

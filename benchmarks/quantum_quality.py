@@ -16,11 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hybrid_nas.pqc.data import load_task
-from hybrid_nas.pqc.hardware import fake_backend
-from hybrid_nas.pqc.noise import noisy_accuracy
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.training import TrainConfig, accuracy, train
+from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.hardware import fake_backend
+from hybrid_nas.quantum.noise import noisy_accuracy
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
 
 def main() -> None:

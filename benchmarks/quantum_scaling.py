@@ -3,7 +3,7 @@
 The same circuit at every size (RX angle encoding, then 2 layers of U3 on every qubit + a CRX ring),
 the same generated data, batches (64) and initial weights, one thread, trained by
 (a) a plain PennyLane default.qubit QNode (torch backprop, batch broadcast: ``training.train_pennylane``),
-(b) ``hybrid_nas.pqc.training.train`` (its plan chosen per circuit), also in single precision, and
+(b) ``hybrid_nas.quantum.training.train`` (its plan chosen per circuit), also in single precision, and
 (c) PennyLane lightning.qubit with adjoint gradients (it loops over the batch), up to ``--lightning-max``.
 Each (implementation, size) runs in its own process, so its peak memory (RSS above the process after
 set-up) is its own. Losses of (a) and (b) are compared step by step.
@@ -37,7 +37,7 @@ def _task(n: int, samples: int):
     import numpy as np
     from sklearn.datasets import make_classification
 
-    from hybrid_nas.pqc.data import Task
+    from hybrid_nas.quantum.data import Task
 
     classes = min(n, 4)
     x, y = make_classification(samples, n, n_informative=min(n, 4), n_redundant=0, n_classes=classes, random_state=0)
@@ -80,9 +80,9 @@ def measure(implementation: str, n: int, batch: int, steps: int) -> dict:
     """One measurement in this process: samples/s, losses and peak memory above the set-up."""
     import torch
 
-    from hybrid_nas.pqc.circuit import to_pennylane
-    from hybrid_nas.pqc.space import CircuitSpace
-    from hybrid_nas.pqc.training import TrainConfig, _fit, train, train_pennylane
+    from hybrid_nas.quantum.circuit import to_pennylane
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, _fit, train, train_pennylane
 
     torch.set_num_threads(1)
     space = CircuitSpace(n_qubits=n, max_layers=2, scope="full", encoders=("rx",))

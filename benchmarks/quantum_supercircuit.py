@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-from hybrid_nas.pqc.data import load_task
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.circuit import encoder_choices
-from hybrid_nas.pqc.supercircuit import inherit, train_supercircuit
-from hybrid_nas.pqc.training import TrainConfig, accuracy, train
+from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.circuit import encoder_choices
+from hybrid_nas.quantum.supercircuit import inherit, train_supercircuit
+from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Training speed: the same 4-qubit, 32-parameter digits4 candidate (2 x (U3 on every qubit + CRX ring)),
 5 epochs x 512 samples, batch 64, one thread, through (a) a plain PennyLane default.qubit QNode with torch
-backprop and the batch broadcast and (b) the package's simulator (hybrid_nas.pqc.training.train).
+backprop and the batch broadcast and (b) the package's simulator (hybrid_nas.quantum.training.train).
 Both run the same batches from the same initial weights; their losses are printed side by side as a check
 that they compute the same thing. Then noisy evaluation of the validation set (FakeManilaV2 noise model,
 density matrix, Aer) as one batched job vs one job per sample.
@@ -16,11 +16,11 @@ import time
 
 import torch
 
-from hybrid_nas.pqc.data import load_task
-from hybrid_nas.pqc.hardware import fake_backend
-from hybrid_nas.pqc.noise import noisy_expvals
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.training import TrainConfig, train, train_pennylane
+from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.hardware import fake_backend
+from hybrid_nas.quantum.noise import noisy_expvals
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.training import TrainConfig, train, train_pennylane
 
 
 def main() -> None:

@@ -21,14 +21,14 @@ from pathlib import Path
 import torch
 
 from hybrid_nas import InMemoryStore, SQLiteStore, Study, make_objective, make_strategy
-from hybrid_nas.nasbench201 import NB201Evaluator, NB201Space
+from hybrid_nas.nb201.table import NB201Evaluator, NB201Space
 
 RESULTS = Path(__file__).parent / "results" / "store_cost.json"
 
 
 def stores(tmp: Path) -> dict:
     """Each store to measure, made fresh in ``tmp``."""
-    from hybrid_nas.optuna_store import MirroredStore, OptunaStore
+    from hybrid_nas.engine.storages.optuna_store import MirroredStore, OptunaStore
 
     def mirror(name):
         return OptunaStore(str(tmp / f"{name}.journal"), "nb201", append_only=True)
@@ -90,7 +90,7 @@ def quantum_share(out: Path) -> dict:
     live.publish_quietly = timed(publish, "artefacts")
     try:
         start = time.perf_counter()
-        run = api.quantum(out, progress=False)
+        run = api.quantum.search(out=out, progress=False)
         seconds = time.perf_counter() - start
         trials = len(run.view().trials)
     finally:

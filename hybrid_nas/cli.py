@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from .commands import Command, commands, execute
-from .errors import HybridNasError
-from .settings import add_flags, given_flags
+from hybrid_nas import __version__
+from hybrid_nas.engine.jobs import make_job
+from hybrid_nas.engine.registry import Command, commands
+from hybrid_nas.engine.errors import HybridNasError
+from hybrid_nas.engine.settings import add_flags, given_flags
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
@@ -60,13 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.subcommand == "report":
-        from .run import load
+        from hybrid_nas.engine.run import load
 
         summary = load(args.run_dir).report()
         print(f"wrote {summary} and its report/*.png")
         return 0
     if args.subcommand == "dashboard":
-        from .live import Dashboard
+        from hybrid_nas.dashboard import Dashboard
 
         Dashboard(args.targets, host=args.host, port=args.port).serve_forever()
         return 0
@@ -75,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag.lstrip("-").replace("-", "_")):
             print(text())
             return 0
-    settings = command.settings.resolve(args.config, **given_flags(args, command.settings))
-    result = execute(command, settings, args.out, resume=args.resume, progress=not args.no_progress)
-    print(command.summary(result))
+    job = make_job(command, config=args.config, **given_flags(args, command.settings))
+    result = job.execute(args.out, resume=args.resume, progress=not args.no_progress)
+    print(job.summary(result))
     return 0
 
 

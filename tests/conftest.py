@@ -8,6 +8,6 @@ sys.path.insert(0, str(Path(__file__).parent))  # helpers.py, importable by work
 
 @pytest.fixture
 def nb201():
-    from hybrid_nas.nasbench201 import NB201Evaluator, NB201Space
+    from hybrid_nas.nb201.table import NB201Evaluator, NB201Space
 
     return NB201Space(), NB201Evaluator("cifar100", "titan_rtx_256")

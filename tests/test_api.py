@@ -15,9 +15,9 @@ import yaml
 
 import hybrid_nas as hn
 from hybrid_nas.cli import build_parser, main
-from hybrid_nas.commands import commands
-from hybrid_nas.config import packaged
-from hybrid_nas.pqc.command import QuantumSettings
+from hybrid_nas.engine.registry import commands
+from hybrid_nas.engine.config import packaged
+from hybrid_nas.quantum.command import QuantumSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 # a quantum search that takes about a second: 2 qubits, one layer, noiseless
@@ -45,7 +45,7 @@ def test_a_saved_config_replays_exactly_and_keeps_its_nulls(tmp_path):
     assert QuantumSettings.resolve(tmp_path / "config.yaml") == settings
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["noise"] is None
 
-    first = hn.quantum(tmp_path / "first", **FAST)
+    first = hn.quantum.search(out=tmp_path / "first", **FAST)
     code = main(["quantum", "--config", str(first.dir / "config.yaml"), "--out", str(tmp_path / "again"),
                  "--no-progress"])
     again = hn.load(tmp_path / "again")
@@ -57,9 +57,9 @@ def test_a_saved_config_replays_exactly_and_keeps_its_nulls(tmp_path):
 
 def test_a_bad_setting_is_one_line_from_the_api_and_the_cli(tmp_path, capsys):
     with pytest.raises(hn.ConfigError, match="unknown setting 'nosie' .did you mean 'noise'.."):
-        hn.quantum(tmp_path / "q", nosie=None)
+        hn.quantum.search(out=tmp_path / "q", nosie=None)
     with pytest.raises(hn.ConfigError, match="epochs must be an integer, got 'many'"):
-        hn.quantum(tmp_path / "q", epochs="many")
+        hn.quantum.search(out=tmp_path / "q", epochs="many")
     assert not (tmp_path / "q").exists()  # refused before the directory was claimed
 
 
@@ -67,7 +67,7 @@ def test_the_python_api_returns_a_run_that_agrees_with_its_files(tmp_path):
     backend = matplotlib.get_backend()
     matplotlib.use("svg")  # a notebook's backend, as far as the library can tell
     try:
-        run = hn.quantum(tmp_path / "q", **{**FAST, "budget": 6})
+        run = hn.quantum.search(out=tmp_path / "q", **{**FAST, "budget": 6})
         assert matplotlib.get_backend() == "svg"  # drawing the circuit and the report left it alone
     finally:
         matplotlib.use(backend)
@@ -89,12 +89,12 @@ def test_the_python_api_returns_a_run_that_agrees_with_its_files(tmp_path):
 
 
 def test_a_run_directory_is_never_overwritten_and_a_resume_keeps_its_settings(tmp_path):
-    before = hn.quantum(tmp_path / "q", **FAST).trials()
+    before = hn.quantum.search(out=tmp_path / "q", **FAST).trials()
     with pytest.raises(hn.ConfigError, match="is not empty; pass --resume"):
-        hn.quantum(tmp_path / "q", **FAST)
+        hn.quantum.search(out=tmp_path / "q", **FAST)
     with pytest.raises(hn.ConfigError, match=r"cannot resume .* with other settings \(epochs: 2 there vs 3 now\)"):
-        hn.quantum(tmp_path / "q", resume=True, **{**FAST, "epochs": 3})
-    more = hn.quantum(tmp_path / "q", resume=True, **{**FAST, "budget": 6})  # a larger budget is a resume
+        hn.quantum.search(out=tmp_path / "q", resume=True, **{**FAST, "epochs": 3})
+    more = hn.quantum.search(out=tmp_path / "q", resume=True, **{**FAST, "budget": 6})  # a larger budget is a resume
     columns = ["number", "seed", "reward", "accuracy"]
     assert len(more.trials()) == 6 and more.trials()[:4][columns].equals(before[columns])
     assert more.settings["budget"] == 6
@@ -106,17 +106,17 @@ def test_hpo_runs_the_nni_space_lr_momentum_and_a_resume_extends_its_budget(tmp_
                                  "momentum": {"_type": "uniform", "_value": [0, 1]},
                                  "batch_size": {"_type": "choice", "_value": [32, 64]}}))
     settings = dict(space=str(space), trials=2, repeats=1, seeds=1, progress=False)
-    run = hn.hpo("quantum", tmp_path / "h", **settings)
+    run = hn.tune("quantum", out=tmp_path / "h", **settings)
     out = capsys.readouterr().out
     assert "'batch_size' is taken as the quantum trainer's 'batch'" in out
     assert "the circuits train with sgd (momentum)" in out
     assert set(run.best["hyperparameters"]) == {"lr", "momentum", "batch"}
     assert run.view().meta["evaluator"]["base"]["optimizer"] == "sgd"
-    more = hn.hpo("quantum", tmp_path / "h", resume=True, **{**settings, "trials": 3})
+    more = hn.tune("quantum", out=tmp_path / "h", resume=True, **{**settings, "trials": 3})
     trials = more.trials()
     assert list(trials["number"]) == [0, 1, 2] and more.result["trials"] == 3
     with pytest.raises(hn.ConfigError, match="unknown hpo target 'quantm'"):
-        hn.hpo("quantm")
+        hn.tune("quantm")
 
 
 def test_the_wheel_holds_every_package_and_the_packaged_configs(tmp_path):

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid_nas.yolo import network
-from hybrid_nas.yolo import supernet as sn
-from hybrid_nas.yolo.block import SearchableELAN
-from hybrid_nas.yolo.data import digits_detection, resolve_data
-from hybrid_nas.yolo.latency import LatencyTable, Timing, build_table, measure_ms
-from hybrid_nas.yolo.ops import all_ops, parse_op
-from hybrid_nas.yolo.space import NeckSpace, scope_opset, stage_opset
-from hybrid_nas.errors import ConfigError, DataError, SpaceError
-from hybrid_nas.space import Architecture
+from hybrid_nas.classical import network
+from hybrid_nas.classical import supernet as sn
+from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.data import digits_detection, resolve_data
+from hybrid_nas.classical.latency import LatencyTable, Timing, build_table, measure_ms
+from hybrid_nas.classical.ops import all_ops, parse_op
+from hybrid_nas.classical.space import NeckSpace, scope_opset, stage_opset
+from hybrid_nas.engine.errors import ConfigError, DataError, SpaceError
+from hybrid_nas.engine.space import Architecture
 
 ALL_KERNELS, ALL_ACTS = {3, 5, 7}, {"relu", "silu", "leaky", "mish"}
 
@@ -73,7 +73,7 @@ def test_bad_scopes_and_models_are_one_line_errors(monkeypatch):
         NeckSpace("yolov9t", "medum")
     with pytest.raises(ConfigError, match="unknown model"):
         NeckSpace("yolov8t", "small")
-    from hybrid_nas.yolo import space as space_mod
+    from hybrid_nas.classical import space as space_mod
 
     config = space_mod.scopes_config()
     config["scopes"]["huge"] = {"kernels": [7], "activations": ["mish"]}
@@ -181,7 +181,7 @@ def test_built_latency_table_covers_the_space():
 
 
 def test_latency_is_timed_on_its_device_and_the_table_uses_the_data_sets_class_count(tmp_path):
-    from hybrid_nas.yolo.data import class_count
+    from hybrid_nas.classical.data import class_count
 
     with pytest.raises(ConfigError, match="onnxruntime times on the CPU"):
         Timing(backend="onnxruntime", device="cuda")
@@ -232,7 +232,7 @@ def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tm
 def test_scale_aware_assignment_gives_each_head_the_objects_of_its_size():
     from ultralytics.utils.tal import TaskAlignedAssigner, make_anchors
 
-    from hybrid_nas.yolo.assign import ScaleAwareAssigner
+    from hybrid_nas.classical.assign import ScaleAwareAssigner
 
     strides = torch.tensor([8.0, 16.0, 32.0])
     feats = [torch.zeros(1, 1, 160 // int(s), 160 // int(s)) for s in strides]
@@ -250,7 +250,7 @@ def test_scale_aware_assignment_gives_each_head_the_objects_of_its_size():
 
 
 def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_teacher():
-    from hybrid_nas.yolo.distill import distillation_loss
+    from hybrid_nas.classical.distill import distillation_loss
 
     g = torch.Generator().manual_seed(0)
     teacher = {"scores": torch.randn(2, 3, 50, generator=g, requires_grad=True),
@@ -267,7 +267,7 @@ def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_tea
 
 
 def test_sandwich_step_trains_the_largest_path_and_distils_into_the_student(tiny_data, tmp_path):
-    from hybrid_nas.yolo.distill import Sandwich, SupernetModel
+    from hybrid_nas.classical.distill import Sandwich, SupernetModel
     from ultralytics.cfg import get_cfg
 
     space = NeckSpace("yolov9t", "medium")
@@ -304,7 +304,7 @@ def test_sandwich_supernet_training_counts_teacher_and_student_paths(tiny_data, 
 def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, tmp_path):
     from ultralytics import YOLO
 
-    from hybrid_nas.yolo.run import export
+    from hybrid_nas.classical.run import export
 
     space = NeckSpace("yolov9t", "full")
     arch = Architecture(m12="5x5_mish", m15="7x7_relu", m18="3x3_leaky", m21="5x5_silu")
@@ -327,10 +327,10 @@ def test_a_tango_architecture_becomes_a_yaml_that_ultralytics_trains(tiny_data, 
     from ultralytics import YOLO
 
     import hybrid_nas as hn
-    from hybrid_nas.yolo.tango import TANGO_OPS, to_tango
+    from hybrid_nas.classical.tango import TANGO_OPS, to_tango
 
     tango = {"m_13": 6, "m_16": 2, "m_19": 1, "m_22": 2, "m_28": 0, "m_37": 7}
-    run = hn.classical(tmp_path / "t", from_tango=json.dumps(tango), progress=False)
+    run = hn.classical.search(out=tmp_path / "t", from_tango=json.dumps(tango), progress=False)
     doc = json.loads((run.dir / "tango.json").read_text())
     assert doc["skipped"] == ["m_28", "m_37"]  # the PGI branch: reported, not silently dropped
     model = YOLO(str(run.dir / "best.yaml"))
@@ -345,5 +345,5 @@ def test_a_tango_architecture_becomes_a_yaml_that_ultralytics_trains(tiny_data, 
     assert to_tango({12: "7x7_silu"})[0] is None and "7x7_silu" in to_tango({12: "7x7_silu"})[1]
     assert all(d.options == TANGO_OPS for d in NeckSpace("yolov9t", "small", ops="tango8").decisions)
     with pytest.raises(ConfigError, match="not an ELAN block"):
-        hn.classical(tmp_path / "bad", from_tango='{"m_14": 1}', progress=False)
+        hn.classical.search(out=tmp_path / "bad", from_tango='{"m_14": 1}', progress=False)
     assert not (tmp_path / "bad").exists()

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from hybrid_nas.cli import main
-from hybrid_nas.errors import ConfigError
-from hybrid_nas.tuning import HPOSpace
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.tuning.searchspace import HPOSpace
 from hybrid_nas.tuning.runner import run_hpo
-from hybrid_nas.pqc.hpo import CircuitTraining, baseline_circuit
-from hybrid_nas.pqc.training import TrainConfig
+from hybrid_nas.quantum.hpo import CircuitTraining, baseline_circuit
+from hybrid_nas.quantum.training import TrainConfig
 
 EVERY_TYPE = {
     "lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},

@@ -7,14 +7,14 @@ import pytest
 import torch
 
 import hybrid_nas as hn
-from hybrid_nas.errors import ConfigError
-from hybrid_nas.evaluator import run_evaluation
-from hybrid_nas.joint.evaluator import HybridEvaluator
-from hybrid_nas.joint.data import load_features
-from hybrid_nas.joint.space import FrontEndSpace, HeadSpace, HybridSpace
-from hybrid_nas.joint.training import fit, make_model, train_and_score
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.training import TrainConfig
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.evaluator import run_evaluation
+from hybrid_nas.hybrid.evaluator import HybridEvaluator
+from hybrid_nas.hybrid.data import load_features
+from hybrid_nas.hybrid.space import FrontEndSpace, HeadSpace, HybridSpace
+from hybrid_nas.hybrid.training import fit, make_model, train_and_score
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_a_non_finite_loss_is_the_models_error(moons):
 
 
 def test_a_hybrid_run_reports_its_best_beside_the_controls_and_exports_a_model(tmp_path):
-    run = hn.hybrid(tmp_path / "run", task="moons", qubits="2,3", hidden="0,1", widths="8", budget=5, epochs=4,
+    run = hn.hybrid.search(out=tmp_path / "run", task="moons", qubits="2,3", hidden="0,1", widths="8", budget=5, epochs=4,
                     strategy="random", strategy_options={},
                     progress=False)
     doc = run.result
@@ -131,7 +131,7 @@ def test_a_hybrid_run_reports_its_best_beside_the_controls_and_exports_a_model(t
 
 
 def test_a_hybrid_under_device_noise_is_scored_noisy(tmp_path):
-    run = hn.hybrid(tmp_path / "run", task="moons", qubits="2", hidden="0", budget=2, epochs=2, strategy="random",
+    run = hn.hybrid.search(out=tmp_path / "run", task="moons", qubits="2", hidden="0", budget=2, epochs=2, strategy="random",
                     strategy_options={}, noise="FakeManilaV2", progress=False)
     doc = run.result
     assert doc["objective"]["quality"] == "noisy_accuracy"
@@ -142,9 +142,9 @@ def test_a_hybrid_under_device_noise_is_scored_noisy(tmp_path):
 
 def test_bad_hybrid_settings_are_one_line_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="unknown readout 'qubit'.*did you mean 'qubits'"):
-        hn.hybrid(tmp_path / "a", task="moons", readouts="qubit")
+        hn.hybrid.search(out=tmp_path / "a", task="moons", readouts="qubit")
     with pytest.raises(ConfigError, match="--qubits must be whole numbers"):
-        hn.hybrid(tmp_path / "b", task="moons", qubits="four")
+        hn.hybrid.search(out=tmp_path / "b", task="moons", qubits="four")
     with pytest.raises(ConfigError, match="no readout fits"):
-        hn.hybrid(tmp_path / "c", task="digits10", qubits="4,6", readouts="qubits")
+        hn.hybrid.search(out=tmp_path / "c", task="digits10", qubits="4,6", readouts="qubits")
     assert not any(tmp_path.iterdir())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hybrid_nas import ConfigError
-from hybrid_nas.nasbench201 import NB201Evaluator, load_table
+from hybrid_nas.nb201.table import NB201Evaluator, load_table
 
 
 def test_table_facts_from_its_readme():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hybrid_nas import ConfigError
-from hybrid_nas.objectives import (crowding_distance, dominates, make_objective, non_dominated_sort,
+from hybrid_nas.engine.objectives import (crowding_distance, dominates, make_objective, non_dominated_sort,
                                    pareto_front)
 
 
@@ -117,7 +117,7 @@ def test_a_limit_objective_picks_the_most_accurate_within_T_cheaper_then_first_o
 
 
 def test_the_constrained_rewards_argmax_can_be_over_T_but_its_best_never_is():
-    from hybrid_nas.nasbench201 import load_table
+    from hybrid_nas.nb201.table import load_table
 
     table, objective = load_table(), make_objective("constrained", T=17)
     acc, lat = table.accuracy("cifar100") / 100, table.latency("titan_rtx_256")
@@ -129,7 +129,7 @@ def test_the_constrained_rewards_argmax_can_be_over_T_but_its_best_never_is():
 
 
 def test_pareto_states_its_front_and_picks_its_most_accurate_member_within_T():
-    from hybrid_nas.objectives import front_of
+    from hybrid_nas.engine.objectives import front_of
 
     objective = make_objective("pareto", T=17)
     trials = records(objective, ROWS) + [Rec(6, 0.99, 1.0, objective, ok=False)]  # a failed trial is no member
@@ -140,7 +140,7 @@ def test_pareto_states_its_front_and_picks_its_most_accurate_member_within_T():
 
 
 def test_an_objective_is_rebuilt_from_its_meta():
-    from hybrid_nas.objectives import objective_from_meta
+    from hybrid_nas.engine.objectives import objective_from_meta
 
     for name in ("weighted", "mnasnet-soft", "mnasnet-hard", "constrained", "pareto"):
         objective = make_objective(name, T=15)

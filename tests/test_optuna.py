@@ -18,10 +18,10 @@ import pytest
 
 import hybrid_nas as hn
 from hybrid_nas.cli import main
-from hybrid_nas.errors import ConfigError
-from hybrid_nas.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
-from hybrid_nas.store import SQLiteStore
-from hybrid_nas.trial import TrialState
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.storages.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
+from hybrid_nas.engine.storages.base import SQLiteStore
+from hybrid_nas.engine.trial import TrialState
 
 from test_study import TOY, CountingEvaluator, toy_study
 
@@ -59,7 +59,7 @@ def test_a_study_in_an_optuna_storage_reads_back_exactly_and_maps_onto_optuna(tm
 
 
 def test_a_pareto_study_stores_quality_and_cost_with_their_directions(tmp_path):
-    run = hn.nb201(tmp_path / "run", budget=20, objective="pareto", strategy="nsga2", progress=False,
+    run = hn.nb201.search(out=tmp_path / "run", budget=20, objective="pareto", strategy="nsga2", progress=False,
                    storage=str(tmp_path / "team.journal"))
     assert not (run.dir / "trials.sqlite").exists() and json.loads((run.dir / "storage.json").read_text())
     study = journal_study(tmp_path / "team.journal", "run")
@@ -72,16 +72,16 @@ def test_a_pareto_study_stores_quality_and_cost_with_their_directions(tmp_path):
 
 def test_resume_in_an_optuna_storage_goes_by_the_configuration(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    hn.nb201(tmp_path / "run", budget=10, storage=url, progress=False)
-    run = hn.nb201(tmp_path / "run", budget=25, storage=url, resume=True, progress=False)
+    hn.nb201.search(out=tmp_path / "run", budget=10, storage=url, progress=False)
+    run = hn.nb201.search(out=tmp_path / "run", budget=25, storage=url, resume=True, progress=False)
     trials = run.view().trials
     assert [t.number for t in trials] == list(range(25)) and len({t.arch for t in trials}) == 25
     with pytest.raises(ConfigError, match="seed"):
-        hn.nb201(tmp_path / "run", budget=30, storage=url, seed=1, resume=True, progress=False)
+        hn.nb201.search(out=tmp_path / "run", budget=30, storage=url, seed=1, resume=True, progress=False)
 
 
 def test_every_run_mirrors_its_trials_into_a_journal_the_dashboard_reads(tmp_path):
-    run = hn.nb201(tmp_path / "run", budget=15, progress=False)
+    run = hn.nb201.search(out=tmp_path / "run", budget=15, progress=False)
     ours = run.view().trials
     mirror = journal_study(run.dir / JOURNAL, "run").trials
     assert [t.user_attrs["number"] for t in mirror] == [t.number for t in ours]
@@ -107,8 +107,8 @@ def test_the_mirror_catches_up_and_a_broken_mirror_never_stops_the_study(tmp_pat
 
 MIRRORED_RUN = textwrap.dedent("""
     import sys
-    from hybrid_nas.optuna_store import MirroredStore, OptunaStore
-    from hybrid_nas.store import SQLiteStore
+    from hybrid_nas.engine.storages.optuna_store import MirroredStore, OptunaStore
+    from hybrid_nas.engine.storages.base import SQLiteStore
     from test_study import toy_study, CountingEvaluator, TOY
     store = MirroredStore(SQLiteStore(sys.argv[1] + "/trials.sqlite"),
                           OptunaStore(sys.argv[1] + "/optuna.journal", "live", append_only=True))
@@ -155,7 +155,7 @@ def get_json(url: str, timeout: float = 60):
 
 
 def test_the_dashboard_command_serves_a_finished_run_through_optuna_dashboards_api(tmp_path):
-    run = hn.nb201(tmp_path / "run", budget=12, progress=False)
+    run = hn.nb201.search(out=tmp_path / "run", budget=12, progress=False)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", "dashboard", str(run.dir), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -184,8 +184,8 @@ def test_the_dashboard_refuses_what_is_not_a_run(tmp_path, capsys):
 DRIVER = textwrap.dedent("""
     import sys
     from hybrid_nas import SearchSpace, Study, make_objective, make_strategy
-    from hybrid_nas.optuna_store import OptunaStore
-    from hybrid_nas.space import Decision
+    from hybrid_nas.engine.storages.optuna_store import OptunaStore
+    from hybrid_nas.engine.space import Decision
     from test_study import CountingEvaluator
     space = SearchSpace([Decision(f"d{i}", ("a", "b", "c", "d")) for i in range(6)], name="wide")
     store = OptunaStore(sys.argv[1], "shared", heartbeat=0.2)
@@ -260,7 +260,7 @@ def test_two_drivers_share_a_postgresql_study_and_a_killed_one_loses_nothing(pos
 
 
 def test_a_notebook_serves_the_dashboard_from_a_background_thread(tmp_path):
-    run = hn.nb201(tmp_path / "run", budget=8, progress=False)
+    run = hn.nb201.search(out=tmp_path / "run", budget=8, progress=False)
     board = hn.dashboard(run.dir, port=0)  # any free port
     try:
         (study,) = get_json(board.url + "api/studies")["study_summaries"]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from hybrid_nas import SpaceError
-from hybrid_nas.pqc.circuit import (ENCODERS, Circuit, Op, encoder_stages, entangler_pairs, qiskit_expvals,
+from hybrid_nas.quantum.circuit import (ENCODERS, Circuit, Op, encoder_stages, entangler_pairs, qiskit_expvals,
                                         to_pennylane, to_qasm3, to_qiskit)
-from hybrid_nas.pqc.gates import GATES
+from hybrid_nas.quantum.gates import GATES
 
 
 def random_circuit(rng, n_qubits, gates, n_ops=12, encoder="ryzxy"):

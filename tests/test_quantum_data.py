@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from hybrid_nas import DataError
-from hybrid_nas.pqc.data import TASKS, adaptive_pool, load_task, readout_matrix
-from hybrid_nas.pqc.space import space_for_task
+from hybrid_nas.quantum.data import TASKS, adaptive_pool, load_task, readout_matrix
+from hybrid_nas.quantum.space import space_for_task
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))

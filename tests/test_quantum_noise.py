@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid_nas.pqc.data import load_task
-from hybrid_nas.pqc.hardware import fake_backend
-from hybrid_nas.pqc.noise import noisy_accuracy, noisy_expvals
-from hybrid_nas.pqc.simulator import Simulator
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.training import TrainConfig, accuracy, train
+from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.hardware import fake_backend
+from hybrid_nas.quantum.noise import noisy_accuracy, noisy_expvals
+from hybrid_nas.quantum.simulator import Simulator
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
 
 @pytest.fixture(scope="module", params=["ryzxy", "ryzxy_interleaved"])
@@ -33,7 +33,7 @@ def test_transpiled_noiseless_run_keeps_the_qubit_and_feature_order(trained):
     from qiskit_aer.primitives import EstimatorV2
 
     task, circuit, w = trained
-    from hybrid_nas.pqc import noise
+    from hybrid_nas.quantum import noise
 
     backend = fake_backend("FakeManilaV2")
     tqc, observables, columns = noise._pub(circuit, w, backend, 1, 0)
@@ -76,7 +76,7 @@ def test_shots_add_sampling_noise_around_the_exact_value(trained):
 
 def _ry_circuit():
     """RY(x_0) on qubit 0 of 2: <Z_0> = cos x_0, <Z_1> = 1."""
-    from hybrid_nas.pqc.circuit import Circuit, Op
+    from hybrid_nas.quantum.circuit import Circuit, Op
 
     return Circuit(2, (Op("ry", (0,), (("x", 0),)),), 1)
 
@@ -107,7 +107,7 @@ def test_noisy_shots_run_as_one_job_and_stay_in_range(trained):
 
 def test_the_aer_method_follows_the_size():
     from hybrid_nas import ConfigError
-    from hybrid_nas.pqc.noise import DENSITY_MATRIX_MAX_QUBITS, aer_method
+    from hybrid_nas.quantum.noise import DENSITY_MATRIX_MAX_QUBITS, aer_method
 
     assert aer_method(5, noisy=True, shots=None) == "density_matrix"
     assert aer_method(5, noisy=True, shots=256) == "density_matrix"  # 2^5 <= 256: one small density matrix
@@ -120,7 +120,7 @@ def test_the_aer_method_follows_the_size():
 
 def test_a_backend_too_small_is_one_clear_line():
     from hybrid_nas import ConfigError
-    from hybrid_nas.pqc.noise import DeviceRun
+    from hybrid_nas.quantum.noise import DeviceRun
 
     space = CircuitSpace(n_qubits=6, max_layers=1, scope="u3cu3", encoders=("rx",))
     circuit = space.build(space.uniform(1, "u3", "cu3_ring"))
@@ -129,8 +129,8 @@ def test_a_backend_too_small_is_one_clear_line():
 
 
 def test_ten_qubits_on_a_16_qubit_device_with_shots():
-    from hybrid_nas.pqc.noise import DeviceRun
-    from hybrid_nas.pqc.space import space_for_task
+    from hybrid_nas.quantum.noise import DeviceRun
+    from hybrid_nas.quantum.space import space_for_task
 
     task = load_task("digits10")
     space = space_for_task(task, layers=1, encoder="ryzxy")

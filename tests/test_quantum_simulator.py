@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid_nas.pqc.circuit import ENCODERS, qiskit_expvals, to_pennylane
-from hybrid_nas.pqc.gates import GATES
-from hybrid_nas.pqc.simulator import Simulator
+from hybrid_nas.quantum.circuit import ENCODERS, qiskit_expvals, to_pennylane
+from hybrid_nas.quantum.gates import GATES
+from hybrid_nas.quantum.simulator import Simulator
 
 from test_quantum_circuit import random_circuit
 
@@ -39,9 +39,9 @@ def test_simulator_gradients_match_pennylane_backprop(encoder):
 
 
 def test_training_learns_digits4_and_matches_the_pennylane_loop():
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import CircuitSpace
-    from hybrid_nas.pqc.training import TrainConfig, accuracy, train, train_pennylane
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, accuracy, train, train_pennylane
 
     task = load_task("digits4")
     space = CircuitSpace(n_qubits=4, max_layers=2, scope="full")
@@ -56,10 +56,10 @@ def test_training_learns_digits4_and_matches_the_pennylane_loop():
 
 
 def test_sgd_with_momentum_learns_and_its_momentum_matters():
-    from hybrid_nas.errors import ConfigError
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import CircuitSpace
-    from hybrid_nas.pqc.training import TrainConfig, train
+    from hybrid_nas.engine.errors import ConfigError
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, train
 
     task = load_task("digits4")
     space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
@@ -73,9 +73,9 @@ def test_sgd_with_momentum_learns_and_its_momentum_matters():
 
 
 def test_a_diverging_loss_is_a_clear_error():
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import CircuitSpace
-    from hybrid_nas.pqc.training import TrainConfig, train
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import TrainConfig, train
 
     space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
     with pytest.raises(FloatingPointError, match="training loss became nan"):
@@ -83,9 +83,9 @@ def test_a_diverging_loss_is_a_clear_error():
 
 
 def test_a_circuit_without_trainable_gates_is_scored_as_encoded():
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import CircuitSpace
-    from hybrid_nas.pqc.training import accuracy, train
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import CircuitSpace
+    from hybrid_nas.quantum.training import accuracy, train
 
     space = CircuitSpace(n_qubits=2, max_layers=1, scope="zz_ry", encoders=("rx",))
     circuit = space.build(space.uniform(1, "none", "none"))
@@ -146,7 +146,7 @@ def test_adjoint_gradients_reach_the_data_too():
         sim = Simulator(circuit, batch=3, gradient=gradient)
         x = torch.tensor(rng.uniform(0, np.pi, (3, circuit.n_features)) if not grads else x0, requires_grad=True)
         x0 = x.detach().numpy()
-        from hybrid_nas.pqc.simulator import Encoded
+        from hybrid_nas.quantum.simulator import Encoded
 
         sim.expvals(w, Encoded(x)).sum().backward()
         grads.append(x.grad.numpy())
@@ -154,7 +154,7 @@ def test_adjoint_gradients_reach_the_data_too():
 
 
 def test_the_plan_follows_the_size_and_the_memory_budget():
-    from hybrid_nas.pqc.space import CircuitSpace
+    from hybrid_nas.quantum.space import CircuitSpace
 
     def circuit(n):
         space = CircuitSpace(n_qubits=n, max_layers=2, scope="full", encoders=("rx",))
@@ -171,7 +171,7 @@ def test_the_plan_follows_the_size_and_the_memory_budget():
 
 def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
     from hybrid_nas import ConfigError
-    from hybrid_nas.pqc.space import CircuitSpace
+    from hybrid_nas.quantum.space import CircuitSpace
 
     space = CircuitSpace(n_qubits=40, max_layers=1, scope="u3cu3", encoders=("rx",))
     with pytest.raises(ConfigError, match=r"a 40-qubit circuit needs .* GiB for a batch of 64 .* use fewer qubits"):
@@ -180,7 +180,7 @@ def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
 
 def test_a_missing_device_is_one_clear_line():
     from hybrid_nas import ConfigError
-    from hybrid_nas.devices import resolve_device
+    from hybrid_nas.engine.devices import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
@@ -206,9 +206,9 @@ def test_single_precision_agrees_with_pennylane_to_1e5():
 
 def test_digits10_learns_on_10_qubits():
     """All ten digits, 36 pooled pixels on 10 qubits: a short training is far above chance (10 %)."""
-    from hybrid_nas.pqc.data import load_task
-    from hybrid_nas.pqc.space import space_for_task
-    from hybrid_nas.pqc.training import TrainConfig, accuracy, train
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.space import space_for_task
+    from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
     task = load_task("digits10")
     space = space_for_task(task, layers=2, scope="u3cu3", encoder="ryzxy_interleaved")

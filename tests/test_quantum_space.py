@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from hybrid_nas import ConfigError
-from hybrid_nas.pqc.circuit import qiskit_expvals, to_pennylane
-from hybrid_nas.pqc.hardware import fake_backend, hardware_figures
-from hybrid_nas.pqc.space import CircuitSpace, load_scopes
+from hybrid_nas.quantum.circuit import qiskit_expvals, to_pennylane
+from hybrid_nas.quantum.hardware import fake_backend, hardware_figures
+from hybrid_nas.quantum.space import CircuitSpace, load_scopes
 
 
 @pytest.mark.parametrize("scope", sorted(load_scopes()))
@@ -77,8 +77,8 @@ def test_hardware_figures_on_a_fake_backend():
 
 def test_the_noisy_run_transpiles_once_to_the_same_figures():
     # the evaluator reads the hardware figures off the transpile its noisy run uses (data left symbolic)
-    from hybrid_nas.pqc.hardware import transpiled_figures
-    from hybrid_nas.pqc.noise import DeviceRun
+    from hybrid_nas.quantum.hardware import transpiled_figures
+    from hybrid_nas.quantum.noise import DeviceRun
 
     backend = fake_backend("FakeManilaV2")
     space = CircuitSpace(n_qubits=4, max_layers=2, scope="full", encoders=("ryzxy_interleaved",))

@@ -1,10 +1,10 @@
 import numpy as np
 
 from hybrid_nas import Study, make_objective, make_strategy
-from hybrid_nas.pqc.data import load_task
-from hybrid_nas.pqc.space import CircuitSpace
-from hybrid_nas.pqc.supercircuit import SuperCircuitEvaluator, inherited_accuracy, train_supercircuit
-from hybrid_nas.pqc.training import TrainConfig
+from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.space import CircuitSpace
+from hybrid_nas.quantum.supercircuit import SuperCircuitEvaluator, inherited_accuracy, train_supercircuit
+from hybrid_nas.quantum.training import TrainConfig
 
 
 def test_sub_circuits_share_the_bank_by_decision_option():

@@ -47,7 +47,7 @@ def test_a_decision_needs_an_option():
 
 
 def test_nb201_notation_round_trips(nb201):
-    from hybrid_nas.nasbench201 import load_table
+    from hybrid_nas.nb201.table import load_table
 
     space, _ = nb201
     rng = np.random.default_rng(1)
@@ -66,7 +66,7 @@ def test_nb201_notation_round_trips(nb201):
 
 @pytest.fixture
 def product(space):
-    from hybrid_nas.pqc.space import CircuitSpace
+    from hybrid_nas.quantum.space import CircuitSpace
 
     return ProductSpace({"net": space, "circuit": CircuitSpace(3, 2, "rxyz", ("rx",))})
 

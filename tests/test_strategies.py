@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from hybrid_nas import ConfigError, Decision, SearchSpace, Study, make_objective, make_strategy
-from hybrid_nas.objectives import dominates
-from hybrid_nas.strategies import STRATEGIES
+from hybrid_nas.engine.objectives import dominates
+from hybrid_nas.engine.strategies import STRATEGIES
 
 from helpers import CountingEvaluator
 

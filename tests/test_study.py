@@ -12,7 +12,7 @@ import pytest
 from hybrid_nas import (ConfigError, Decision, SearchSpace, SQLiteStore, StorageError, Study, TrialState,
                         make_objective, make_strategy)
 
-from hybrid_nas.study import trial_seed
+from hybrid_nas.engine.study import trial_seed
 
 from helpers import CountingEvaluator, SetupEvaluator
 
@@ -197,7 +197,7 @@ def test_dask_cluster_runs_every_trial_once():
 
 
 def test_architectures_that_build_the_same_thing_count_once():
-    from hybrid_nas.pqc.space import CircuitSpace
+    from hybrid_nas.quantum.space import CircuitSpace
 
     space = CircuitSpace(n_qubits=2, max_layers=2, scope="zz_ry")  # 128 raw architectures, 72 distinct circuits
     ev = CountingEvaluator(space)

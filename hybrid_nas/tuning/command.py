@@ -6,9 +6,13 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from hybrid_nas.commands import Command, register
-from hybrid_nas.errors import ConfigError
-from hybrid_nas.settings import Settings, defaults_from, setting
+from typing import ClassVar
+
+from hybrid_nas.engine.jobs import Job
+from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
+from hybrid_nas.engine.run import Run
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.settings import Settings, defaults_from, setting
 
 
 class HPOFields:
@@ -53,14 +57,14 @@ class HPOClassicalSettings(HPOFields, Settings):
 
     def check(self):
         super().check()
-        from hybrid_nas.devices import resolve_device
+        from hybrid_nas.engine.devices import resolve_device
 
         resolve_device(self.device)  # before the data set is generated or the directory claimed
 
 
 def hpo_space(name: str):
     """A search-space file: a path, or a file of the packaged configs/."""
-    from .searchspace import HPOSpace
+    from hybrid_nas.tuning.searchspace import HPOSpace
 
     if Path(name).is_file():
         return HPOSpace.from_file(name)
@@ -72,48 +76,62 @@ def hpo_space(name: str):
 
 def target(name: str, s, workdir: Path):
     if name == "quantum":
-        from hybrid_nas.pqc.hpo import target_from_settings
+        from hybrid_nas.quantum.hpo import target_from_settings
         return target_from_settings(s)
-    from hybrid_nas.yolo.hpo import target_from_settings
+    from hybrid_nas.classical.hpo import target_from_settings
     return target_from_settings(s, workdir)
 
 
-def run_hpo_study(name: str, settings, out=None, resume: bool = False, progress: bool = True):
-    """SMAC over the target's training hyperparameters, then default vs tuned on held-out data."""
-    from hybrid_nas.report import write_report
-    from hybrid_nas.run import Run
+class HPOJob(Job[Run]):
+    """``hybrid-nas hpo quantum|classical``: SMAC over the target's training hyperparameters, then default vs
+    tuned on held-out data."""
 
-    from .report import compare, write_hpo_summary
-    from .runner import run_hpo
+    target: ClassVar[str]
 
-    s = settings
-    space, renamed = hpo_space(s.space).renamed(TARGET_ALIASES[name])
-    for old, new in renamed:
-        print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
-    out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
-    evaluator = target(name, s, out / "work")  # a bad target or space fails here, before the directory is claimed
-    for note in evaluator.prepare(space.names):
-        print(f"hpo: {note}")
-    evaluator.check(space.names)
-    run = Run.start(out, f"hpo {name}", s, resume)
-    fidelity = "epochs" if s.method == "multi-fidelity" else None
-    result = run_hpo(evaluator, space, run.dir, trials=s.trials, seed=s.seed, kind=s.method,
-                     budgets=(s.min_epochs, s.max_epochs), fidelity=fidelity, n_initial=s.n_initial,
-                     repeats=s.repeats, workers=s.workers, scheduler=s.dask_scheduler, resume=resume)
-    ok = [t for t in result.trials if t.ok]
-    write_report(run.dir)
-    comparison = compare(evaluator, evaluator.defaults(list(result.incumbent)), result.incumbent, s.seeds)
-    write_hpo_summary(run.dir, comparison, evaluator.quality, s.seeds)
-    (run.dir / "best.json").write_text(json.dumps(
-        {"rule": f"the highest validation {evaluator.quality}", "trials": len(result.trials),
-         "failed": len(result.trials) - len(ok), "seconds": result.seconds, "quality": evaluator.quality,
-         "best": {"hyperparameters": result.incumbent,
-                  "reward": max((t.reward for t in ok), default=None)}}, indent=2, default=float) + "\n")
-    return run
+    def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
+        from hybrid_nas.engine.report import write_report
+        from hybrid_nas.tuning.report import compare, write_hpo_summary
+        from hybrid_nas.tuning.runner import run_hpo
+
+        s, name = self.settings, self.target
+        space, renamed = hpo_space(s.space).renamed(TARGET_ALIASES[name])
+        for old, new in renamed:
+            print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
+        out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
+        evaluator = target(name, s, out / "work")  # a bad target or space fails here, before the directory is claimed
+        for note in evaluator.prepare(space.names):
+            print(f"hpo: {note}")
+        evaluator.check(space.names)
+        run = Run.start(out, self.command, s, resume)
+        fidelity = "epochs" if s.method == "multi-fidelity" else None
+        result = run_hpo(evaluator, space, run.dir, trials=s.trials, seed=s.seed, kind=s.method,
+                         budgets=(s.min_epochs, s.max_epochs), fidelity=fidelity, n_initial=s.n_initial,
+                         repeats=s.repeats, workers=s.workers, scheduler=s.dask_scheduler, resume=resume)
+        ok = [t for t in result.trials if t.ok]
+        write_report(run.dir)
+        comparison = compare(evaluator, evaluator.defaults(list(result.incumbent)), result.incumbent, s.seeds)
+        write_hpo_summary(run.dir, comparison, evaluator.quality, s.seeds)
+        (run.dir / "best.json").write_text(json.dumps(
+            {"rule": f"the highest validation {evaluator.quality}", "trials": len(result.trials),
+             "failed": len(result.trials) - len(ok), "seconds": result.seconds, "quality": evaluator.quality,
+             "best": {"hyperparameters": result.incumbent,
+                      "reward": max((t.reward for t in ok), default=None)}}, indent=2, default=float) + "\n")
+        return run
+
+    def summary(self, run: Run) -> str:
+        return summary(run)
 
 
-def summary(run) -> str:
-    from .report import comparison_table
+class HPOQuantumJob(HPOJob):
+    target = "quantum"
+
+
+class HPOClassicalJob(HPOJob):
+    target = "classical"
+
+
+def summary(run: Run) -> str:
+    from hybrid_nas.tuning.report import comparison_table
 
     doc, s = run.result, run.settings
     comparison = json.loads((run.dir / "hpo.json").read_text())
@@ -127,23 +145,30 @@ def summary(run) -> str:
 
 def tune_after_search(name: str, run, search_settings, progress: bool = True, resume: bool = False):
     """``hpo_trials`` on a search: tune the architecture it found on its data and seed, into ``<run>/hpo``."""
-    cls = HPOQuantumSettings if name == "quantum" else HPOClassicalSettings
+    cls, job = (HPOQuantumSettings, HPOQuantumJob) if name == "quantum" else (HPOClassicalSettings, HPOClassicalJob)
     hpo = cls.resolve(run_dir=str(run.dir), trials=search_settings.hpo_trials, seed=search_settings.seed)
-    return run_hpo_study(name, hpo, run.dir / "hpo", resume=resume, progress=progress)
+    return job(hpo, f"hpo {name}").execute(run.dir / "hpo", resume=resume, progress=progress)
 
 
 def after_search_summary(run) -> list[str]:
     """The tuning's summary lines when the search ran one (``hpo_trials``), else none."""
-    from hybrid_nas.run import load
+    from hybrid_nas.engine.run import load
 
     return [summary(load(run.dir / "hpo"))] if (run.dir / "hpo" / "best.json").is_file() else []
+
+
+def rebuild_space(meta: dict):
+    from hybrid_nas.tuning.searchspace import HPOSpace
+
+    return HPOSpace(meta["spec"])
 
 
 # Names a target takes for its own: TANGO's NNI space says lr and batch_size.
 TARGET_ALIASES = {"quantum": {"batch_size": "batch"},
                   "classical": {"lr": "lr0", "batch_size": "batch"}}
 
+register_space(SpaceKind("hpo", rebuild_space))
 register(Command(("hpo", "quantum"), "SMAC over the training hyperparameters of a found circuit",
-                 HPOQuantumSettings, lambda s, **kw: run_hpo_study("quantum", s, **kw), summary))
+                 HPOQuantumSettings, HPOQuantumJob))
 register(Command(("hpo", "classical"), "SMAC over the training arguments of a found detector",
-                 HPOClassicalSettings, lambda s, **kw: run_hpo_study("classical", s, **kw), summary))
+                 HPOClassicalSettings, HPOClassicalJob))

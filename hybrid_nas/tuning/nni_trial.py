@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import ConfigError, HybridNasError
+from hybrid_nas.engine.errors import ConfigError, HybridNasError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("hybrid-nas: error: the NNI trial needs NNI: pip install 'hybrid-nas[nni]'", file=sys.stderr)
         return 2
-    from .command import TARGET_ALIASES, HPOClassicalSettings, HPOQuantumSettings, target
+    from hybrid_nas.tuning.command import TARGET_ALIASES, HPOClassicalSettings, HPOQuantumSettings, target
 
     try:
         cls = HPOQuantumSettings if args.target == "quantum" else HPOClassicalSettings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluator import Evaluator, run_evaluation
-from ..space import Architecture
+from hybrid_nas.engine.evaluator import Evaluator, run_evaluation
+from hybrid_nas.engine.space import Architecture
 
 
 def compare(evaluator: Evaluator, default: dict, tuned: dict, seeds: int, first_seed: int = 1000) -> dict:

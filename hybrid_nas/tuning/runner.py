@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, unknown
-from ..evaluator import Evaluator, run_evaluation, tag
-from ..executors import connect_dask
-from ..smac_facade import FACADES, make_facade
-from ..space import Architecture
-from ..store import TrialStore, meta_hash, open_study
-from ..trial import Trial, TrialState
-from .searchspace import HPOSpace
+from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.evaluator import Evaluator, run_evaluation, tag
+from hybrid_nas.engine.executors import connect_dask
+from hybrid_nas.engine.strategies.smac_facade import FACADES, make_facade
+from hybrid_nas.engine.space import Architecture
+from hybrid_nas.engine.storages.base import TrialStore, meta_hash, open_study
+from hybrid_nas.engine.trial import Trial, TrialState
+from hybrid_nas.tuning.searchspace import HPOSpace
 
 
 class SMACTarget:

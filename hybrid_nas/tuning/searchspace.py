@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ConfigError, unknown
+from hybrid_nas.engine.errors import ConfigError, unknown
 
 TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
          "lognormal", "qlognormal")
@@ -161,3 +161,7 @@ class HPOSpace:
 
     def meta(self) -> dict:
         return {"name": "hpo", "spec": self.spec}
+
+    def optuna_distributions(self) -> dict:
+        """Each hyperparameter's range as Optuna's distribution (what an Optuna store records)."""
+        return {p.name: p.optuna_distribution() for p in self.params}

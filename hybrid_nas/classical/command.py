@@ -1,0 +1,289 @@
+"""``hybrid-nas classical`` and ``hybrid-nas latency-table``: their settings and the runs they make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hybrid_nas.engine.jobs import Job, SearchJob, StudyResult, StudySpec
+from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
+from hybrid_nas.engine.run import Run
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+
+if TYPE_CHECKING:
+    from hybrid_nas.classical.latency import LatencyTable
+
+
+@defaults_from("classical.yaml")
+class ClassicalSettings(StudyFields, Settings):
+    model: str = setting("detector whose ELAN blocks are searched", choices=("yolov9t", "yolov9s", "yolov9m", "yolov9c"))
+    data: str = setting("builtin:digits (generated offline) or an ultralytics data.yaml on disk")
+    n_images: int = setting("size of the generated builtin:digits set (a fifth of it is the val split)")
+    positions: str = setting("neck: layers 12, 15, 18, 21; all: the backbone's ELAN blocks too", choices=("neck", "all"))
+    profile: str = setting("device profile of configs/classical_scopes.yaml: cloud | mobile | tiny")
+    scope: str | None = setting("small | medium | large | full (null: the profile's)")
+    scopes: list[str] | None = setting("comma-separated scopes searched from one supernet, e.g. small,medium,large,full")
+    ops: str | None = setting("tango8: every position offers exactly TANGO's 8 ops instead of its scope's (null)",
+                              choices=("tango8",))
+    from_tango: str | None = setting("a TANGO architecture ({\"m_13\": 6, ...} or a JSON file): write it as "
+                                     "<out>/best.yaml and stop (no search)")
+    latency: str | None = setting("measure | table | file:PATH (null: the profile's)")
+    latency_limit: float | None = setting("latency limit T in ms (null: the profile's)")
+    device: str = setting("where the supernet trains and subnets are validated: cpu | cuda | cuda:N | mps")
+    latency_device: str = setting("where candidates' latency is measured: cpu (with --threads) | cuda | cuda:N")
+    threads: int = setting("CPU threads for latency measurement")
+    latency_backend: str = setting("torch, or onnxruntime (pip install 'hybrid-nas[onnx]')",
+                                   choices=("torch", "onnxruntime"))
+    latency_stat: str = setting("statistic of the timed runs", choices=("min", "median"))
+    imgsz: int = setting("image size")
+    batch: int = setting("batch size of supernet training and fine-tuning")
+    supernet_epochs: int = setting("supernet training epochs")
+    sampling: str = setting("how the supernet draws a path per batch: uniform; sandwich (the largest path on the "
+                            "labels and, distilling it in place, a smaller one); progressive",
+                            choices=("uniform", "sandwich", "progressive"))
+    distill: float = setting("weight of the in-place distillation of --sampling sandwich (0: the labels only)")
+    calibration_images: int = setting("training images for BatchNorm recalibration of each subnet")
+    finetune_epochs: int = setting("fine-tune the exported best subnet this many epochs (0: no)")
+    quality: str = setting("quality figure", choices=("map50", "map50_95"))
+    hpo_trials: int = setting("then tune the best subnet's training with SMAC, into <out>/hpo (0: no)")
+
+    def check(self):
+        self.check_study()
+        if self.distill < 0:
+            raise ConfigError(f"--distill must be >= 0, got {self.distill}")
+        if self.supernet_epochs < 1:
+            raise ConfigError(f"--supernet-epochs must be at least 1, got {self.supernet_epochs}")
+        from hybrid_nas.engine.devices import resolve_device
+
+        resolve_device(self.device)  # a missing GPU is refused here, before any work
+        resolve_device(self.latency_device, "--latency-device")
+        if self.profile_values()["latency"] == "measure" and (self.workers > 1 or self.dask_scheduler):
+            raise ConfigError("--latency measure times candidates on cores that parallel trials share, which skews "
+                              "every figure: use --workers 1, or a latency table (--latency table)")
+
+    def profile_values(self) -> dict:
+        """Scope, latency source and limit: the settings', or the profile's where the settings leave them null."""
+        from hybrid_nas.classical.space import profile
+
+        prof = profile(self.profile)
+        return {"scope": self.scope or prof.get("scope"), "latency": self.latency or prof.get("latency"),
+                "latency_limit": self.latency_limit if self.latency_limit is not None else prof.get("latency_limit")}
+
+    def searched_scopes(self) -> list[str]:
+        return self.scopes or [self.profile_values()["scope"]]
+
+    def default_dir(self) -> Path:
+        return Path(f"runs/classical-{self.model}-{'-'.join(self.searched_scopes())}-s{self.seed}")
+
+
+class ClassicalJob(SearchJob):
+    """``hybrid-nas classical``: one supernet trained over every requested scope, then a study per scope with
+    inherited weights; the best subnet of each exported as a plain ultralytics model."""
+
+    settings: ClassicalSettings
+
+    def __init__(self, settings: ClassicalSettings, command: str):
+        from hybrid_nas.classical.space import NeckSpace
+        from hybrid_nas.engine.objectives import make_objective
+
+        super().__init__(settings, command)
+        s = settings
+        self.resolved = s.profile_values()
+        self.spaces = {scope: NeckSpace(s.model, scope, s.positions, s.ops) for scope in s.searched_scopes()}
+        self.union = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops)
+        self.objective = make_objective(s.objective, quality=s.quality, cost="latency_ms",
+                                        T=self.resolved["latency_limit"])
+
+    def default_dir(self) -> Path:
+        return self.settings.default_dir()
+
+    def prepare(self, run: Run) -> None:
+        from hybrid_nas.classical import run as steps
+        from hybrid_nas.classical.data import class_count, resolve_data
+
+        s = self.settings
+        self.data = resolve_data(s.data, s.imgsz, s.n_images, s.seed)
+        self.weights, self.trained_with = steps.supernet_weights(self.union, self.data, run.dir, s, reuse=self.resume)
+        self.table = steps.latency_table(self.union, s, self.resolved["latency"], run.dir, class_count(self.data))
+        self.latency = "measure" if self.table is None else "table"
+
+    def studies(self, run: Run) -> Iterator[StudySpec]:
+        from hybrid_nas.classical import run as steps
+        from hybrid_nas.classical.evaluator import SupernetEvaluator
+
+        s = self.settings
+        for scope, space in self.spaces.items():
+            evaluator = SupernetEvaluator(space, self.weights, self.data, s.imgsz, self.latency, self.table,
+                                          steps.timing(s), s.calibration_images, s.quality,
+                                          supernet=self.trained_with, workdir=run.dir / "validation", device=s.device)
+            yield StudySpec("" if len(self.spaces) == 1 else scope, space, evaluator, self.objective)
+
+    def artefacts(self, result: StudyResult) -> dict:
+        from hybrid_nas.classical import run as steps
+        from hybrid_nas.classical.tango import to_tango
+
+        s, best, space = self.settings, result.best, result.spec.space
+        if best is None:
+            return {"scope": space.scope, "finetuned": None, "tango": None, "tango_note": "no best subnet"}
+        train_args = {"data": str(self.data), "imgsz": s.imgsz, "batch": s.batch, "task": "detect"}
+        steps.export(result.spec.evaluator.subnet(best.arch), best.arch, space, result.dir, train_args)
+        finetuned = steps.finetune(result.dir / "best.pt", self.data, s, result.dir) if s.finetune_epochs else None
+        tango, why = to_tango(space.ops(best.arch))
+        return {"scope": space.scope, "finetuned": finetuned, "tango": tango, **({"tango_note": why} if why else {})}
+
+    def finish(self, run: Run, results: list[StudyResult]) -> None:
+        from hybrid_nas.classical import run as steps
+
+        rows = []
+        for r in results:
+            row = {"scope": r.extra["scope"], "trials": len(r.view.trials), "seconds": r.seconds,
+                   "stop_reason": r.stop_reason}
+            if r.best is not None:
+                row |= {"architecture": r.spec.space.describe(r.best.arch),
+                        **{k: r.best.metrics[k] for k in steps.TABLE_COLUMNS}}
+                if r.extra["finetuned"] is not None:
+                    row["finetuned"] = r.extra["finetuned"]
+            rows.append(row)
+        steps.write_scope_table(rows, run.dir, {"latency": self.latency, **self.resolved})
+        if self.settings.hpo_trials and any("architecture" in r for r in rows):
+            from hybrid_nas.tuning.command import tune_after_search
+
+            tune_after_search("classical", run, self.settings, self.progress, self.resume)
+
+    def summary(self, run: Run) -> str:
+        import json
+
+        from hybrid_nas.classical.run import scope_table
+        from hybrid_nas.tuning.command import after_search_summary
+
+        s, doc = run.settings, json.loads((run.dir / "scopes.json").read_text())
+        lines = [f"scope {r['scope']}: {r['trials']} trials in {r['seconds']:.0f} s, stopped by {r['stop_reason']}"
+                 for r in doc["scopes"]]
+        limit = doc["latency_limit"]
+        lines += [scope_table(doc["scopes"]),
+                  f"latency: {doc['latency']} ({s['threads']} thread(s), {s['imgsz']} px), limit "
+                  f"{f'{limit:g} ms' if limit is not None else 'none'}",
+                  f"run directory: {run.dir}  (supernet.pt, latency_table.json, {run.trial_files}, best.json, "
+                  "best.yaml, best.pt, summary.md, report/)"]
+        return "\n".join(lines + after_search_summary(run))
+
+
+class TangoExportJob(Job[Run]):
+    """``hybrid-nas classical --from-tango``: TANGO's architecture as ``best.yaml`` (our block at each given
+    position, ultralytics' stock block elsewhere) and ``tango.json`` (what was read, what it became, what was
+    skipped); no search."""
+
+    settings: ClassicalSettings
+
+    def __init__(self, settings: ClassicalSettings, command: str):
+        from hybrid_nas.classical.tango import from_tango
+
+        super().__init__(settings, command)
+        self.ops, self.skipped = from_tango(settings.from_tango, settings.model)  # a bad architecture fails here
+
+    def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
+        import json
+
+        from hybrid_nas.classical import network
+        from hybrid_nas.classical.run import write_model_yaml
+        from hybrid_nas.classical.tango import read
+
+        s, ops, skipped = self.settings, self.ops, self.skipped
+        run = Run.start(out or Path(f"runs/tango-{s.model}"), self.command, s, resume)
+        described = " ".join(f"m{i}={op}" for i, op in sorted(ops.items()))
+        comments = [f"TANGO architecture on {s.model}: {described}"]
+        if skipped:
+            comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
+        write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
+        doc = {"tango": read(s.from_tango), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
+               "skipped": skipped, "model": s.model}
+        (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
+        return run
+
+    def summary(self, run: Run) -> str:
+        import json
+
+        doc = json.loads((run.dir / "tango.json").read_text())
+        arch = " ".join(f"{k}={v}" for k, v in doc["architecture"].items())
+        return "\n".join([f"TANGO architecture on {doc['model']}: {arch}",
+                          "skipped (PGI auxiliary branch, not in ultralytics' models): "
+                          f"{', '.join(doc['skipped']) or 'none'}",
+                          f"run directory: {run.dir}  (best.yaml: `import hybrid_nas.classical`, then "
+                          "YOLO(\"best.yaml\"))"])
+
+
+def classical_job(settings: ClassicalSettings, command: str) -> Job[Run]:
+    """The search, or with ``--from-tango`` the export of a given architecture."""
+    return TangoExportJob(settings, command) if settings.from_tango else ClassicalJob(settings, command)
+
+
+@defaults_from("latency_table.yaml")
+class LatencyTableSettings(Settings):
+    model: str = setting("detector", choices=("yolov9t", "yolov9s", "yolov9m", "yolov9c"))
+    scope: str = setting("small | medium | large | full, or several comma-separated")
+    positions: str = setting("neck | all", choices=("neck", "all"))
+    imgsz: int = setting("image size")
+    device: str = setting("cpu (with --threads) | cuda | cuda:N")
+    threads: int = setting("CPU threads")
+    stat: str = setting("statistic of the timed runs", choices=("min", "median"))
+    backend: str = setting("torch | onnxruntime", choices=("torch", "onnxruntime"))
+    calibration: int = setting("random whole subnets measured for the correction")
+    seed: int = setting("seed of the calibration subnets")
+
+    def check(self):
+        from hybrid_nas.engine.devices import resolve_device
+
+        resolve_device(self.device)
+
+
+@dataclass(frozen=True)
+class LatencyTableResult:
+    path: Path
+    table: LatencyTable
+    pairs: int  # whole subnets the correction was fitted to
+    positions: int
+
+
+class LatencyTableJob(Job[LatencyTableResult]):
+    """``hybrid-nas latency-table``: measure a latency table on this machine, for ``--latency file:PATH`` on
+    another; ``out`` is the JSON file."""
+
+    settings: LatencyTableSettings
+
+    def __init__(self, settings: LatencyTableSettings, command: str):
+        from hybrid_nas.classical.space import NeckSpace
+
+        super().__init__(settings, command)
+        self.space = NeckSpace(settings.model, settings.scope, settings.positions)
+
+    def execute(self, out: str | Path | None, *, resume: bool = False, progress: bool = True) -> LatencyTableResult:
+        from hybrid_nas.classical.latency import Timing, build_table
+
+        s = self.settings
+        timing = Timing(s.threads, statistic=s.stat, backend=s.backend, device=s.device)
+        table, pairs = build_table(self.space, s.imgsz, timing, s.calibration, s.seed)
+        path = Path(out or "latency_table.json")
+        table.save(path)
+        return LatencyTableResult(path, table, len(pairs), len(self.space.decisions))
+
+    def summary(self, result: LatencyTableResult) -> str:
+        return (f"{result.positions} positions x ops measured, correction fitted to {result.pairs} subnets: "
+                f"latency = {result.table.intercept:.2f} ms + {result.table.slope:.3f} x block sum; "
+                f"wrote {result.path}")
+
+
+def rebuild_space(meta: dict):
+    from hybrid_nas.classical.space import NeckSpace
+
+    return NeckSpace(meta["model"], meta["scope"], meta["positions"], meta.get("ops"))
+
+
+register_space(SpaceKind("yolo", rebuild_space))
+register(Command(("classical",), "one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
+                 ClassicalSettings, classical_job))
+register(Command(("latency-table",), "measure a per-block latency table (JSON) on this machine",
+                 LatencyTableSettings, LatencyTableJob))

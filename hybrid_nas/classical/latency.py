@@ -1,0 +1,214 @@
+"""Latency: measured on this machine, or predicted by a lookup table with a whole-network correction.
+
+Measurement: a fused copy of the network, batch 1, fixed thread count, warm-up runs, then the median (or
+minimum) of repeated runs. The table holds, per (position, op), the latency of that block alone at its input shape;
+the blocks' sum misses everything the whole network adds (the rest of the layers, memory traffic between
+layers, framework overhead), so a prediction is ``intercept + slope * sum`` with both fitted by least
+squares to whole-network measurements of random subnets. A table is JSON, so one measured on another
+device (a phone, with the same format) can stand in for this machine's (``--latency file:PATH``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hybrid_nas.engine.devices import describe, resolve_device, synchronize
+from hybrid_nas.engine.errors import ConfigError, DataError, unknown
+from hybrid_nas.engine.scoped import torch_threads
+from hybrid_nas.engine.space import Architecture
+
+from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.space import NeckSpace
+
+
+STATISTICS = {"median": np.median, "min": np.min}
+BACKENDS = ("torch", "onnxruntime")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a latency is measured: CPU threads, warm-up runs, timed runs, and the statistic of the timed runs.
+
+    The minimum by default: on the build machine (a shared 2-core VM) single runs of one subnet spread from
+    28 to 44 ms and the median of 20 runs moved by 15 % between repetitions, while the minimum moved by
+    ~4 %; the median measures the neighbours as much as the network (benchmarks/README.md).
+    ``backend`` torch runs the fused PyTorch model; onnxruntime runs its ONNX export (optional packages)."""
+
+    threads: int = 1
+    warmup: int = 5
+    repeats: int = 50
+    statistic: str = "min"
+    backend: str = "torch"
+    device: str = "cpu"  # cpu (``threads`` of it) or cuda[:N] (synchronised around each timed run)
+
+    def __post_init__(self):
+        if self.statistic not in STATISTICS:
+            raise ConfigError(unknown("latency statistic", self.statistic, STATISTICS))
+        if self.backend not in BACKENDS:
+            raise ConfigError(unknown("latency backend", self.backend, BACKENDS))
+        if self.backend == "onnxruntime" and self.device != "cpu":
+            raise ConfigError(f"latency backend onnxruntime times on the CPU here; got latency device {self.device!r}")
+        if self.threads < 1 or self.repeats < 1:
+            raise ConfigError(f"latency timing needs threads >= 1 and repeats >= 1, got {self.threads}, {self.repeats}")
+
+
+@torch.no_grad()
+def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing = Timing()) -> float:
+    """Wall time of one forward pass (ms) of a fused, eval-mode copy of ``module``, batch of ``shape``."""
+    device = resolve_device(timing.device)
+    model = copy.deepcopy(module).float().cpu().eval()
+    if hasattr(model, "fuse"):
+        model = model.fuse(verbose=False)
+    x = torch.zeros(shape)
+    if timing.backend == "onnxruntime":
+        forward = _onnxruntime(model, x, timing.threads)
+    else:
+        model, x = model.to(device), x.to(device)
+
+        def forward():
+            return model(x)
+    with torch_threads(timing.threads):
+        for _ in range(timing.warmup):
+            forward()
+        times = []
+        for _ in range(timing.repeats):
+            synchronize(device)
+            start = time.perf_counter()
+            forward()
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+    return 1000 * float(STATISTICS[timing.statistic](times))
+
+
+def _onnxruntime(model: torch.nn.Module, x: torch.Tensor, n_threads: int):
+    """A forward pass of the model's ONNX export in an ONNX Runtime CPU session. Exported by torch itself:
+    ultralytics' exporter would pip-install missing packages at run time."""
+    import io
+
+    try:
+        import onnxruntime as ort
+        buffer = io.BytesIO()
+        torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=17)
+    except ImportError as e:
+        raise ConfigError(f"latency backend onnxruntime needs onnx and onnxruntime ({e}): "
+                          "pip install 'hybrid-nas[onnx]'") from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = n_threads, 1
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x.numpy()}
+    return lambda: session.run(None, feed)
+
+
+def block_inputs(model, imgsz: int) -> dict[int, tuple[int, ...]]:
+    """Input shape of every searchable block of a built model at ``imgsz``."""
+    shapes, hooks = {}, []
+
+    def record(module, args):  # a pre-hook must return None, or it replaces the input
+        shapes[module.i] = tuple(args[0].shape)
+
+    for m in model.model:
+        if isinstance(m, SearchableELAN):
+            hooks.append(m.register_forward_pre_hook(record))
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, imgsz, imgsz))
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def _fused_block(block: SearchableELAN, op: str) -> SearchableELAN:
+    from ultralytics.utils.torch_utils import fuse_conv_and_bn
+
+    from hybrid_nas.classical.block import ElasticConv
+
+    alone = block.with_ops((op,)).eval()
+    for m in alone.modules():
+        if isinstance(m, ElasticConv):
+            m.conv = fuse_conv_and_bn(m.conv, m.bn)
+            delattr(m, "bn")
+            m.forward = m.forward_fuse
+    return alone
+
+
+@dataclass
+class LatencyTable:
+    """Per-position, per-op block latencies (ms) and the whole-network correction fitted to measurements."""
+
+    model: str
+    imgsz: int
+    timing: dict  # Timing's fields
+    entries: dict[str, dict[str, float]]
+    intercept: float = 0.0
+    slope: float = 1.0
+    device: str = field(default_factory=lambda: f"{platform.machine()} {platform.processor() or ''}".strip())
+
+    def block_sum(self, arch: Architecture) -> float:
+        try:
+            return sum(self.entries[name][op] for name, op in arch.items())
+        except KeyError as e:
+            raise ConfigError(f"latency table has no entry for {e.args[0]!r}; build it for this space's "
+                              "model and scope") from None
+
+    def predict(self, arch: Architecture, corrected: bool = True) -> float:
+        s = self.block_sum(arch)
+        return self.intercept + self.slope * s if corrected else s
+
+    def fit(self, sums: list[float], measured: list[float]) -> None:
+        """Least-squares ``measured = intercept + slope * sum`` (a pure offset when all sums are equal)."""
+        s, m = np.asarray(sums, float), np.asarray(measured, float)
+        if np.ptp(s) < 1e-9:
+            self.slope, self.intercept = 1.0, float(np.mean(m - s))
+        else:
+            self.slope, self.intercept = (float(v) for v in np.polyfit(s, m, 1))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatencyTable":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"latency table {path} not found; build one with `hybrid-nas latency-table`")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise DataError(f"latency table {path} is not a hybrid-nas latency table: {e}") from None
+
+
+def build_table(space: NeckSpace, imgsz: int, timing: Timing = Timing(), calibration: int = 12, seed: int = 0,
+                supernet=None, nc: int = 10) -> tuple[LatencyTable, list[tuple[float, float]]]:
+    """Measure every (position, op) block alone, then ``calibration`` random whole subnets to fit the
+    correction. Returns the table and the calibration pairs (block sum, measured ms)."""
+    from hybrid_nas.classical import network
+
+    model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=nc))
+    shapes = block_inputs(model, imgsz)
+    found = network.blocks(model)
+    entries = {}
+    for i in space.layers:
+        d = space[f"m{i}"]
+        entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], timing) for op in d.options}
+    table = LatencyTable(space.model, imgsz, asdict(timing), entries, device=describe(resolve_device(timing.device)))
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(calibration):
+        arch = space.sample(rng)
+        pairs.append((table.block_sum(arch), measure_subnet(space, arch, imgsz, timing, nc)))
+    table.fit(*zip(*pairs))
+    return table, pairs
+
+
+def measure_subnet(space: NeckSpace, arch: Architecture, imgsz: int, timing: Timing = Timing(), nc: int = 10) -> float:
+    """Whole-network latency of a freshly built subnet with ``nc`` classes (weights do not change the time of
+    dense convs)."""
+    from hybrid_nas.classical import network
+
+    return measure_ms(network.build(space.subnet_yaml(arch, nc=nc)), (1, 3, imgsz, imgsz), timing)

@@ -1,0 +1,163 @@
+"""The one pipeline: every command's settings -> its checks -> its run directory -> its studies -> its files.
+
+A command supplies a ``Job``. Building the job is where every check happens (settings beyond their types,
+data, files named by flags): nothing is written before it succeeds. A ``SearchJob`` then runs the same
+steps for every search command, and a command overrides only what differs:
+
+    default_dir()            where the run goes when no --out is given
+    prepare(run)             shared work after the directory is claimed (a data set, a supernet)
+    studies(run)             the studies to run: one, or one per scope / depth
+    artefacts(result)        the best architecture's files; returns what ``best.json`` adds
+    finish(run, results)     the run's own files across its studies (a table per depth, a tuning)
+    summary(run)             what the console prints
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.evaluator import Evaluator
+from hybrid_nas.engine.objectives import Objective
+from hybrid_nas.engine.registry import Command, command
+from hybrid_nas.engine.results import StudyView
+from hybrid_nas.engine.run import Run
+from hybrid_nas.engine.settings import Settings, StudyFields
+from hybrid_nas.engine.space import SearchSpace
+from hybrid_nas.engine.trial import Trial
+
+R = TypeVar("R")
+
+
+class Job(ABC, Generic[R]):
+    """A command's work on its settings; ``__init__`` checks, ``execute`` works."""
+
+    def __init__(self, settings: Any, command: str):
+        self.settings, self.command = settings, command
+
+    @abstractmethod
+    def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> R: ...
+
+    @abstractmethod
+    def summary(self, result: R) -> str:
+        """The lines the console prints about ``result``."""
+
+
+@dataclass
+class StudySpec:
+    """One study of a run: ``name`` is its subdirectory ('' for the run directory itself)."""
+
+    name: str
+    space: SearchSpace
+    evaluator: Evaluator
+    objective: Objective
+    count_repeats: bool = False
+
+
+@dataclass
+class StudyResult:
+    spec: StudySpec
+    dir: Path
+    view: StudyView
+    seconds: float
+    stop_reason: str
+    extra: dict = field(default_factory=dict)  # what the command added to best.json
+
+    @property
+    def best(self) -> Trial | None:
+        return self.view.best()
+
+
+class SearchJob(Job[Run]):
+    """The pipeline of every search command."""
+
+    settings: StudyFields
+    kind: ClassVar[str] = ""  # the default run directory's prefix
+    resume, progress = False, True  # as ``execute`` was called
+
+    def default_dir(self) -> Path:
+        return Path(f"runs/{self.kind or self.command.replace(' ', '-')}-s{self.settings.seed}")
+
+    def prepare(self, run: Run) -> None:
+        """Work every study shares, once the directory is the run's; by default none."""
+
+    @abstractmethod
+    def studies(self, run: Run) -> Iterator[StudySpec]: ...
+
+    def artefacts(self, result: StudyResult) -> dict:
+        """Write the best architecture's files (``result.best`` is None when no trial qualifies); return the
+        fields they add to ``best.json``."""
+        return {}
+
+    def finish(self, run: Run, results: list[StudyResult]) -> None:
+        """The run's own files, once every study is done; by default none."""
+
+    @classmethod
+    def report(cls, run: Run) -> None:
+        """Redraw the command's own report sections (``hybrid-nas report``); by default none."""
+
+    def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
+        from hybrid_nas.dashboard import publish_quietly
+        from hybrid_nas.engine.report import write_report
+        from hybrid_nas.engine.results import write_best
+
+        self.resume, self.progress = resume, progress
+        run = Run.start(out or self.default_dir(), self.command, self.settings, resume)
+        self.prepare(run)
+        results = []
+        for spec in self.studies(run):
+            study_dir = run.dir / spec.name if spec.name else run.dir
+            result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
+            result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason,
+                            **self.artefacts(result)}
+            write_best(study_dir, result.view, spec.space.describe, result.extra)
+            write_report(study_dir, spec.space.describe)
+            results.append(result)
+        self.finish(run, results)
+        publish_quietly(run.dir)
+        return run
+
+
+def search(dir: Path, spec: StudySpec, settings: StudyFields, *, resume: bool = False,
+           progress: bool = True) -> StudyResult:
+    """One study in ``dir`` with the search settings of ``settings`` (a ``StudyFields``)."""
+    from hybrid_nas.engine.storages.base import open_study
+    from hybrid_nas.engine.strategies import make_strategy
+    from hybrid_nas.engine.study import Study
+
+    strategy = make_strategy(settings.strategy, spec.space, seed=settings.seed, **settings.strategy_options)
+    study = Study(spec.space, spec.evaluator, spec.objective, strategy,
+                  store=open_study(dir, settings.storage, mirror=True), seed=settings.seed,
+                  count_repeats=spec.count_repeats, resume=resume, workers=settings.workers,
+                  dask_scheduler=settings.dask_scheduler, progress=progress)
+    start = time.perf_counter()
+    try:
+        study.optimize(settings.budget, settings.seconds)
+        return StudyResult(spec, Path(dir), StudyView(study.meta, study.trials), time.perf_counter() - start,
+                           study.stop_reason)
+    finally:
+        study.store.close()
+
+
+def make_job(cmd: Command, settings: Settings | None = None, config: str | Path | None = None,
+             **given: Any) -> Job:
+    """The job of ``cmd`` from its settings object, or from a settings file and keyword settings."""
+    if settings is None:
+        settings = cmd.settings.resolve(config, **given)
+    elif not isinstance(settings, cmd.settings):
+        raise ConfigError(f"`{cmd.name}` takes its settings as keyword arguments or one "
+                          f"{cmd.settings.__name__}, got {settings!r}; e.g. search(task=\"moons\", out=\"runs/q\")")
+    elif given or config is not None:
+        raise ConfigError(f"give `{cmd.name}` either a {cmd.settings.__name__} or keyword settings, not both")
+    return cmd.job(settings, cmd.name)
+
+
+def invoke(path: tuple[str, ...], settings: Settings | None = None, /, *, out: str | Path | None = None,
+           resume: bool = False, progress: bool = True, config: str | Path | None = None, **given: Any) -> Any:
+    """Run a command as the Python API does: what ``hn.quantum.search(...)`` and the others call."""
+    return make_job(command(path), settings, config, **given).execute(out, resume=resume, progress=progress)

@@ -1,1 +1,0 @@
-"""The PQC gate-placement search space: circuits, PennyLane/Qiskit builders, noise-aware evaluation."""

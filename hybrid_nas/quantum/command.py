@@ -1,0 +1,216 @@
+"""``hybrid-nas quantum`` and ``hybrid-nas depth-sweep``: their settings and the runs they make."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from collections.abc import Iterator
+
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
+from hybrid_nas.engine.registry import Command, Plot, SpaceKind, register, register_space
+from hybrid_nas.engine.run import Run
+from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+
+TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
+ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
+
+
+class TrainingFields:
+    """How a circuit (or a model holding one) is trained and scored under noise: a mix-in of the settings of
+    ``quantum``, ``depth-sweep`` and ``hybrid`` (each command's YAML holds the defaults)."""
+
+    noise: str | None = setting("fake IBM backend whose noise also scores each candidate (none: off)")
+    shots: int | None = setting("shot noise of N shots in the noisy evaluation (null: exact)")
+    optimization_level: int = setting("Qiskit transpiler level", choices=(0, 1, 2, 3))
+    epochs: int = setting("training epochs per candidate")
+    batch: int = setting("training batch size")
+    lr: float = setting("learning rate")
+    optimizer: str = setting("training optimizer", choices=("adam", "sgd", "rmsprop"))
+    momentum: float = setting("momentum of sgd and rmsprop")
+    n_train: int | None = setting("train on the first N samples only (null: all)")
+    device: str = setting("where the circuit's states live: cpu | cuda | cuda:N | mps")
+    precision: str = setting("state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
+                             choices=("double", "single"))
+
+    def check_training(self) -> None:
+        from hybrid_nas.engine.devices import resolve_device
+
+        for name in ("epochs", "batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.shots is not None and self.shots < 1:
+            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
+        resolve_device(self.device)  # a missing GPU is one line now, before any work
+
+    def training(self):
+        from hybrid_nas.quantum.training import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
+                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+
+
+@defaults_from("quantum.yaml")
+class QuantumSettings(StudyFields, TrainingFields, Settings):
+    task: str = setting(TASKS)
+    label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
+    qubits: int | None = setting("number of qubits (null: the task's; a CSV's from its features and classes)")
+    encoder: str | None = setting(f"{ENCODERS}, or several comma-separated for the search to choose "
+                                  "(null: the task's and its interleaved variant)")
+    scope: str = setting("gate-set scope of configs/quantum_scopes.yaml: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
+    layers: int = setting("deepest circuit searched")
+    cost: str = setting("cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, "
+                        "infidelity)")
+    T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
+    supercircuit_epochs: int = setting("one-shot: train a SuperCircuit this many epochs and score candidates by "
+                                       "inherited weights (0: train each candidate)")
+    finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
+    hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
+
+    def check(self):
+        self.check_study()
+        self.check_training()
+        if self.layers < 1:
+            raise ConfigError(f"--layers must be at least 1, got {self.layers}")
+
+    def default_dir(self, kind: str) -> Path:
+        return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
+
+
+def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None):
+    """(space, evaluator, objective) of quantum settings."""
+    from hybrid_nas.engine.objectives import make_objective
+
+    from hybrid_nas.quantum.data import load_task
+    from hybrid_nas.quantum.evaluator import QNNEvaluator
+    from hybrid_nas.quantum.space import space_for_task
+
+    task = load_task(s.task, label_column=s.label_column)
+    space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers)
+    evaluator = QNNEvaluator(space, s.task, s.training(), noise=s.noise, label_column=s.label_column,
+                             optimization_level=s.optimization_level, shots=s.shots)
+    return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
+
+
+def one_shot(s: QuantumSettings, space, evaluator):
+    """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
+    scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
+    from hybrid_nas.engine.objectives import make_objective
+
+    from hybrid_nas.quantum.supercircuit import SuperCircuitEvaluator, train_supercircuit
+
+    training = replace(evaluator.training, epochs=s.supercircuit_epochs, seed=s.seed)
+    start = time.perf_counter()
+    bank = train_supercircuit(space, evaluator.task, training).weights
+    print(f"SuperCircuit trained: {s.supercircuit_epochs} epochs in {time.perf_counter() - start:.1f} s")
+    searched = SuperCircuitEvaluator(space, evaluator.task, bank,
+                                     {"task": s.task, "epochs": s.supercircuit_epochs, "lr": training.lr,
+                                      "optimizer": training.optimizer, "seed": s.seed},
+                                     finetune_steps=s.finetune_steps, training=evaluator.training)
+    return searched, make_objective(s.objective, quality="accuracy", cost=s.cost, T=s.T)
+
+
+class QuantumJob(SearchJob):
+    """``hybrid-nas quantum``: one study of circuits; the best is trained again for its files."""
+
+    settings: QuantumSettings
+
+    def __init__(self, settings: QuantumSettings, command: str):
+        super().__init__(settings, command)
+        self.space, self.evaluator, self.objective = setup(settings)  # bad settings fail here, before any file
+
+    def default_dir(self) -> Path:
+        return self.settings.default_dir("quantum")
+
+    def studies(self, run: Run) -> Iterator[StudySpec]:
+        evaluator, objective = self.evaluator, self.objective
+        if self.settings.supercircuit_epochs:
+            evaluator, objective = one_shot(self.settings, self.space, self.evaluator)
+        yield StudySpec("", self.space, evaluator, objective)
+
+    def artefacts(self, result: StudyResult) -> dict:
+        best = result.best
+        test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
+        return {"test": test, "n_qubits": self.space.n_qubits}
+
+    def finish(self, run: Run, results: list[StudyResult]) -> None:
+        if self.settings.hpo_trials and results[0].best is not None:
+            from hybrid_nas.tuning.command import tune_after_search
+
+            tune_after_search("quantum", run, self.settings, self.progress, self.resume)
+
+    def summary(self, run: Run) -> str:
+        s, doc = run.settings, run.result
+        lines = [f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}: "
+                 f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
+                 f"best ({doc['rule']}):"]
+        best, test = doc["best"], doc.get("test", {})
+        if best is None:
+            lines.append("  none: no completed trial meets the rule; see summary.md")
+        else:
+            m = best["metrics"]
+            lines += [f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
+                      "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+                          m["accuracy"], f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
+                          test["test_accuracy"],
+                          f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else ""),
+                      "  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth",
+                                                                 "transpiled_depth", "transpiled_two_qubit_gates",
+                                                                 "est_fidelity") if k in m)]
+        lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, best.qasm, best_circuit.png, "
+                     "best_weights.npy, summary.md, report/)")
+        from hybrid_nas.tuning.command import after_search_summary
+
+        return "\n".join(lines + after_search_summary(run))
+
+
+class DepthSweepJob(SearchJob):
+    """``hybrid-nas depth-sweep``: one study per depth 1..layers (the budget is per depth); the best circuit of
+    each, side by side."""
+
+    settings: QuantumSettings
+
+    def __init__(self, settings: QuantumSettings, command: str):
+        super().__init__(settings, command)
+        setup(settings)  # bad settings fail here, before any file
+
+    def default_dir(self) -> Path:
+        return self.settings.default_dir("depth-sweep")
+
+    def studies(self, run: Run) -> Iterator[StudySpec]:
+        for depth in range(1, self.settings.layers + 1):
+            yield StudySpec(f"depth{depth}", *setup(self.settings, min_layers=depth, max_layers=depth))
+
+    def finish(self, run: Run, results: list[StudyResult]) -> None:
+        from hybrid_nas.quantum.depth_sweep import write_depth_sweep
+
+        rows = [{"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number,
+                 **r.best.metrics} for depth, r in enumerate(results, 1) if r.best is not None]
+        write_depth_sweep(rows, run.dir)
+
+    def summary(self, run: Run) -> str:
+        return (run.dir / "depth_sweep.md").read_text().split("\n\n")[1] + \
+            f"\nrun directory: {run.dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)"
+
+
+def rebuild_space(meta: dict):
+    from hybrid_nas.quantum.space import CircuitSpace
+
+    layers = meta["decisions"]["layers"]
+    return CircuitSpace(meta["n_qubits"], max(layers), meta["scope"], tuple(meta["decisions"]["encoder"]),
+                        min(layers), meta.get("n_features"))
+
+
+def _plot_depth(view, path: Path) -> bool:
+    from hybrid_nas.quantum.depth_sweep import plot_depth
+
+    return plot_depth(view, path)
+
+
+register_space(SpaceKind("pqc", rebuild_space, (Plot("depth_vs_accuracy.png", "depth vs accuracy", _plot_depth),)))
+register(Command(("quantum",), "search the gate placement of a PQC classifier (PennyLane/Qiskit)", QuantumSettings,
+                 QuantumJob))
+register(Command(("depth-sweep",), "best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and "
+                 "cost per depth", QuantumSettings, DepthSweepJob))
