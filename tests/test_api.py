@@ -131,12 +131,13 @@ def test_the_wheel_holds_every_package_and_the_packaged_configs(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("hybrid_nas-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     packages = {p.parent for p in (src / "hybrid_nas").rglob("__init__.py")}
-    assert {"pqc", "yolo", "tuning", "strategies", "configs"} <= {p.name for p in packages}
+    assert {"engine", "storages", "strategies", "quantum", "classical", "hybrid", "nb201", "tuning",
+            "configs"} <= {p.name for p in packages}
     assert all((d / "__init__.py").is_file() for d in {p.parent for p in src.rglob("*.py")})  # no namespace dirs
     modules = {p.relative_to(src).as_posix() for p in (src / "hybrid_nas").rglob("*.py")}
     assert modules <= names, sorted(modules - names)
     data = {p.relative_to(src).as_posix() for p in (src / "hybrid_nas").rglob("*")
-            if p.suffix in (".yaml", ".yml", ".json", ".gz", ".md")}
+            if p.suffix in (".yaml", ".yml", ".json", ".gz", ".md", ".typed")}
     assert data and data <= names, sorted(data - names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "hybrid-nas = hybrid_nas.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -9,6 +9,7 @@ import traceback
 import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from pathlib import Path
 
 from hybrid_nas.engine.space import Architecture
 
@@ -16,8 +17,9 @@ Metrics = dict[str, float]
 
 
 class Evaluator(ABC):
-    """One required method, ``evaluate``. An evaluator must pickle: it may run in another process
-    or on a Dask worker. ``quality`` names the figure it reports for "how good" (accuracy, map50).
+    """One required method, ``evaluate``; the pipeline also calls ``setup``, ``meta`` and ``artefacts``,
+    each with a default. An evaluator must pickle: it may run in another process or on a Dask worker.
+    ``quality`` names the figure it reports for "how good" (accuracy, map50).
 
     ``setup`` runs once per worker process (and thread) before its first evaluation there: the place to
     load weights or data that should not travel with every pickled submission."""
@@ -35,6 +37,12 @@ class Evaluator(ABC):
     def meta(self) -> dict:
         """Name and arguments; hashed into the study so a resume with other settings is refused."""
         return {"name": self.name}
+
+    def artefacts(self, arch: Architecture, seed: int, out_dir: Path) -> dict:
+        """Write the files of the study's chosen architecture (weights, a model file, a drawing) into
+        ``out_dir``, in the main process once the study ends; return the figures ``best.json`` adds (by
+        default nothing is written)."""
+        return {}
 
 
 # Evaluators already set up in this process, by (token, thread); a few, so a long-lived Dask worker

@@ -91,8 +91,9 @@ class SearchJob(Job[Run]):
 
     def artefacts(self, result: StudyResult) -> dict:
         """Write the best architecture's files (``result.best`` is None when no trial qualifies); return the
-        fields they add to ``best.json``."""
-        return {}
+        fields they add to ``best.json``. By default the study's evaluator writes them."""
+        best = result.best
+        return result.spec.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         """The run's own files, once every study is done; by default none."""

@@ -192,7 +192,7 @@ class Study:
         self._learn(trial)
         return trial
 
-    def optimize(self, n_trials: int | None = None, seconds: float | None = None) -> "Study":
+    def optimize(self, n_trials: int | None = None, seconds: float | None = None) -> Study:
         """Run until the study holds ``n_trials`` trials and/or ``seconds`` have passed."""
         if n_trials is None and seconds is None:
             raise ConfigError("give a budget: a number of trials and/or seconds")
@@ -200,102 +200,16 @@ class Study:
             raise ConfigError(f"the budget must be at least 1 trial, got {n_trials}")
         if seconds is not None and not seconds > 0:
             raise ConfigError(f"the time budget must be > 0 seconds, got {seconds}")
-        executor, slots = make_executor(self.workers, self.dask_scheduler)
-        pending: dict[Future, Trial] = {}
-        in_flight: dict[Future, str] = {}  # space.key of each pending trial, computed once
-        start, next_number, streak, best = time.monotonic(), self.store.next_number(), 0, -math.inf
-        done_count = next_number - len(self._requeue)
-        bar = tqdm(total=n_trials, initial=done_count, disable=not self.progress, desc=self.strategy.name,
-                   unit="trial", dynamic_ncols=True)
-        self.stop_reason, stopping = "budget", False
-
-        def submit(trial: Trial) -> bool:
-            trial = replace(trial, error=None)
-            self.store.put(trial)
-            try:
-                future = executor.submit(run_evaluation, self.evaluator, trial.arch, trial.seed)
-                pending[future], in_flight[future] = trial, self.space.key(trial.arch)
-                return True
-            except BrokenExecutor:  # a worker died since the last wait: run this trial on the rebuilt pool
-                self._requeue.insert(0, trial)
-                return False
-
+        loop = _Loop(self, n_trials, seconds)
         try:
             while True:
-                while len(pending) < slots and not stopping:
-                    self._sync()
-                    if self._requeue:
-                        if not submit(self._requeue.pop(0)):
-                            break
-                        continue
-                    if self.store.shared:
-                        next_number = max(next_number, self._count)  # the study's, as last read
-                    if n_trials is not None and next_number >= n_trials:
-                        break
-                    if seconds is not None and time.monotonic() - start >= seconds:
-                        self.stop_reason, stopping = "time", True
-                        break
-                    arch = self.space.validate(self.strategy.ask())
-                    key = self.space.key(arch)
-                    seen = self._cache.get(key)
-                    if seen is not None and not self.count_repeats:
-                        self._tell(seen, arch)
-                        streak += 1
-                        if streak >= self.max_repeat_streak or len(self._cache) >= self.space.size():
-                            self.stop_reason = f"the strategy proposed only evaluated architectures {streak} times in a row"
-                            stopping = True
-                            break
-                        continue
-                    if not self.count_repeats and (key in in_flight.values() or key in self._elsewhere):
-                        break  # the same arch is in flight: wait for it, the strategy hears its result then
-                    streak = 0
-                    trial = self._new(Trial(number=next_number, arch=arch, state=TrialState.RUNNING,
-                                            seed=trial_seed(self.seed, next_number), started=time.time()))
-                    next_number = trial.number + 1
-                    if seen is not None:  # count_repeats: a new sample, the stored result
-                        trial = replace(seen, number=trial.number, arch=arch, seed=trial.seed, started=trial.started,
-                                        duration=0.0, repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
-                        self.store.put(trial)
-                        self._tell(trial)
-                        bar.update()
-                        continue
-                    if not submit(trial):
-                        break
-                if not pending:
-                    if self._requeue and not stopping:  # the pool broke with nothing in flight: a new pool
-                        executor.shutdown(wait=False, cancel_futures=True)
-                        executor, slots = make_executor(self.workers, self.dask_scheduler)
-                        continue
-                    if not stopping and self._running_elsewhere():
-                        time.sleep(min(1.0, self.store.heartbeat))  # until they finish or go stale (then ours)
-                        continue
+                loop.fill()
+                if not loop.pending and not loop.idle():
                     break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                if any(isinstance(f.exception(), BrokenExecutor) for f in finished):
-                    # a dead worker process breaks the whole pool: every trial in flight fails with it
-                    finished, _ = wait(pending)
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    executor, slots = make_executor(self.workers, self.dask_scheduler)
-                for future in sorted(finished, key=lambda f: pending[f].number):
-                    in_flight.pop(future)
-                    sent = pending.pop(future)
-                    trial = self._finish(sent, future)
-                    if trial is None:
-                        lost = self.lost[sent.number]
-                        if len(lost) <= self.max_retries:
-                            self._requeue.append(sent)
-                        elif not stopping:
-                            self.stop_reason, stopping = (
-                                f"trial {sent.number} was lost {len(lost)} times ({lost[-1]}); it stays RUNNING "
-                                "and --resume runs it again"), True
-                        continue
-                    bar.update()
-                    if trial.ok and (value := self._progress_value(trial)) is not None and value > best:
-                        best = value
-                        bar.set_postfix_str(f"{self._progress_label()}={best:.4g}", refresh=False)
+                if loop.pending:
+                    loop.collect()
         finally:
-            bar.close()
-            executor.shutdown(wait=False, cancel_futures=True)
+            loop.close()
         return self
 
     def _running_elsewhere(self) -> bool:
@@ -316,3 +230,136 @@ class Study:
         if self.objective.rule == TRADE_OFF:
             return "best reward"
         return f"best {self.evaluator.quality}" + (" within T" if self.objective.T is not None else "")
+
+
+class _Loop:
+    """One ``Study.optimize`` call: the executor, the trials in flight and the budget, in named steps.
+
+    ``fill`` submits trials until every slot is busy or the budget is spent; ``collect`` waits for the first
+    to finish and records it; ``idle`` decides what an empty executor means (a broken pool to rebuild, trials
+    running in other drivers to wait for, or the end)."""
+
+    def __init__(self, study: Study, n_trials: int | None, seconds: float | None):
+        self.study, self.n_trials, self.seconds = study, n_trials, seconds
+        self.executor, self.slots = make_executor(study.workers, study.dask_scheduler)
+        self.pending: dict[Future, Trial] = {}
+        self.in_flight: dict[Future, str] = {}  # space.key of each pending trial, computed once
+        self.start, self.next_number = time.monotonic(), study.store.next_number()
+        self.streak, self.best, self.stopping = 0, -math.inf, False
+        self.bar = tqdm(total=n_trials, initial=self.next_number - len(study._requeue), disable=not study.progress,
+                        desc=study.strategy.name, unit="trial", dynamic_ncols=True)
+        study.stop_reason = "budget"
+
+    def stop(self, reason: str) -> None:
+        self.study.stop_reason, self.stopping = reason, True
+
+    def fill(self) -> None:
+        """Submit requeued trials first, then new proposals, while a slot is free and the budget allows."""
+        study = self.study
+        while len(self.pending) < self.slots and not self.stopping:
+            study._sync()
+            if study._requeue:
+                if not self.submit(study._requeue.pop(0)):
+                    return
+                continue
+            if study.store.shared:
+                self.next_number = max(self.next_number, study._count)  # the study's, as last read
+            if self.n_trials is not None and self.next_number >= self.n_trials:
+                return
+            if self.seconds is not None and time.monotonic() - self.start >= self.seconds:
+                self.stop("time")
+                return
+            if not self.propose():
+                return
+
+    def propose(self) -> bool:
+        """Ask the strategy for one architecture and start it; False when nothing more can start now."""
+        study = self.study
+        arch = study.space.validate(study.strategy.ask())
+        key = study.space.key(arch)
+        seen = study._cache.get(key)
+        if seen is not None and not study.count_repeats:
+            study._tell(seen, arch)
+            self.streak += 1
+            if self.streak >= study.max_repeat_streak or len(study._cache) >= study.space.size():
+                self.stop(f"the strategy proposed only evaluated architectures {self.streak} times in a row")
+                return False
+            return True
+        if not study.count_repeats and (key in self.in_flight.values() or key in study._elsewhere):
+            return False  # the same arch is in flight: wait for it, the strategy hears its result then
+        self.streak = 0
+        trial = study._new(Trial(number=self.next_number, arch=arch, state=TrialState.RUNNING,
+                                 seed=trial_seed(study.seed, self.next_number), started=time.time()))
+        self.next_number = trial.number + 1
+        if seen is None:
+            return self.submit(trial)
+        # count_repeats: a new sample with the stored result
+        trial = replace(seen, number=trial.number, arch=arch, seed=trial.seed, started=trial.started, duration=0.0,
+                        repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
+        study.store.put(trial)
+        study._tell(trial)
+        self.bar.update()
+        return True
+
+    def submit(self, trial: Trial) -> bool:
+        trial = replace(trial, error=None)
+        self.study.store.put(trial)
+        try:
+            future = self.executor.submit(run_evaluation, self.study.evaluator, trial.arch, trial.seed)
+        except BrokenExecutor:  # a worker died since the last wait: run this trial on the rebuilt pool
+            self.study._requeue.insert(0, trial)
+            return False
+        self.pending[future], self.in_flight[future] = trial, self.study.space.key(trial.arch)
+        return True
+
+    def idle(self) -> bool:
+        """Nothing in flight: True to go on (after rebuilding a broken pool, or waiting for other drivers)."""
+        if self.stopping:
+            return False
+        if self.study._requeue:  # the pool broke with nothing in flight: a new pool
+            self.rebuild()
+            return True
+        if self.study._running_elsewhere():
+            time.sleep(min(1.0, self.study.store.heartbeat))  # until they finish or go stale (then ours)
+            return True
+        return False
+
+    def collect(self) -> None:
+        """Wait for the first evaluation to end and record it (and every other that ended meanwhile)."""
+        finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        if any(isinstance(f.exception(), BrokenExecutor) for f in finished):
+            # a dead worker process breaks the whole pool: every trial in flight fails with it
+            finished, _ = wait(self.pending)
+            self.rebuild()
+        for future in sorted(finished, key=lambda f: self.pending[f].number):
+            self.in_flight.pop(future)
+            sent = self.pending.pop(future)
+            trial = self.study._finish(sent, future)
+            if trial is None:
+                self.lost(sent)
+            else:
+                self.show(trial)
+
+    def lost(self, sent: Trial) -> None:
+        """An evaluation lost through no fault of the architecture: again, or stop once it was lost too often."""
+        lost = self.study.lost[sent.number]
+        if len(lost) <= self.study.max_retries:
+            self.study._requeue.append(sent)
+        elif not self.stopping:
+            self.stop(f"trial {sent.number} was lost {len(lost)} times ({lost[-1]}); it stays RUNNING and --resume "
+                      "runs it again")
+
+    def show(self, trial: Trial) -> None:
+        self.bar.update()
+        value = self.study._progress_value(trial) if trial.ok else None
+        if value is not None and value > self.best:
+            self.best = value
+            self.bar.set_postfix_str(f"{self.study._progress_label()}={value:.4g}", refresh=False)
+
+    def rebuild(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor, self.slots = make_executor(self.study.workers, self.study.dask_scheduler)
+
+    def close(self) -> None:
+        self.bar.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)

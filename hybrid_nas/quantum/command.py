@@ -183,6 +183,9 @@ class DepthSweepJob(SearchJob):
         for depth in range(1, self.settings.layers + 1):
             yield StudySpec(f"depth{depth}", *setup(self.settings, min_layers=depth, max_layers=depth))
 
+    def artefacts(self, result: StudyResult) -> dict:
+        return {}  # the sweep compares depths by their validation figures; no circuit is retrained
+
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         from hybrid_nas.quantum.depth_sweep import write_depth_sweep
 
