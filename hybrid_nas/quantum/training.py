@@ -1,7 +1,7 @@
 """Training a circuit as a QNN classifier: Adam (or SGD with momentum, or RMSprop) on cross-entropy of the
 readout logits.
 
-``train`` runs the package's simulator (its plan chosen per circuit: ``simulator.py``);
+``train`` runs the package's simulator (its plan chosen per circuit: ``hybrid_nas.quantum.simulator``);
 ``train_pennylane`` the same loop through a plain PennyLane QNode (torch backprop, batch broadcast), the
 reference the speed benchmarks measure against.
 Same batches, same initial weights, same loss: their losses agree to rounding.

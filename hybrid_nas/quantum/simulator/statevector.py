@@ -1,0 +1,138 @@
+"""The statevector simulator of a ``Circuit``: its plan, its gradient method and its memory, chosen per
+circuit and batch (see the package's docstring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from hybrid_nas.engine.devices import resolve_device
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.quantum.circuit import Circuit
+from hybrid_nas.quantum.simulator.adjoint import Adjoint
+from hybrid_nas.quantum.simulator.kernels import apply
+from hybrid_nas.quantum.simulator.memory import available_memory, gib
+from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
+
+PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
+GRADIENTS = ("auto", "backprop", "adjoint")
+
+
+@dataclass
+class Encoded:
+    """A data set as the simulator takes it: the features ``x`` (samples, features) and, where they fit
+    the memory budget, the states after the data encoder (samples, 2**n), computed once. Indexing
+    selects samples (a batch)."""
+
+    x: torch.Tensor
+    states: torch.Tensor | None = None
+
+    def __getitem__(self, index) -> Encoded:
+        return Encoded(self.x[index], None if self.states is None else self.states[index])
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+class Simulator:
+    """``expvals(weights, encoded)`` = <Z_q> per sample; ``encode(x)`` once per data set.
+
+    ``batch`` is the number of states run at once (a training batch; evaluation runs in chunks of it):
+    the plan and the memory it needs follow from it. ``memory_budget`` (bytes; default half of what is
+    free) caps what backprop may keep; ``gradient`` forces ``backprop`` or ``adjoint``; ``block_qubits``
+    forces the block size (``n_qubits``: the fused plan).
+    """
+
+    def __init__(self, circuit: Circuit, batch: int = 64, precision: str = "double", device="cpu",
+                 gradient: str = "auto", memory_budget: int | None = None, block_qubits: int | None = None):
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if gradient not in GRADIENTS:
+            raise ConfigError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
+        self.circuit, n = circuit, circuit.n_qubits
+        self.dtype, self.device, self.batch = PRECISIONS[precision], resolve_device(str(device)), batch
+        first = next((i for i, op in enumerate(circuit.ops) if trainable(op)), len(circuit.ops))
+        self.encoder, self.ops = list(circuit.ops[:first]), list(circuit.ops[first:])
+        self.block_qubits = block_qubits or min(BLOCK_QUBITS, n)  # n <= 4: the fused plan
+        # a per-sample block is batch x 4^k numbers: fine for small blocks, not for the fused plan's
+        self.blocks = partition(self.ops, self.block_qubits, mix_data=self.block_qubits < n)
+        self.gate_matrices = GateMatrices(self.ops, self.device)
+        for block in self.blocks:
+            block.embedding = tuple(t.to(self.device) for t in embed(
+                self.ops, block.wires, self.gate_matrices.offset, block.ops))
+        self.state_bytes = batch * 2**n * self.dtype.itemsize
+        self.memory = {"backprop": (len(self.blocks) + 3) * self.state_bytes, "adjoint": 5 * self.state_bytes}
+        free = available_memory(self.device)
+        if self.memory["adjoint"] > free:
+            raise ConfigError(f"a {n}-qubit circuit needs {gib(self.memory['adjoint'])} for a batch of {batch} "
+                              f"states, and {gib(free)} is free on {self.device}: use fewer qubits or a smaller batch")
+        self.memory_budget = memory_budget or free // 2
+        self.gradient = gradient if gradient != "auto" else (
+            "backprop" if self.memory["backprop"] <= self.memory_budget else "adjoint")
+        if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
+            index = torch.arange(2**n, device=self.device)
+            bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
+            self.signs = (1 - 2 * bits).to(self.dtype.to_real())
+        else:
+            self.signs = None
+
+    def describe(self) -> str:
+        """The plan in one line, with the memory it needs."""
+        kind = "fused" if self.block_qubits == self.circuit.n_qubits else f"blocks of <= {self.block_qubits} qubits"
+        return (f"{self.circuit.n_qubits} qubits: {kind} ({len(self.blocks)} blocks), {self.gradient} gradients, "
+                f"{str(self.dtype).removeprefix('torch.')}, {self.device}; batch {self.batch} needs "
+                f"{gib(self.memory[self.gradient])}")
+
+    @property
+    def data_key(self) -> str:
+        """Equal for circuits whose data encoders are equal, so their ``encode`` can be shared."""
+        return repr(self.encoder)
+
+    def encode(self, x) -> Encoded:
+        """Features ``x`` (samples, n_features) on the device, with the encoded states where they fit."""
+        x = torch.as_tensor(x, dtype=torch.float64, device=self.device)
+        fits = len(x) * 2**self.circuit.n_qubits * self.dtype.itemsize <= self.memory_budget // 4
+        return Encoded(x, self._encode(x) if fits else None)
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """|0...0> through the data encoder: a product of one-qubit states where it has only one-qubit gates."""
+        n, rows = self.circuit.n_qubits, len(x)
+        matrices = GateMatrices(self.encoder, self.device)(torch.zeros(0, device=self.device), x)
+        if all(len(op.wires) == 1 for op in self.encoder):
+            zero = torch.tensor([1, 0], dtype=torch.complex128, device=self.device)
+            qubits = [zero.expand(rows, 2)] * n  # each qubit's state (rows, 2); no in-place: x may need grads
+            for op, m in zip(self.encoder, matrices):
+                qubits[op.wires[0]] = (m @ qubits[op.wires[0]].unsqueeze(-1)).squeeze(-1)
+            state = qubits[0].to(self.dtype)
+            for q in range(1, n):
+                state = (state.unsqueeze(-1) * qubits[q].to(self.dtype).unsqueeze(1)).reshape(rows, -1)
+            return state
+        state = torch.zeros(rows, 2**n, dtype=self.dtype, device=self.device)
+        state[:, 0] = 1
+        for op, m in zip(self.encoder, matrices):
+            state = apply(state, m.to(self.dtype), op.wires, n)
+        return state
+
+    def states(self, weights, encoded: Encoded) -> torch.Tensor:
+        """The final states (batch, 2**n) of the batch ``encoded``."""
+        weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
+        n = self.circuit.n_qubits
+        states = encoded.states if encoded.states is not None else self._encode(encoded.x)
+        shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
+        matrices = [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+        if self.gradient == "adjoint" and torch.is_grad_enabled() and matrices:
+            return Adjoint.apply(self.blocks, n, states, *matrices)
+        for block, m in zip(self.blocks, matrices):
+            states = apply(states, m, block.wires, n)
+        return states
+
+    def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
+        """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
+        states = self.states(weights, encoded)
+        probs = states.real**2 + states.imag**2
+        if self.signs is not None:
+            return probs @ self.signs
+        n, rows = self.circuit.n_qubits, len(probs)
+        halves = [probs.view(rows, 2**q, 2, -1).sum((1, 3)) for q in range(n)]
+        return torch.stack([h[:, 0] - h[:, 1] for h in halves], -1)
