@@ -142,13 +142,23 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
     report.mkdir(exist_ok=True)
     plot_best_so_far(view, report / "best_so_far.png")
     front = plot_pareto(view, report / "pareto.png")
-    extra_plots = [p for p in (kind.plots if kind else ()) if p.draw(view, report / p.file)]
-    choices_plot = plot_choices(view, report / "choices.png")
+    figures = [("best so far", "best_so_far.png"), ("Pareto front", "pareto.png")]
+    figures += [(p.caption, p.file) for p in (kind.plots if kind else ()) if p.draw(view, report / p.file)]
+    if plot_choices(view, report / "choices.png"):
+        figures.append(("option chosen per decision", "choices.png"))
+    summary = run_dir / "summary.md"
+    summary.write_text("\n".join(summary_lines(view, run_dir.name, front, figures, describe)))
+    return summary
+
+
+def summary_lines(view: StudyView, name: str, front: list[int], figures: list[tuple[str, str]],
+                  describe=None) -> list[str]:
+    """``summary.md``: the study's configuration, its best, its top 10, its front, its figures, its failures."""
     by_number = {t.number: t for t in view.trials}
     header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
     best = view.best()
     lines = [
-        f"# Study summary: {run_dir.name}",
+        f"# Study summary: {name}",
         "",
         f"- strategy: `{json.dumps(view.meta.get('strategy'))}`",
         f"- objective: `{json.dumps(view.meta.get('objective'))}`",
@@ -172,15 +182,8 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
         header,
         *[_row(by_number[n], view, describe) for n in front],
         "",
-        "![best so far](report/best_so_far.png)",
-        "",
-        "![Pareto front](report/pareto.png)",
-        "",
-        *[line for p in extra_plots for line in (f"![{p.caption}](report/{p.file})", "")],
-        *(["![option chosen per decision](report/choices.png)", ""] if choices_plot else []),
+        *[line for caption, file in figures for line in (f"![{caption}](report/{file})", "")],
     ]
     if view.failed:
         lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error_line}" for t in view.failed[:20]], ""]
-    summary = run_dir / "summary.md"
-    summary.write_text("\n".join(lines))
-    return summary
+    return lines
