@@ -107,3 +107,15 @@ def test_latency_table_through_the_api_returns_the_table(tmp_path):
     result = hn.classical.latency_table(out=tmp_path / "t.json", scope="small", imgsz=64, calibration=3)
     assert result.path.is_file() and result.pairs == 3 and result.positions == 4
     assert result.table.imgsz == 64 and len(result.table.entries) == 4
+
+
+@pytest.mark.slow
+def test_classical_search_through_the_api_exports_its_best_subnet(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # ultralytics nests a relative project in its own runs/
+    run = hn.classical.search(out="c", scope="small", supernet_epochs=1, imgsz=64, n_images=12, batch=4,
+                              calibration_images=4, budget=2, progress=False)
+    doc = run.result
+    assert run.command == "classical" and doc["scope"] == "small" and doc["best"]["metrics"]["latency_ms"] > 0
+    assert (run.dir / "best.yaml").is_file() and (run.dir / "best.pt").is_file()
+    assert [r["scope"] for r in json.loads((run.dir / "scopes.json").read_text())["scopes"]] == ["small"]
