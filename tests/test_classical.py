@@ -197,7 +197,8 @@ def test_onnxruntime_latency_backend_measures_or_says_what_to_install():
     block = SearchableELAN(16, 16, 16, 8, ops="3x3_relu")
     timing = Timing(repeats=3, backend="onnxruntime")
     try:
-        import onnx, onnxruntime  # noqa: F401, E401
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError:
         with pytest.raises(ConfigError, match=r"pip install 'hybrid-nas\[onnx\]'"):
             measure_ms(block, (1, 16, 20, 20), timing)
@@ -267,8 +268,9 @@ def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_tea
 
 
 def test_sandwich_step_trains_the_largest_path_and_distils_into_the_student(tiny_data, tmp_path):
-    from hybrid_nas.classical.distill import Sandwich, SupernetModel
     from ultralytics.cfg import get_cfg
+
+    from hybrid_nas.classical.distill import Sandwich, SupernetModel
 
     space = NeckSpace("yolov9t", "medium")
     model = SupernetModel(space.supernet_yaml(nc=10), nc=10, verbose=False)

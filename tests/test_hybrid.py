@@ -9,8 +9,8 @@ import torch
 import hybrid_nas as hn
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import run_evaluation
-from hybrid_nas.hybrid.evaluator import HybridEvaluator
 from hybrid_nas.hybrid.data import load_features
+from hybrid_nas.hybrid.evaluator import HybridEvaluator
 from hybrid_nas.hybrid.space import FrontEndSpace, HeadSpace, HybridSpace
 from hybrid_nas.hybrid.training import fit, make_model, train_and_score
 from hybrid_nas.quantum.space import CircuitSpace

@@ -12,9 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from ultralytics.nn.modules import Conv
 
-from hybrid_nas.engine.errors import SpaceError, unknown
-
 from hybrid_nas.classical.ops import ACTIVATIONS, parse_op
+from hybrid_nas.engine.errors import SpaceError, unknown
 
 
 class ElasticConv(Conv):
@@ -90,7 +89,7 @@ class SearchableELAN(nn.Module):
         self.cv4 = ElasticConv(c3 + 2 * c4, c2, None, acts)
         self.set_op(ops[0])
 
-    def with_ops(self, ops) -> "SearchableELAN":
+    def with_ops(self, ops) -> SearchableELAN:
         """A new block of the same channels with other op(s) (fresh weights)."""
         return SearchableELAN(*self.channels, ops=ops)
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import Job, SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
 if TYPE_CHECKING:

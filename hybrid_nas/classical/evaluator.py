@@ -6,14 +6,13 @@ import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
+from hybrid_nas.classical import supernet as sn
+from hybrid_nas.classical.latency import LatencyTable, Timing, measure_ms
+from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
-
-from hybrid_nas.classical import supernet as sn
-from hybrid_nas.classical.latency import LatencyTable, Timing, measure_ms
-from hybrid_nas.classical.space import NeckSpace
 
 LATENCY_SOURCES = ("measure", "table", "file:PATH")
 

@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.devices import describe, resolve_device, synchronize
 from hybrid_nas.engine.errors import ConfigError, DataError, unknown
 from hybrid_nas.engine.scoped import torch_threads
 from hybrid_nas.engine.space import Architecture
-
-from hybrid_nas.classical.block import SearchableELAN
-from hybrid_nas.classical.space import NeckSpace
-
 
 STATISTICS = {"median": np.median, "min": np.min}
 BACKENDS = ("torch", "onnxruntime")
@@ -173,7 +171,7 @@ class LatencyTable:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "LatencyTable":
+    def load(cls, path: str | Path) -> LatencyTable:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"latency table {path} not found; build one with `hybrid-nas latency-table`")

@@ -16,9 +16,8 @@ import copy
 from ultralytics.nn import tasks
 from ultralytics.nn.modules import RepNCSPELAN4
 
-from hybrid_nas.engine.errors import ConfigError, unknown
-
 from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.engine.errors import ConfigError, unknown
 
 BLOCK = "SearchableELAN"
 MODELS = ("yolov9t", "yolov9s", "yolov9m", "yolov9c")

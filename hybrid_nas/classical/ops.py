@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from torch import nn
 
@@ -21,7 +21,7 @@ KERNELS = (3, 5, 7)
 _OP = re.compile(r"(\d+)x(\d+)_(\w+)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_op(op: str) -> tuple[int, str]:
     """``"5x5_silu"`` -> ``(5, "silu")``; a ``SpaceError`` for anything else."""
     m = _OP.fullmatch(str(op))

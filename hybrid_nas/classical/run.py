@@ -9,13 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from hybrid_nas.engine.devices import ultralytics_device
-from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.latency import LatencyTable, Timing, build_table
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.devices import ultralytics_device
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.space import Architecture
 
 TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
 

@@ -16,14 +16,13 @@ import torch
 from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER
 
-from hybrid_nas.engine.devices import ultralytics_device
-from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.engine.scoped import ScopedSetting
-
 from hybrid_nas.classical import network
 from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.distill import Sandwich, SupernetModel
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.devices import ultralytics_device
+from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.scoped import ScopedSetting
 
 SAMPLINGS = ("uniform", "sandwich", "progressive")
 

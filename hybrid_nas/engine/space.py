@@ -6,13 +6,13 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from hybrid_nas.engine.errors import SpaceError, unknown
 
-Option = Union[str, int]
+Option = str | int
 
 
 class Architecture(Mapping):
@@ -61,10 +61,10 @@ class Architecture(Mapping):
         return json.dumps(self._items)
 
     @classmethod
-    def from_json(cls, text: str) -> "Architecture":
+    def from_json(cls, text: str) -> Architecture:
         return cls(json.loads(text))
 
-    def replace(self, **changes: Option) -> "Architecture":
+    def replace(self, **changes: Option) -> Architecture:
         return Architecture({**self._items, **changes})
 
 

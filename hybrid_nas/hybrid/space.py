@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 
 from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.space import Architecture, Decision, ProductSpace, SearchSpace
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.space import NONE, CircuitSpace
-from hybrid_nas.engine.space import Architecture, Decision, ProductSpace, SearchSpace
 
 ACTIVATIONS = ("relu", "tanh", "silu", "gelu")
 READOUTS = ("qubits", "dense")

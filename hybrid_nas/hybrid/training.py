@@ -8,13 +8,12 @@ import numpy as np
 import torch
 
 from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.quantum.simulator import threads_for
-from hybrid_nas.quantum.training import TrainConfig, batches
 from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.hybrid.data import Features
 from hybrid_nas.hybrid.model import CircuitLayer, ClassicalStandIn, FrontEnd, HybridModel, Projection, make_head
 from hybrid_nas.hybrid.space import HybridSpace
+from hybrid_nas.quantum.simulator import threads_for
+from hybrid_nas.quantum.training import TrainConfig, batches
 
 # What each model keeps of the searched architecture:
 KINDS = {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from collections.abc import Iterator
-
+from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
 

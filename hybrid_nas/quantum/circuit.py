@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid_nas.engine.errors import SpaceError, unknown
-
 from hybrid_nas.quantum.gates import GATES
 
 Source = tuple  # ("w", k) | ("x", i) | ("zz", i, j)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -40,7 +40,6 @@ import torch
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.scoped import torch_threads
-
 from hybrid_nas.quantum.circuit import Circuit, Op, _value
 from hybrid_nas.quantum.gates import GATES
 
@@ -67,7 +66,7 @@ def threads_for(amplitudes: int):
 
 # ---- applying a k-qubit matrix to a batch of states ---------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _equation(wires: tuple[int, ...], n: int, per_sample: bool, grad: bool = False) -> str:
     """einsum of a gate on ``wires`` of (batch, 2, ..., 2) states; the gate is (2,)*2k, with a batch axis
     first if ``per_sample``. With ``grad``: the gradient of that gate from (output grad, input state)."""

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from hybrid_nas.engine.config import packaged
 from hybrid_nas.engine.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.engine.space import Architecture, Decision, SearchSpace
-
 from hybrid_nas.quantum.circuit import ENCODERS, Circuit, Op, encoder_choices, encoder_stages, entangler_pairs
 from hybrid_nas.quantum.gates import GATES
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.evaluator import Evaluator
-
 from hybrid_nas.quantum.data import Task
 from hybrid_nas.quantum.simulator import Encoded, threads_for
 from hybrid_nas.quantum.space import CircuitSpace
