@@ -33,6 +33,8 @@ def make_model(kind: str, space: HybridSpace, arch: Architecture, data: Features
     circuit = space.circuit(arch)
     with torch.random.fork_rng():  # nn.Linear draws from the global generator: seed it, then restore it
         torch.manual_seed(cfg.seed)
+        front: FrontEnd | Projection
+        middle: ClassicalStandIn | CircuitLayer
         if kind == "circuit_only":
             front = Projection(data.x_train, circuit.n_features)
         else:
@@ -85,6 +87,7 @@ class NoisyRun:
 
         backend = fake_backend(backend_name)
         self.model, circuit = model, model.circuit
+        assert circuit is not None and isinstance(model.middle, CircuitLayer), "a classical model has no circuit"
         self.run = DeviceRun(circuit, model.middle.weights.detach().numpy(), backend, optimization_level, seed,
                              shots=shots)
         self.figures = transpiled_figures(self.run.tqc, backend, circuit.n_qubits)

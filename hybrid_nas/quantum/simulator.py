@@ -136,6 +136,7 @@ class Block:
     def matrix(self, shared: torch.Tensor, data: dict[int, torch.Tensor]) -> torch.Tensor:
         """(K, K), or (batch, K, K): every gate embedded in K x K by one gather (from the ``shared`` vector
         of weight-only gates, or from its own per-sample ``data`` matrices), then multiplied pairwise."""
+        assert self.embedding is not None, "a block's embedding is set when its plan is made"
         index, mask = self.embedding
         if not self.per_sample:
             return _product(shared[index] * mask)
@@ -151,6 +152,7 @@ class Block:
             if i is not None:
                 m = data[i].flatten(1)[:, index[j]] * mask[j]
                 u = m if u is None else m @ u
+        assert u is not None  # the loop's last step (i None) multiplies any pending run in
         return u
 
 
@@ -166,7 +168,9 @@ class GateMatrices:
         for i, op in enumerate(ops):
             if not _reads_data(op):
                 by_gate.setdefault(op.gate, []).append(i)
-        self.by_gate, self.offset, base = {}, {}, 0
+        self.by_gate: dict[str, torch.Tensor] = {}
+        self.offset: dict[int, int] = {}
+        base = 0
         for gate, index in by_gate.items():
             g, constant = 4 ** GATES[gate].num_wires, GATES[gate].num_params == 0
             params = torch.tensor([[p[1] for p in ops[i].params] for i in index], dtype=torch.long, device=device)
@@ -274,7 +278,7 @@ class _Adjoint(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         states, *matrices = ctx.saved_tensors
-        grads = [None] * len(matrices)
+        grads: list[torch.Tensor | None] = [None] * len(matrices)
         for i in reversed(range(len(matrices))):
             wires, inverse = ctx.blocks[i].wires, matrices[i].mH
             states = apply(states, inverse, wires, ctx.n)
@@ -342,7 +346,7 @@ class Simulator:
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
             bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
-            self.signs = (1 - 2 * bits).to(self.dtype.to_real())
+            self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
         else:
             self.signs = None
 
