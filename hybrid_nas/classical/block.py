@@ -7,6 +7,8 @@ and a block built with one op is exactly the plain network, ``Conv(k, act)`` lay
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -73,6 +75,11 @@ class _CSP(nn.Module):
 
 class SearchableELAN(nn.Module):
     """RepNCSPELAN4(c1, c2, c3, c4, n) whose k x k convs and all activations follow one op of ``ops``."""
+
+    # the tags ultralytics' parse_model gives every layer of a built model (network.swap_block copies them)
+    i: int
+    f: Any
+    np: int
 
     def __init__(self, c1: int, c2: int, c3: int, c4: int, n: int = 1, ops=("3x3_silu",)):
         super().__init__()

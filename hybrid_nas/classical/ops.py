@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 from torch import nn
@@ -11,7 +12,7 @@ from hybrid_nas.engine.errors import SpaceError, unknown
 
 # An explicit registry (not ultralytics' `eval(act)`): name -> a fresh module; all four are parameter-free,
 # so ops that differ only in activation share every weight in the supernet.
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "leaky": lambda: nn.LeakyReLU(0.1),
     "mish": nn.Mish,

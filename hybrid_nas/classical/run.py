@@ -43,6 +43,7 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> L
     """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
     if source == "measure":
         return None
+    table: LatencyTable | None
     if str(source).startswith("file:"):
         table = LatencyTable.load(source[5:])
     elif source == "table":

@@ -4,6 +4,7 @@ options restricted by the target's scope and the block's stage (configs/classica
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -106,7 +107,8 @@ class NeckSpace(SearchSpace):
         return {i: arch[f"m{i}"] for i in self.layers}
 
     def supernet_yaml(self, nc: int | None = None) -> dict:
-        return network.searchable_yaml(self.model, {i: self[f"m{i}"].options for i in self.layers}, nc)
+        options = {i: cast("tuple[str, ...]", self[f"m{i}"].options) for i in self.layers}
+        return network.searchable_yaml(self.model, options, nc)
 
     def subnet_yaml(self, arch: Architecture, nc: int | None = None) -> dict:
         return network.searchable_yaml(self.model, self.ops(self.validate(arch)), nc)
