@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from hybrid_nas.engine.space import Architecture
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.data import digits_detection
 from hybrid_nas.classical.ops import parse_op
 from hybrid_nas.classical.run import model_yaml_text
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.space import Architecture
 
 RESULTS = Path(__file__).parent / "results" / "classical_one_shot.json"
 # What must match for a rerun to continue a results file rather than mix two experiments
@@ -38,7 +38,7 @@ def spread_subnets(space: NeckSpace, n: int, seed: int, pool: int = 2000) -> lis
     """``n`` distinct subnets at evenly spaced quantiles of the summed kernel size of a random pool (ties
     broken at random), so that small, middling and large subnets are all represented."""
     rng = np.random.default_rng(seed)
-    candidates = list({a: None for a in (space.sample(rng) for _ in range(pool))})
+    candidates = list(dict.fromkeys(space.sample(rng) for _ in range(pool)))
     size = [sum(parse_op(op)[0] for op in a.values()) + rng.random() for a in candidates]
     ordered = [candidates[i] for i in np.argsort(size)]
     return [ordered[int(round(q))] for q in np.linspace(0, len(ordered) - 1, n)]
@@ -193,7 +193,7 @@ def main() -> None:
 
 def report(doc: dict) -> None:
     a = doc["analysis"]
-    print(f"\n| subnet | params (M) | GFLOPs | inherited mAP50 | stand-alone mAP50 (per seed) |\n|---|---|---|---|---|")
+    print("\n| subnet | params (M) | GFLOPs | inherited mAP50 | stand-alone mAP50 (per seed) |\n|---|---|---|---|---|")
     for r in sorted(doc["rows"], key=lambda r: -np.mean(list(r["standalone_map50"].values()) or [0])):
         alone = list(r["standalone_map50"].values())
         print(f"| `{r['subnet']}` | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.2f} | {r['inherited_map50']:.3f} | "

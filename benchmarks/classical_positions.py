@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybrid_nas.engine.space import Architecture
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.data import digits_detection
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.space import Architecture
 
 HEADS = ("P3", "P4", "P5")
 RESULTS = Path(__file__).parent / "results" / "classical_positions.json"

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid_nas.engine.report import load_view
 from hybrid_nas.quantum.hardware import fake_backend, hardware_figures
 from hybrid_nas.quantum.space import CircuitSpace
-from hybrid_nas.engine.report import load_view
 
 HERE = Path(__file__).parent
 FIGURES = ("two_qubit_gates", "depth", "transpiled_two_qubit_gates", "noiseless_accuracy")

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
+from hybrid_nas.quantum.circuit import encoder_choices
 from hybrid_nas.quantum.data import load_task
 from hybrid_nas.quantum.space import CircuitSpace
-from hybrid_nas.quantum.circuit import encoder_choices
 from hybrid_nas.quantum.supercircuit import inherit, train_supercircuit
 from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 

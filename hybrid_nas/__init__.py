@@ -34,8 +34,9 @@ _NAMES = {
     "Trial": "hybrid_nas.engine.trial", "TrialState": "hybrid_nas.engine.trial",
     "TrialStore": "hybrid_nas.engine.storages.base", "InMemoryStore": "hybrid_nas.engine.storages.base",
     "SQLiteStore": "hybrid_nas.engine.storages.base",
-    **{name: "hybrid_nas.engine.errors"
-       for name in ("ConfigError", "DataError", "HybridNasError", "SpaceError", "StorageError")},
+    **dict.fromkeys(
+        ("ConfigError", "DataError", "HybridNasError", "SpaceError", "StorageError"), "hybrid_nas.engine.errors"
+    ),
 }
 # subpackages and modules reached as attributes: hn.quantum.search(...), hn.dashboard(...)
 _MODULES = ("quantum", "classical", "hybrid", "nb201", "tuning", "engine", "dashboard", "cli")

@@ -7,9 +7,9 @@ import argparse
 import sys
 
 from hybrid_nas import __version__
+from hybrid_nas.engine.errors import HybridNasError
 from hybrid_nas.engine.jobs import make_job
 from hybrid_nas.engine.registry import Command, commands
-from hybrid_nas.engine.errors import HybridNasError
 from hybrid_nas.engine.settings import add_flags, given_flags
 
 

@@ -15,8 +15,8 @@ import yaml
 
 import hybrid_nas as hn
 from hybrid_nas.cli import build_parser, main
-from hybrid_nas.engine.registry import commands
 from hybrid_nas.engine.config import packaged
+from hybrid_nas.engine.registry import commands
 from hybrid_nas.quantum.command import QuantumSettings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -96,6 +96,7 @@ def test_path_sampling_reaches_every_op(sampling):
         assert seen["m12"]["3x3_relu"] + seen["m12"]["3x3_silu"] + seen["m12"]["3x3_leaky"] + seen["m12"]["3x3_mish"] > 250
 
 
+@pytest.mark.slow
 def test_a_subnet_extracted_from_the_supernet_computes_what_its_path_computes():
     space = NeckSpace("yolov9t", "full")
     supernet = network.build(space.supernet_yaml(nc=3)).eval()
@@ -197,7 +198,8 @@ def test_onnxruntime_latency_backend_measures_or_says_what_to_install():
     block = SearchableELAN(16, 16, 16, 8, ops="3x3_relu")
     timing = Timing(repeats=3, backend="onnxruntime")
     try:
-        import onnx, onnxruntime  # noqa: F401, E401
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError:
         with pytest.raises(ConfigError, match=r"pip install 'hybrid-nas\[onnx\]'"):
             measure_ms(block, (1, 16, 20, 20), timing)
@@ -212,6 +214,7 @@ def tiny_data(tmp_path_factory):
     return digits_detection(imgsz=64, n_images=12, seed=0, root=tmp_path_factory.mktemp("data"))
 
 
+@pytest.mark.slow
 def test_supernet_trains_through_ultralytics_with_every_op_sampled(tiny_data, tmp_path):
     space = NeckSpace("yolov9t", "medium")
     trained = sn.train_supernet(space, tiny_data, tmp_path, epochs=2, imgsz=64, batch=2)
@@ -267,8 +270,9 @@ def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_tea
 
 
 def test_sandwich_step_trains_the_largest_path_and_distils_into_the_student(tiny_data, tmp_path):
-    from hybrid_nas.classical.distill import Sandwich, SupernetModel
     from ultralytics.cfg import get_cfg
+
+    from hybrid_nas.classical.distill import Sandwich, SupernetModel
 
     space = NeckSpace("yolov9t", "medium")
     model = SupernetModel(space.supernet_yaml(nc=10), nc=10, verbose=False)
@@ -291,6 +295,7 @@ def test_sandwich_step_trains_the_largest_path_and_distils_into_the_student(tiny
     assert float(model.loss(batch)[1]["distill"]) == 0
 
 
+@pytest.mark.slow
 def test_sandwich_supernet_training_counts_teacher_and_student_paths(tiny_data, tmp_path):
     space = NeckSpace("yolov9t", "medium")
     trained = sn.train_supernet(space, tiny_data, tmp_path, epochs=1, imgsz=64, batch=2, sampling="sandwich")
@@ -301,6 +306,7 @@ def test_sandwich_supernet_training_counts_teacher_and_student_paths(tiny_data, 
         sn.SupernetTrainer(space, "sandwich", {"data": str(tiny_data)}, distill=-1)
 
 
+@pytest.mark.slow
 def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, tmp_path):
     from ultralytics import YOLO
 
@@ -323,6 +329,7 @@ def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, 
     assert {f"m{i}": b.op for i, b in network.blocks(tuned.model).items()} == dict(arch)
 
 
+@pytest.mark.slow
 def test_a_tango_architecture_becomes_a_yaml_that_ultralytics_trains(tiny_data, tmp_path):
     from ultralytics import YOLO
 

@@ -176,9 +176,8 @@ def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_p
 def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monkeypatch):
     from ultralytics import YOLO
 
-    from hybrid_nas.classical.tango import TANGO_OPS
-
     from hybrid_nas.classical import network
+    from hybrid_nas.classical.tango import TANGO_OPS
 
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # a relative --out (ultralytics would nest a relative project in its own runs/)

@@ -9,8 +9,8 @@ import torch
 import hybrid_nas as hn
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import run_evaluation
-from hybrid_nas.hybrid.evaluator import HybridEvaluator
 from hybrid_nas.hybrid.data import load_features
+from hybrid_nas.hybrid.evaluator import HybridEvaluator
 from hybrid_nas.hybrid.space import FrontEndSpace, HeadSpace, HybridSpace
 from hybrid_nas.hybrid.training import fit, make_model, train_and_score
 from hybrid_nas.quantum.space import CircuitSpace
@@ -130,6 +130,7 @@ def test_a_hybrid_run_reports_its_best_beside_the_controls_and_exports_a_model(t
     assert doc["best"]["description"].replace("|", "\\|") in summary and "| classical_only |" in summary
 
 
+@pytest.mark.slow
 def test_a_hybrid_under_device_noise_is_scored_noisy(tmp_path):
     run = hn.hybrid.search(out=tmp_path / "run", task="moons", qubits="2", hidden="0", budget=2, epochs=2, strategy="random",
                     strategy_options={}, noise="FakeManilaV2", progress=False)

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from hybrid_nas import ConfigError
-from hybrid_nas.engine.objectives import (crowding_distance, dominates, make_objective, non_dominated_sort,
-                                   pareto_front)
+from hybrid_nas.engine.objectives import crowding_distance, dominates, make_objective, non_dominated_sort, pareto_front
 
 
 def m(acc, lat):

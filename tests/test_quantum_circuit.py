@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from hybrid_nas import SpaceError
-from hybrid_nas.quantum.circuit import (ENCODERS, Circuit, Op, encoder_stages, entangler_pairs, qiskit_expvals,
-                                        to_pennylane, to_qasm3, to_qiskit)
+from hybrid_nas.quantum.circuit import (
+    ENCODERS,
+    Circuit,
+    Op,
+    encoder_stages,
+    entangler_pairs,
+    qiskit_expvals,
+    to_pennylane,
+    to_qasm3,
+    to_qiskit,
+)
 from hybrid_nas.quantum.gates import GATES
 
 

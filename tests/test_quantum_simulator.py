@@ -5,7 +5,6 @@ import torch
 from hybrid_nas.quantum.circuit import ENCODERS, qiskit_expvals, to_pennylane
 from hybrid_nas.quantum.gates import GATES
 from hybrid_nas.quantum.simulator import Simulator
-
 from test_quantum_circuit import random_circuit
 
 
@@ -141,11 +140,11 @@ def test_adjoint_gradients_reach_the_data_too():
     rng = np.random.default_rng(4)
     circuit = random_circuit(rng, 6, sorted(GATES), n_ops=18, encoder="ryzxy_interleaved")
     w = torch.tensor(rng.uniform(-np.pi, np.pi, circuit.n_weights))
+    x0 = rng.uniform(0, np.pi, (3, circuit.n_features))
     grads = []
     for gradient in ("backprop", "adjoint"):
         sim = Simulator(circuit, batch=3, gradient=gradient)
-        x = torch.tensor(rng.uniform(0, np.pi, (3, circuit.n_features)) if not grads else x0, requires_grad=True)
-        x0 = x.detach().numpy()
+        x = torch.tensor(x0, requires_grad=True)
         from hybrid_nas.quantum.simulator import Encoded
 
         sim.expvals(w, Encoded(x)).sum().backward()

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 
+from helpers import CountingEvaluator
 from hybrid_nas import ConfigError, Decision, SearchSpace, Study, make_objective, make_strategy
 from hybrid_nas.engine.objectives import dominates
 from hybrid_nas.engine.strategies import STRATEGIES
-
-from helpers import CountingEvaluator
 
 TOY = SearchSpace([Decision(f"d{i}", ("a", "b", "c")) for i in range(6)], name="toy")
 

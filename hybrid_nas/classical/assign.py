@@ -30,7 +30,10 @@ class ScaleAwareAssigner(TaskAlignedAssigner):
     # its objects slowly).
     level_range = (2.0, 8.0)
 
-    def forward(self, pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt, anc_strides, **extra):
+    # one argument more than ultralytics' assigner: the anchors' strides, passed by ScaleAwareLoss below
+    def forward(  # type: ignore[override]
+        self, pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt, anc_strides, **extra
+    ):
         self.anc_strides = anc_strides
         return super().forward(pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt, **extra)
 
@@ -49,7 +52,8 @@ class ScaleAwareLoss(v8DetectionLoss):
         super().__init__(model, tal_topk, tal_topk2)
         a = self.assigner
         self.assigner = ScaleAwareAssigner(topk=a.topk, num_classes=a.num_classes, alpha=a.alpha, beta=a.beta,
-                                           stride=self.stride.tolist(), topk2=a.topk2)
+                                           stride=self.stride.tolist(),  # type: ignore[union-attr]  # a tensor
+                                           topk2=a.topk2)
 
     def get_assigned_targets_and_loss(self, preds, batch, **assign_kwargs):
         _, strides = make_anchors(preds["feats"], self.stride, 0.5)

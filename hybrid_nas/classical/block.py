@@ -7,14 +7,15 @@ and a block built with one op is exactly the plain network, ``Conv(k, act)`` lay
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from ultralytics.nn.modules import Conv
 
-from hybrid_nas.engine.errors import SpaceError, unknown
-
 from hybrid_nas.classical.ops import ACTIVATIONS, parse_op
+from hybrid_nas.engine.errors import SpaceError, unknown
 
 
 class ElasticConv(Conv):
@@ -75,6 +76,11 @@ class _CSP(nn.Module):
 class SearchableELAN(nn.Module):
     """RepNCSPELAN4(c1, c2, c3, c4, n) whose k x k convs and all activations follow one op of ``ops``."""
 
+    # the tags ultralytics' parse_model gives every layer of a built model (network.swap_block copies them)
+    i: int
+    f: Any
+    np: int
+
     def __init__(self, c1: int, c2: int, c3: int, c4: int, n: int = 1, ops=("3x3_silu",)):
         super().__init__()
         ops = (ops,) if isinstance(ops, str) else tuple(ops)
@@ -90,7 +96,7 @@ class SearchableELAN(nn.Module):
         self.cv4 = ElasticConv(c3 + 2 * c4, c2, None, acts)
         self.set_op(ops[0])
 
-    def with_ops(self, ops) -> "SearchableELAN":
+    def with_ops(self, ops) -> SearchableELAN:
         """A new block of the same channels with other op(s) (fresh weights)."""
         return SearchableELAN(*self.channels, ops=ops)
 

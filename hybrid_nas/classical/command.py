@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
+from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import Job, SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
 if TYPE_CHECKING:
+    from hybrid_nas.classical.evaluator import SupernetEvaluator
     from hybrid_nas.classical.latency import LatencyTable
+    from hybrid_nas.classical.space import NeckSpace
 
 
 @defaults_from("classical.yaml")
@@ -126,11 +127,12 @@ class ClassicalJob(SearchJob):
         from hybrid_nas.classical import run as steps
         from hybrid_nas.classical.tango import to_tango
 
-        s, best, space = self.settings, result.best, result.spec.space
+        s, best, space = self.settings, result.best, cast("NeckSpace", result.spec.space)
+        evaluator = cast("SupernetEvaluator", result.spec.evaluator)
         if best is None:
             return {"scope": space.scope, "finetuned": None, "tango": None, "tango_note": "no best subnet"}
         train_args = {"data": str(self.data), "imgsz": s.imgsz, "batch": s.batch, "task": "detect"}
-        steps.export(result.spec.evaluator.subnet(best.arch), best.arch, space, result.dir, train_args)
+        steps.export(evaluator.subnet(best.arch), best.arch, space, result.dir, train_args)
         finetuned = steps.finetune(result.dir / "best.pt", self.data, s, result.dir) if s.finetune_epochs else None
         tango, why = to_tango(space.ops(best.arch))
         return {"scope": space.scope, "finetuned": finetuned, "tango": tango, **({"tango_note": why} if why else {})}
@@ -183,7 +185,9 @@ class TangoExportJob(Job[Run]):
         from hybrid_nas.classical.tango import from_tango
 
         super().__init__(settings, command)
-        self.ops, self.skipped = from_tango(settings.from_tango, settings.model)  # a bad architecture fails here
+        assert settings.from_tango is not None  # classical_job makes this job only with --from-tango
+        self.source: str = settings.from_tango
+        self.ops, self.skipped = from_tango(self.source, settings.model)  # a bad architecture fails here
 
     def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
         import json
@@ -199,7 +203,7 @@ class TangoExportJob(Job[Run]):
         if skipped:
             comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
         write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
-        doc = {"tango": read(s.from_tango), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
+        doc = {"tango": read(self.source), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
                "skipped": skipped, "model": s.model}
         (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
         return run

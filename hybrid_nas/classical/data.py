@@ -74,7 +74,7 @@ def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_f
     for i in range(n_images):
         split = "val" if i < n_val else "test" if i < n_val + n_test else "train"
         image, labels = _canvas(digits, imgsz, rng)
-        for sub, suffix in (("images", ".png"), ("labels", ".txt")):
+        for sub in ("images", "labels"):
             (tmp / sub / split).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(tmp / "images" / split / f"{i:05d}.png"), image)
         (tmp / "labels" / split / f"{i:05d}.txt").write_text(

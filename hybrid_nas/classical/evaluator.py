@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict
 from pathlib import Path
-
-from hybrid_nas.engine.devices import resolve_device
-from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.evaluator import Evaluator
-from hybrid_nas.engine.space import Architecture
+from typing import Any
 
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.latency import LatencyTable, Timing, measure_ms
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.devices import resolve_device
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.evaluator import Evaluator
+from hybrid_nas.engine.space import Architecture
 
 LATENCY_SOURCES = ("measure", "table", "file:PATH")
 
@@ -55,7 +55,7 @@ class SupernetEvaluator(Evaluator):
         self.supernet = dict(supernet or {}, sha256=file_hash(self.weights))
         self.workdir = Path(workdir) if workdir else self.weights.parent / "validation"
         self.device = device  # where subnets are recalibrated and validated; not in meta: the figures agree
-        self._loaded = None
+        self._loaded: tuple[Any, Any] | None = None  # (supernet, calibration batches), set up per worker
 
     def __getstate__(self):
         return {**self.__dict__, "_loaded": None}
@@ -86,6 +86,7 @@ class SupernetEvaluator(Evaluator):
         metrics = sn.validate(sub, self.data, self.imgsz, self.workdir, device=self.device)
         metrics["params"] = sum(p.numel() for p in sub.parameters())
         if self.latency == "table":
+            assert self.table is not None  # __init__ refuses a table source without one
             metrics["latency_ms"] = self.table.predict(arch)
         else:
             metrics["latency_ms"] = measure_ms(sub, (1, 3, self.imgsz, self.imgsz), self.timing)

@@ -7,13 +7,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from hybrid_nas.engine.devices import resolve_device, ultralytics_device
-from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.engine.evaluator import Evaluator
-
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.network import MODELS
+from hybrid_nas.engine.devices import resolve_device, ultralytics_device
+from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.evaluator import Evaluator
 
 # What the trainer must not take from a trial: where it runs and what it trains on are the study's.
 _FIXED = ("data", "model", "device", "project", "name", "exist_ok", "imgsz", "seed", "val", "plots", "workers")

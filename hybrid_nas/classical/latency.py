@@ -14,22 +14,22 @@ import copy
 import json
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.devices import describe, resolve_device, synchronize
 from hybrid_nas.engine.errors import ConfigError, DataError, unknown
 from hybrid_nas.engine.scoped import torch_threads
 from hybrid_nas.engine.space import Architecture
 
-from hybrid_nas.classical.block import SearchableELAN
-from hybrid_nas.classical.space import NeckSpace
-
-
-STATISTICS = {"median": np.median, "min": np.min}
+STATISTICS: dict[str, Callable[[list[float]], Any]] = {"median": np.median, "min": np.min}
 BACKENDS = ("torch", "onnxruntime")
 
 
@@ -65,8 +65,8 @@ def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing =
     """Wall time of one forward pass (ms) of a fused, eval-mode copy of ``module``, batch of ``shape``."""
     device = resolve_device(timing.device)
     model = copy.deepcopy(module).float().cpu().eval()
-    if hasattr(model, "fuse"):
-        model = model.fuse(verbose=False)
+    if (fuse := getattr(model, "fuse", None)) is not None:
+        model = fuse(verbose=False)
     x = torch.zeros(shape)
     if timing.backend == "onnxruntime":
         forward = _onnxruntime(model, x, timing.threads)
@@ -96,7 +96,8 @@ def _onnxruntime(model: torch.nn.Module, x: torch.Tensor, n_threads: int):
     try:
         import onnxruntime as ort
         buffer = io.BytesIO()
-        torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=17)
+        # torch's annotation names paths only; a file object is documented and works
+        torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=17)  # type: ignore[arg-type]
     except ImportError as e:
         raise ConfigError(f"latency backend onnxruntime needs onnx and onnxruntime ({e}): "
                           "pip install 'hybrid-nas[onnx]'") from None
@@ -134,7 +135,7 @@ def _fused_block(block: SearchableELAN, op: str) -> SearchableELAN:
         if isinstance(m, ElasticConv):
             m.conv = fuse_conv_and_bn(m.conv, m.bn)
             delattr(m, "bn")
-            m.forward = m.forward_fuse
+            m.forward = m.forward_fuse  # type: ignore[method-assign]  # as ultralytics' own fuse() does
     return alone
 
 
@@ -161,7 +162,7 @@ class LatencyTable:
         s = self.block_sum(arch)
         return self.intercept + self.slope * s if corrected else s
 
-    def fit(self, sums: list[float], measured: list[float]) -> None:
+    def fit(self, sums: Sequence[float], measured: Sequence[float]) -> None:
         """Least-squares ``measured = intercept + slope * sum`` (a pure offset when all sums are equal)."""
         s, m = np.asarray(sums, float), np.asarray(measured, float)
         if np.ptp(s) < 1e-9:
@@ -173,7 +174,7 @@ class LatencyTable:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "LatencyTable":
+    def load(cls, path: str | Path) -> LatencyTable:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"latency table {path} not found; build one with `hybrid-nas latency-table`")
@@ -192,10 +193,11 @@ def build_table(space: NeckSpace, imgsz: int, timing: Timing = Timing(), calibra
     model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=nc))
     shapes = block_inputs(model, imgsz)
     found = network.blocks(model)
-    entries = {}
+    entries: dict[str, dict[str, float]] = {}
     for i in space.layers:
         d = space[f"m{i}"]
-        entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], timing) for op in d.options}
+        ops = cast("tuple[str, ...]", d.options)
+        entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], timing) for op in ops}
     table = LatencyTable(space.model, imgsz, asdict(timing), entries, device=describe(resolve_device(timing.device)))
     rng = np.random.default_rng(seed)
     pairs = []

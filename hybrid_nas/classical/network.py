@@ -12,13 +12,14 @@ change we make, additive by construction (no stock YAML names our block), and it
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ultralytics.nn import tasks
 from ultralytics.nn.modules import RepNCSPELAN4
 
-from hybrid_nas.engine.errors import ConfigError, unknown
-
 from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.engine.errors import ConfigError, unknown
 
 BLOCK = "SearchableELAN"
 MODELS = ("yolov9t", "yolov9s", "yolov9m", "yolov9c")
@@ -54,7 +55,7 @@ def stages(d: dict) -> list[int]:
     return out
 
 
-def searchable_yaml(model: str | dict, ops: dict[int, tuple[str, ...] | str], nc: int | None = None) -> dict:
+def searchable_yaml(model: str | dict, ops: Mapping[int, Sequence[str] | str], nc: int | None = None) -> dict:
     """A copy of the model dictionary whose layers in ``ops`` are searchable blocks with those op(s)."""
     d = copy.deepcopy(stock_yaml(model) if isinstance(model, str) else model)
     if nc is not None:
@@ -64,8 +65,8 @@ def searchable_yaml(model: str | dict, ops: dict[int, tuple[str, ...] | str], nc
         if not 0 <= i < len(table) or table[i][2] not in ("RepNCSPELAN4", BLOCK):
             raise ConfigError(f"layer {i} of {d.get('yaml_file', 'the model')} is not an ELAN block; "
                               f"searchable layers: {elan_layers(d)}")
-        layer_ops = [layer_ops] if isinstance(layer_ops, str) else list(layer_ops)
-        table[i][2], table[i][3] = BLOCK, [*table[i][3][:4], layer_ops[0] if len(layer_ops) == 1 else layer_ops]
+        listed = [layer_ops] if isinstance(layer_ops, str) else list(layer_ops)
+        table[i][2], table[i][3] = BLOCK, [*table[i][3][:4], listed[0] if len(listed) == 1 else listed]
     return d
 
 
@@ -89,9 +90,11 @@ def parse_model(d, ch, verbose=True):
 
 def swap_block(old: RepNCSPELAN4, ops) -> SearchableELAN:
     """A searchable block with the channels and graph position of a built RepNCSPELAN4."""
-    new = SearchableELAN(old.cv1.conv.in_channels, old.cv4.conv.out_channels, old.cv1.conv.out_channels,
-                         old.cv2[1].conv.out_channels, len(old.cv2[0].m), ops)
-    new.i, new.f, new.type = old.i, old.f, BLOCK
+    built: Any = old  # ultralytics' parse_model tags every layer with i, f, type and np, unknown to torch's types
+    new = SearchableELAN(built.cv1.conv.in_channels, built.cv4.conv.out_channels, built.cv1.conv.out_channels,
+                         built.cv2[1].conv.out_channels, len(built.cv2[0].m), ops)
+    new.i, new.f = built.i, built.f
+    new.type = BLOCK  # type: ignore[method-assign, assignment]  # ultralytics' layer tag shadows nn.Module.type
     new.np = sum(p.numel() for p in new.parameters())
     return new
 

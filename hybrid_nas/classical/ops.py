@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 
 from torch import nn
 
@@ -11,7 +12,7 @@ from hybrid_nas.engine.errors import SpaceError, unknown
 
 # An explicit registry (not ultralytics' `eval(act)`): name -> a fresh module; all four are parameter-free,
 # so ops that differ only in activation share every weight in the supernet.
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "leaky": lambda: nn.LeakyReLU(0.1),
     "mish": nn.Mish,
@@ -21,7 +22,7 @@ KERNELS = (3, 5, 7)
 _OP = re.compile(r"(\d+)x(\d+)_(\w+)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_op(op: str) -> tuple[int, str]:
     """``"5x5_silu"`` -> ``(5, "silu")``; a ``SpaceError`` for anything else."""
     m = _OP.fullmatch(str(op))

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from hybrid_nas.engine.devices import ultralytics_device
-from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.latency import LatencyTable, Timing, build_table
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.devices import ultralytics_device
+from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.space import Architecture
 
 TABLE_COLUMNS = ("precision", "recall", "map50", "map50_95", "latency_ms", "params")
 
@@ -44,6 +43,7 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> L
     """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
     if source == "measure":
         return None
+    table: LatencyTable | None
     if str(source).startswith("file:"):
         table = LatencyTable.load(source[5:])
     elif source == "table":

@@ -4,16 +4,16 @@ options restricted by the target's scope and the block's stage (configs/classica
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
-
-from hybrid_nas.engine.config import packaged
-from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.engine.space import Architecture, Decision, SearchSpace
 
 from hybrid_nas.classical import network
 from hybrid_nas.classical.ops import ACTIVATIONS, KERNELS, parse_op
 from hybrid_nas.classical.tango import TANGO_OPS
+from hybrid_nas.engine.config import packaged
+from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.space import Architecture, Decision, SearchSpace
 
 POSITIONS = ("neck", "all")
 # Fixed op sets that replace the scope x stage options at every position (None: the scope's)
@@ -26,7 +26,7 @@ class OpSet:
     activations: tuple[str, ...]
 
     @classmethod
-    def read(cls, where: str, entry: dict) -> "OpSet":
+    def read(cls, where: str, entry: dict) -> OpSet:
         kernels, acts = tuple(entry.get("kernels") or ()), tuple(entry.get("activations") or ())
         bad = [k for k in kernels if k not in KERNELS] + [a for a in acts if a not in ACTIVATIONS]
         if bad:
@@ -34,11 +34,11 @@ class OpSet:
                               f"activations {list(ACTIVATIONS)}")
         return cls(kernels, acts)
 
-    def __and__(self, other: "OpSet") -> "OpSet":
+    def __and__(self, other: OpSet) -> OpSet:
         return OpSet(tuple(k for k in self.kernels if k in other.kernels),
                      tuple(a for a in self.activations if a in other.activations))
 
-    def __or__(self, other: "OpSet") -> "OpSet":
+    def __or__(self, other: OpSet) -> OpSet:
         return OpSet(tuple(sorted({*self.kernels, *other.kernels})),
                      tuple(dict.fromkeys((*self.activations, *other.activations))))
 
@@ -107,7 +107,8 @@ class NeckSpace(SearchSpace):
         return {i: arch[f"m{i}"] for i in self.layers}
 
     def supernet_yaml(self, nc: int | None = None) -> dict:
-        return network.searchable_yaml(self.model, {i: self[f"m{i}"].options for i in self.layers}, nc)
+        options = {i: cast("tuple[str, ...]", self[f"m{i}"].options) for i in self.layers}
+        return network.searchable_yaml(self.model, options, nc)
 
     def subnet_yaml(self, arch: Architecture, nc: int | None = None) -> dict:
         return network.searchable_yaml(self.model, self.ops(self.validate(arch)), nc)

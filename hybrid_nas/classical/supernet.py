@@ -16,14 +16,13 @@ import torch
 from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER
 
-from hybrid_nas.engine.devices import ultralytics_device
-from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.engine.scoped import ScopedSetting
-
 from hybrid_nas.classical import network
 from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.distill import Sandwich, SupernetModel
 from hybrid_nas.classical.space import NeckSpace
+from hybrid_nas.engine.devices import ultralytics_device
+from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.scoped import ScopedSetting
 
 SAMPLINGS = ("uniform", "sandwich", "progressive")
 
@@ -66,7 +65,7 @@ class SupernetTrainer(ScaleAwareTrainer):
         super().__init__(overrides=overrides)
         self.space, self.sampling, self.distill = space, sampling, distill
         self.path_rng = np.random.default_rng(self.args.seed)
-        self.path_counts = {d.name: Counter() for d in space.decisions}
+        self.path_counts: dict[str, Counter[str]] = {d.name: Counter() for d in space.decisions}
         self.batches = 0
         self.add_callback("on_train_batch_start", lambda trainer: trainer.sample_path())
 
@@ -80,8 +79,9 @@ class SupernetTrainer(ScaleAwareTrainer):
         teacher = self.space.extreme(largest=True, rng=self.path_rng) if self.sampling == "sandwich" else None
         self.batches += 1
         network.set_path(self.model, self.space.ops(arch))
-        self.model.sandwich = (Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill)
-                               if teacher is not None else None)
+        sandwich = (Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill)
+                    if teacher is not None else None)
+        self.model.sandwich = sandwich  # type: ignore[union-attr]  # ultralytics types the model as its source path
         for path in filter(None, (teacher, arch)):
             for name, op in path.items():
                 self.path_counts[name][op] += 1
@@ -121,7 +121,8 @@ def extract(supernet, ops: dict[int, str]):
     """A standalone subnet (one op per position) holding the supernet's weights, kernels centre-cropped."""
     d = network.searchable_yaml(supernet.yaml, ops)
     sub = network.build(d)
-    sub.names, sub.args = getattr(supernet, "names", None), getattr(supernet, "args", None)
+    # None where the supernet has none, as on a DetectionModel built from a yaml (ultralytics types them set)
+    sub.names, sub.args = getattr(supernet, "names", None), getattr(supernet, "args", None)  # type: ignore[assignment]
     source = supernet.state_dict()
     state = {k: _crop(source[k], v.shape) for k, v in sub.state_dict().items()}
     sub.load_state_dict(state)
@@ -151,7 +152,8 @@ def labelled_batches(data: Path, imgsz: int, split: str = "val", n_images: int |
     with quiet():
         info = check_det_dataset(str(data), autodownload=False)
         cfg = get_cfg(overrides=dict(imgsz=imgsz, batch=batch, data=str(data), fraction=1.0))
-        dataset = build_yolo_dataset(cfg, info[split], batch, info, mode="val")
+        # ultralytics' own get_cfg result, though its annotation asks for an IterableSimpleNamespace
+        dataset = build_yolo_dataset(cfg, info[split], batch, info, mode="val")  # type: ignore[arg-type]
         loader = build_dataloader(dataset, batch, workers=0, shuffle=False)
         out, seen = [], 0
         for b in loader:

@@ -13,9 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from hybrid_nas.engine.errors import ConfigError
-
 from hybrid_nas.classical import network
+from hybrid_nas.engine.errors import ConfigError
 
 TANGO_OPS = ("3x3_relu", "3x3_leaky", "3x3_mish", "3x3_silu", "5x5_relu", "5x5_leaky", "5x5_mish", "5x5_silu")
 _KEY = re.compile(r"m_(\d+)")

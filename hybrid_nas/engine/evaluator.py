@@ -31,7 +31,7 @@ class Evaluator(ABC):
     def evaluate(self, arch: Architecture, seed: int) -> Metrics:
         """Train and/or measure ``arch``; raise on failure (the study records a failed trial)."""
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Load what every evaluation in this worker shares; by default nothing."""
 
     def meta(self) -> dict:

@@ -15,7 +15,7 @@ class InlineExecutor(Executor):
     """Runs each call at submit time: deterministic, no pickling, tracebacks stay local."""
 
     def submit(self, fn, /, *args, **kwargs):
-        future = Future()
+        future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
         except BaseException as e:  # noqa: BLE001 - handed to the caller through the future

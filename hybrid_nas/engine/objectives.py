@@ -87,6 +87,7 @@ class MnasNet(Objective):
     """
 
     name = "mnasnet"
+    T: float  # never None: __init__ refuses it
 
     def __init__(self, quality="accuracy", cost="latency_ms", T=17.0, alpha=-0.07, beta=-0.07):
         if T is None:
@@ -114,6 +115,7 @@ class Constrained(Objective):
 
     name = "constrained"
     rule = LIMIT
+    T: float  # never None: __init__ refuses it
 
     def __init__(self, quality="accuracy", cost="latency_ms", T=17.0, acc_weight=0.9):
         if T is None:
@@ -197,7 +199,7 @@ def non_dominated_sort(points: Sequence[Sequence[float]]) -> list[list[int]]:
     P = np.asarray(points, dtype=float).reshape(len(points), -1)
     le = (P[:, None, :] <= P[None, :, :]).all(-1)
     lt = (P[:, None, :] < P[None, :, :]).any(-1)
-    dom = le & lt  # dom[i, j]: i dominates j
+    dom = np.asarray(le & lt)  # dom[i, j]: i dominates j (asarray: a 2-d array, for the type checker)
     counts = dom.sum(0)
     fronts, current = [], list(np.flatnonzero(counts == 0))
     while current:

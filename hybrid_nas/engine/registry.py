@@ -33,7 +33,7 @@ class Command:
     path: tuple[str, ...]
     help: str
     settings: type[Settings]
-    job: type[Job]
+    job: Callable[..., Job]  # a Job class, or a function of (settings, command name) that picks one
     listings: tuple[tuple[str, str, Callable[[], str]], ...] = ()  # (flag, help, text): print and exit
 
     @property

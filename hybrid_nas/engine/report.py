@@ -10,6 +10,13 @@ import numpy as np
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.results import StudyView
 from hybrid_nas.engine.storages.base import holds_study, open_study
+from hybrid_nas.engine.trial import Trial
+
+
+def _by_reward(t: Trial) -> float:
+    """Sort key, the highest reward first (a completed trial always has one)."""
+    assert t.reward is not None
+    return -t.reward
 
 
 def load_view(run_dir: str | Path) -> StudyView:
@@ -100,7 +107,7 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
     decisions = view.meta.get("space", {}).get("decisions")
     if not decisions or not view.ok:
         return False
-    ranked = sorted(view.ok, key=lambda t: -t.reward)[:max(5, round(top * len(view.ok)))]
+    ranked = sorted(view.ok, key=_by_reward)[:max(5, round(top * len(view.ok)))]
     columns = list(dict.fromkeys(str(o) for options in decisions.values() for o in options))
     share = np.full((len(decisions), len(columns)), np.nan)
     for r, (name, options) in enumerate(decisions.items()):
@@ -109,9 +116,10 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
     fig, ax = figure(max(4.5, 1.5 + 0.55 * len(columns)), 1.6 + 0.35 * len(decisions))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     best = view.best()
-    for r, name in enumerate(decisions if best else ()):
-        c = columns.index(str(best.arch[name]))
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
+    if best is not None:
+        for r, name in enumerate(decisions):
+            c = columns.index(str(best.arch[name]))
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
     ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
     ax.set_yticks(range(len(decisions)), list(decisions))
     ax.set_title(f"share of the top {len(ranked)} trials by reward choosing each option\n" +
@@ -175,7 +183,7 @@ def summary_lines(view: StudyView, name: str, front: list[int], figures: list[tu
         "## Top 10 by reward",
         "",
         header,
-        *[_row(t, view, describe) for t in sorted(view.ok, key=lambda t: -t.reward)[:10]],
+        *[_row(t, view, describe) for t in sorted(view.ok, key=_by_reward)[:10]],
         "",
         f"## Pareto front ({view.quality} vs {view.cost})",
         "",

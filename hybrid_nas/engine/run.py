@@ -17,7 +17,7 @@ import yaml
 from hybrid_nas import __version__
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.settings import Settings
-from hybrid_nas.engine.storages.base import RUN_FILE, open_study, study_dirs
+from hybrid_nas.engine.storages.base import RUN_FILE, study_dirs
 
 
 def _check_resumable(dir: Path, stored: dict, settings: Settings) -> None:
@@ -106,7 +106,7 @@ class Run:
         import pandas as pd
 
         frames = []
-        for name, path in self.studies().items():
+        for name in self.studies():
             rows = []
             for t in self.view(name).trials:
                 row = {"number": t.number, "state": t.state.name, "reward": t.reward, "seed": t.seed,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 
 class ScopedSetting:
-    def __init__(self, get: Callable[[], object], set: Callable[[object], None]):
+    def __init__(self, get: Callable[[], Any], set: Callable[[Any], None]):
         self._get, self._set = get, set
-        self._lock, self._depth, self._saved = threading.Lock(), 0, None
+        self._lock, self._depth = threading.Lock(), 0
+        self._saved: Any = None
 
     @contextlib.contextmanager
     def __call__(self, value):

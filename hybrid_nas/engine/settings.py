@@ -14,7 +14,7 @@ import copy
 import functools
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -109,6 +109,9 @@ class Settings:
     # what a resume may change: how much to run and where, never what is run (latency_device is not "where":
     # it is what the latency figures mean)
     resumable = frozenset({"budget", "seconds", "trials", "hpo_trials", "workers", "dask_scheduler", "device"})
+    if typing.TYPE_CHECKING:
+        # every subclass is a dataclass: fields(), asdict() and replace() take its instances
+        __dataclass_fields__: typing.ClassVar[dict[str, Field[typing.Any]]]
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -152,18 +155,18 @@ def flag_name(name: str) -> str:
 def add_flags(parser: argparse.ArgumentParser, cls: type[Settings]) -> None:
     """One flag per field, its help ending in the packaged default. A flag left out is not in the
     namespace (``SUPPRESS``), so only the flags a user gave override the defaults and ``--config``."""
-    groups: dict[str | None, argparse._ArgumentGroup] = {}
+    groups: dict[str | None, argparse._ActionsContainer] = {}
     hints = typing.get_type_hints(cls)
     for f in fields(cls):
         group = f.metadata.get("group")
         if group not in groups:
             groups[group] = parser.add_argument_group(group) if group else parser
-        default = f.default if f.default is not MISSING else f.default_factory()
+        default = f.default if f.default is not MISSING else typing.cast(typing.Callable[[], object], f.default_factory)()
         shown = "null" if default is None else ",".join(map(str, default)) if isinstance(default, list) else default
         choices = f.metadata.get("choices")
         text = f.metadata["help"] + (f" ({' | '.join(map(str, choices))})" if choices else "")
         base = _parts(hints[f.name])[0]
-        switch = dict(nargs="?", const="true") if base is bool else {}  # --flag alone: true
+        switch: dict[str, typing.Any] = dict(nargs="?", const="true") if base is bool else {}  # --flag alone: true
         groups[group].add_argument(flag_name(f.name), dest=f.name, default=argparse.SUPPRESS, metavar=METAVARS[base],
                                    help=f"{text} (default: {shown})".replace("%", "%%"), **switch)
 
@@ -173,7 +176,7 @@ def given_flags(args: argparse.Namespace, cls: type[Settings]) -> dict:
     return {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
 
 
-class StudyFields:
+class StudyFields(Settings):
     """The settings every search shares (a mix-in: each command's YAML holds their defaults)."""
 
     strategy: str = setting("search strategy", group="study",

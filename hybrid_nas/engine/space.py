@@ -6,16 +6,16 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from hybrid_nas.engine.errors import SpaceError, unknown
 
-Option = Union[str, int]
+Option = str | int
 
 
-class Architecture(Mapping):
+class Architecture(Mapping[str, Any]):
     """An immutable mapping ``decision name -> option``; hashable and JSON-serialisable.
 
     Two architectures with the same choices are equal whatever order they were written in, so an
@@ -29,7 +29,9 @@ class Architecture(Mapping):
         self._items: dict[str, Option] = items
         self._hash = hash(tuple(sorted(items.items(), key=lambda kv: kv[0])))
 
-    def __getitem__(self, name: str) -> Option:
+    def __getitem__(self, name: str) -> Any:
+        # Any, not Option: a decision's options are all str or all int, and the code that reads a decision
+        # knows which (as with a TypedDict); `str | int` would need a cast at every read.
         return self._items[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -61,10 +63,10 @@ class Architecture(Mapping):
         return json.dumps(self._items)
 
     @classmethod
-    def from_json(cls, text: str) -> "Architecture":
+    def from_json(cls, text: str) -> Architecture:
         return cls(json.loads(text))
 
-    def replace(self, **changes: Option) -> "Architecture":
+    def replace(self, **changes: Option) -> Architecture:
         return Architecture({**self._items, **changes})
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from collections.abc import Iterator
-
+from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.quantum.command import TrainingFields
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
-
 from hybrid_nas.hybrid.data import TASK_NAMES
+from hybrid_nas.quantum.command import TrainingFields
 
 
 def _ints(name: str, values: list) -> list[int]:
@@ -62,10 +60,9 @@ class HybridSettings(StudyFields, TrainingFields, Settings):
 def setup(s: HybridSettings):
     """(space, evaluator, objective) of hybrid settings."""
     from hybrid_nas.engine.objectives import make_objective
-    from hybrid_nas.quantum.space import CircuitSpace
-
     from hybrid_nas.hybrid.evaluator import HybridEvaluator, task_features
     from hybrid_nas.hybrid.space import FrontEndSpace, HeadSpace, HybridSpace
+    from hybrid_nas.quantum.space import CircuitSpace
 
     data = task_features(s.task, s.label_column)
     space = HybridSpace(data.n_classes, FrontEndSpace(tuple(sorted(set(s.qubits))), s.hidden, s.widths, s.activations),

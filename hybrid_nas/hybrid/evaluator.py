@@ -12,12 +12,11 @@ import torch
 
 from hybrid_nas.engine.errors import ConfigError, SpaceError
 from hybrid_nas.engine.evaluator import Evaluator
-from hybrid_nas.quantum.training import TrainConfig
 from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.hybrid.data import Features, load_features
 from hybrid_nas.hybrid.space import HybridSpace
 from hybrid_nas.hybrid.training import KINDS, train_and_score
+from hybrid_nas.quantum.training import TrainConfig
 
 
 @lru_cache(maxsize=4)

@@ -46,6 +46,9 @@ class Projection(nn.Module):
     """No front-end: the features' first principal components (of the training split), whitened, as
     angles. Nothing in it is trained."""
 
+    components: torch.Tensor  # buffers
+    centre: torch.Tensor
+
     def __init__(self, x_train: np.ndarray, n_out: int):
         super().__init__()
         centred = x_train - x_train.mean(0)
@@ -103,6 +106,8 @@ class ClassicalStandIn(nn.Module):
 class QubitReadout(nn.Module):
     """Qubit c scores class c (two classes: each half of the qubits), scaled so the softmax can be sure."""
 
+    R: torch.Tensor  # a buffer
+
     def __init__(self, n_qubits: int, n_classes: int, scale: float):
         super().__init__()
         self.register_buffer("R", torch.tensor(readout_matrix(n_qubits, n_classes) * scale, dtype=torch.float32))
@@ -118,7 +123,11 @@ def make_head(readout: str, n_qubits: int, n_classes: int, cfg: TrainConfig) -> 
 class HybridModel(nn.Module):
     """front -> middle -> head; ``forward`` takes standardised features, ``predict`` raw ones."""
 
-    def __init__(self, front: nn.Module, middle: nn.Module, head: nn.Module, mean, scale):
+    middle: CircuitLayer | ClassicalStandIn
+    mean: torch.Tensor  # buffers
+    scale: torch.Tensor
+
+    def __init__(self, front: nn.Module, middle: CircuitLayer | ClassicalStandIn, head: nn.Module, mean, scale):
         super().__init__()
         self.front, self.middle, self.head = front, middle, head
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))  # the task's standardisation

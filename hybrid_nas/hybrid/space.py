@@ -10,11 +10,12 @@ layer over them).
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.space import Architecture, Decision, ProductSpace, SearchSpace
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.space import NONE, CircuitSpace
-from hybrid_nas.engine.space import Architecture, Decision, ProductSpace, SearchSpace
 
 ACTIVATIONS = ("relu", "tanh", "silu", "gelu")
 READOUTS = ("qubits", "dense")
@@ -73,17 +74,19 @@ class HybridSpace(ProductSpace):
                               f"{max(front['qubits'].options)}")
         self.n_classes = n_classes
         super().__init__({"front": front, "circuit": circuit, "head": head})
-        if all(self._readout_conflict(q, r) for q in front["qubits"].options for r in head["readout"].options):
+        qubits = cast("tuple[int, ...]", front["qubits"].options)
+        readouts = cast("tuple[str, ...]", head["readout"].options)
+        if all(self._readout_conflict(q, r) for q in qubits for r in readouts):
             raise ConfigError(f"no readout fits: the qubit-per-class readout needs {n_classes} qubits and at most "
                               f"{circuit.n_qubits} are offered; add the dense readout or more qubits")
 
     @property
     def front(self) -> FrontEndSpace:
-        return self.parts["front"]
+        return cast(FrontEndSpace, self.parts["front"])
 
     @property
     def circuit_space(self) -> CircuitSpace:
-        return self.parts["circuit"]
+        return cast(CircuitSpace, self.parts["circuit"])
 
     def _readout_conflict(self, qubits: int, readout: str) -> str | None:
         if readout == "qubits" and self.n_classes > 2 and qubits < self.n_classes:

@@ -8,13 +8,12 @@ import numpy as np
 import torch
 
 from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.quantum.simulator import threads_for
-from hybrid_nas.quantum.training import TrainConfig, batches
 from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.hybrid.data import Features
 from hybrid_nas.hybrid.model import CircuitLayer, ClassicalStandIn, FrontEnd, HybridModel, Projection, make_head
 from hybrid_nas.hybrid.space import HybridSpace
+from hybrid_nas.quantum.simulator import threads_for
+from hybrid_nas.quantum.training import TrainConfig, batches
 
 # What each model keeps of the searched architecture:
 KINDS = {
@@ -34,6 +33,8 @@ def make_model(kind: str, space: HybridSpace, arch: Architecture, data: Features
     circuit = space.circuit(arch)
     with torch.random.fork_rng():  # nn.Linear draws from the global generator: seed it, then restore it
         torch.manual_seed(cfg.seed)
+        front: FrontEnd | Projection
+        middle: ClassicalStandIn | CircuitLayer
         if kind == "circuit_only":
             front = Projection(data.x_train, circuit.n_features)
         else:
@@ -86,6 +87,7 @@ class NoisyRun:
 
         backend = fake_backend(backend_name)
         self.model, circuit = model, model.circuit
+        assert circuit is not None and isinstance(model.middle, CircuitLayer), "a classical model has no circuit"
         self.run = DeviceRun(circuit, model.middle.weights.detach().numpy(), backend, optimization_level, seed,
                              shots=shots)
         self.figures = transpiled_figures(self.run.tqc, backend, circuit.n_qubits)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from collections.abc import Iterator
-
+from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
 
@@ -52,8 +51,8 @@ class NB201Job(SearchJob):
         from hybrid_nas.nb201.table import load_table
 
         i, acc, lat = self.evaluator.oracle(self.objective.T)
-        extra = {"oracle": {"nb201_index": i, "arch_string": load_table().arch_strings[i], "accuracy": acc,
-                            "latency_ms": lat}}
+        oracle = {"nb201_index": i, "arch_string": load_table().arch_strings[i], "accuracy": acc, "latency_ms": lat}
+        extra: dict[str, object] = {"oracle": oracle}
         if result.best is not None:
             extra |= {"arch_string": self.space.describe(result.best.arch),
                       "nb201_index": self.space.index(result.best.arch)}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid_nas.engine.errors import SpaceError, unknown
-
 from hybrid_nas.quantum.gates import GATES
 
 Source = tuple  # ("w", k) | ("x", i) | ("zz", i, j)
@@ -140,7 +139,7 @@ def encoder_stages(name: str, n_qubits: int, n_features: int | None = None,
     rows = encoder.rows(n_qubits, n_features)
     if encoder.placement == "front" or (encoder.placement == "reupload" and layers is None):
         stages = [sum(rows, [])]
-    elif encoder.placement == "reupload":
+    elif encoder.placement == "reupload" and layers is not None:  # (None is the branch above)
         stages = [sum(rows, [])] * layers
     else:
         stages = rows if layers is None else rows[: layers - 1] + [sum(rows[layers - 1:], [])]

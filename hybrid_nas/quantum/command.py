@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-from collections.abc import Iterator
 
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
@@ -82,7 +81,6 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
 def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None):
     """(space, evaluator, objective) of quantum settings."""
     from hybrid_nas.engine.objectives import make_objective
-
     from hybrid_nas.quantum.data import load_task
     from hybrid_nas.quantum.evaluator import QNNEvaluator
     from hybrid_nas.quantum.space import space_for_task
@@ -98,7 +96,6 @@ def one_shot(s: QuantumSettings, space, evaluator):
     """Train a SuperCircuit once and return (its evaluator, the noiseless objective): candidates are then
     scored by inherited weights; the chosen circuit is still trained from scratch for its artefacts."""
     from hybrid_nas.engine.objectives import make_objective
-
     from hybrid_nas.quantum.supercircuit import SuperCircuitEvaluator, train_supercircuit
 
     training = replace(evaluator.training, epochs=s.supercircuit_epochs, seed=s.seed)

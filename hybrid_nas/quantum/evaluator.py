@@ -12,7 +12,6 @@ import numpy as np
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.quantum.circuit import to_qasm3, to_qiskit
 from hybrid_nas.quantum.data import Task, load_task
 from hybrid_nas.quantum.hardware import fake_backend, require_qubits, transpiled_figures

@@ -43,9 +43,9 @@ def _rot(theta, pauli: str):
     return _m([[torch.exp(-0.5j * theta), 0], [0, torch.exp(0.5j * theta)]])
 
 
-def _u3(t, p, l):
+def _u3(t, p, lam):
     c, s = torch.cos(t / 2), torch.sin(t / 2)
-    return _m([[c, -torch.exp(1j * l) * s], [torch.exp(1j * p) * s, torch.exp(1j * (p + l)) * c]])
+    return _m([[c, -torch.exp(1j * lam) * s], [torch.exp(1j * p) * s, torch.exp(1j * (p + lam)) * c]])
 
 
 def _controlled(u):

@@ -9,7 +9,6 @@ from functools import lru_cache
 import numpy as np
 
 from hybrid_nas.engine.errors import ConfigError, unknown
-
 from hybrid_nas.quantum.circuit import Circuit, to_qiskit
 
 

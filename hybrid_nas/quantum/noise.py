@@ -20,7 +20,6 @@ from functools import lru_cache
 import numpy as np
 
 from hybrid_nas.engine.errors import ConfigError
-
 from hybrid_nas.quantum.circuit import Circuit, to_qiskit, z_observables
 from hybrid_nas.quantum.data import readout_accuracy
 from hybrid_nas.quantum.hardware import require_qubits

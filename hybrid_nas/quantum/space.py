@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from hybrid_nas.engine.config import packaged
 from hybrid_nas.engine.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.engine.space import Architecture, Decision, SearchSpace
-
 from hybrid_nas.quantum.circuit import ENCODERS, Circuit, Op, encoder_choices, encoder_stages, entangler_pairs
 from hybrid_nas.quantum.gates import GATES
 
@@ -98,7 +97,8 @@ class CircuitSpace(SearchSpace):
     def shared_offsets(self) -> dict[tuple, int]:
         """Where each (layer, slot, gate) keeps its parameters in a SuperCircuit's shared bank: every
         option of every decision has its own, so any sub-circuit indexes into one weight vector."""
-        offsets, k = {}, 0
+        offsets: dict[tuple, int] = {}
+        k = 0
         for layer in range(self.max_layers):
             for q in range(self.n_qubits):
                 for g in self.scope.rotations:
@@ -124,10 +124,10 @@ class CircuitSpace(SearchSpace):
         offsets = self.shared_offsets() if shared else None
         k = 0
 
-        def place(gate: str, wires: tuple[int, ...], where: tuple | None = None, nth: int = 0) -> None:
+        def place(gate: str, wires: tuple[int, ...], where: tuple = (), nth: int = 0) -> None:
             nonlocal k
             n = GATES[gate].num_params
-            start = offsets[where] + nth * n if shared else k
+            start = offsets[where] + nth * n if offsets is not None else k  # offsets: only when shared
             ops.append(Op(gate, wires, tuple(("w", start + i) for i in range(n))))
             k += n
 

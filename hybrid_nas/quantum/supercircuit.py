@@ -11,7 +11,7 @@ import numpy as np
 
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.evaluator import Evaluator
-
+from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.data import Task
 from hybrid_nas.quantum.simulator import Encoded, threads_for
 from hybrid_nas.quantum.space import CircuitSpace
@@ -39,13 +39,14 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
 
 
 def inherit(space: CircuitSpace, bank, arch, task: Task | None = None, steps: int = 0,
-            cfg: TrainConfig = TrainConfig()):
+            cfg: TrainConfig = TrainConfig()) -> tuple[Circuit, np.ndarray]:
     """(sub-circuit, weights): the circuit of ``arch`` indexing the SuperCircuit ``bank``, with the bank's
     weights, or with them fine-tuned for ``steps`` Adam steps on ``task``'s training split."""
     circuit = space.build(arch, shared=True)
     bank = np.asarray(bank, float)[: circuit.n_weights]
     if not steps or circuit.n_params == 0:
         return circuit, bank
+    assert task is not None, "fine-tuning inherited weights needs a task"
     return circuit, train(circuit, task, cfg, init=bank, max_steps=steps).weights
 
 

@@ -18,11 +18,9 @@ import numpy as np
 import torch
 
 from hybrid_nas.engine.errors import ConfigError, unknown
-
 from hybrid_nas.quantum.circuit import Circuit, to_pennylane
 from hybrid_nas.quantum.data import Task, readout_accuracy, readout_matrix
 from hybrid_nas.quantum.simulator import Simulator, threads_for
-
 
 OPTIMIZERS = {
     "adam": lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr),

@@ -27,8 +27,10 @@ class Strategy(ABC):
     def ask(self) -> Architecture:
         """The next architecture to evaluate."""
 
-    def tell(self, arch: Architecture, reward: float | None, objectives: tuple[float, ...] | None = None,
-             feasible: bool = True) -> None:
+    def tell(  # noqa: B027 - an optional hook: a strategy that learns nothing from results keeps it
+        self, arch: Architecture, reward: float | None, objectives: tuple[float, ...] | None = None,
+        feasible: bool = True,
+    ) -> None:
         """The result of ``arch``: its reward (None when the trial failed), its objective vector
         (minimised) and whether it meets the objective's cost limit."""
 

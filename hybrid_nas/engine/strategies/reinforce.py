@@ -24,14 +24,13 @@ class Controller(nn.Module):
     def forward(self, actions: list[int] | None = None, generator: torch.Generator | None = None):
         """Sample (``actions`` None) or score given actions: (actions, log-probability, entropy)."""
         x, state = self.start, None
-        chosen, logp, entropy = [], 0.0, 0.0
+        chosen: list[int] = []
+        logp: torch.Tensor | float = 0.0
+        entropy: torch.Tensor | float = 0.0
         for step, head in enumerate(self.heads):
             state = self.cell(x, state)
             log_probs = torch.log_softmax(head(state[0]), dim=-1)[0]
-            if actions is None:
-                a = int(torch.multinomial(log_probs.exp(), 1, generator=generator))
-            else:
-                a = actions[step]
+            a = int(torch.multinomial(log_probs.exp(), 1, generator=generator)) if actions is None else actions[step]
             chosen.append(a)
             logp = logp + log_probs[a]
             entropy = entropy - (log_probs.exp() * log_probs).sum()

@@ -23,7 +23,7 @@ class Adjoint(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         states, *matrices = ctx.saved_tensors
-        grads = [None] * len(matrices)
+        grads: list[torch.Tensor | None] = [None] * len(matrices)
         for i in reversed(range(len(matrices))):
             wires, inverse = ctx.blocks[i].wires, matrices[i].mH
             states = apply(states, inverse, wires, ctx.n)

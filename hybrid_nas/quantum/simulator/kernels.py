@@ -4,12 +4,12 @@ matmul where the wires allow it, einsum elsewhere."""
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 
 import torch
 
 
-@lru_cache(maxsize=None)
+@cache
 def _equation(wires: tuple[int, ...], n: int, per_sample: bool, grad: bool = False) -> str:
     """einsum of a gate on ``wires`` of (batch, 2, ..., 2) states; the gate is (2,)*2k, with a batch axis
     first if ``per_sample``. With ``grad``: the gradient of that gate from (output grad, input state)."""

@@ -34,6 +34,7 @@ class Block:
     def matrix(self, shared: torch.Tensor, data: dict[int, torch.Tensor]) -> torch.Tensor:
         """(K, K), or (batch, K, K): every gate embedded in K x K by one gather (from the ``shared`` vector
         of weight-only gates, or from its own per-sample ``data`` matrices), then multiplied pairwise."""
+        assert self.embedding is not None, "a block's embedding is set when its plan is made"
         index, mask = self.embedding
         if not self.per_sample:
             return product(shared[index] * mask)
@@ -49,6 +50,7 @@ class Block:
             if i is not None:
                 m = data[i].flatten(1)[:, index[j]] * mask[j]
                 u = m if u is None else m @ u
+        assert u is not None  # the loop's last step (i None) multiplies any pending run in
         return u
 
 
@@ -64,7 +66,9 @@ class GateMatrices:
         for i, op in enumerate(ops):
             if not reads_data(op):
                 by_gate.setdefault(op.gate, []).append(i)
-        self.by_gate, self.offset, base = {}, {}, 0
+        self.by_gate: dict[str, torch.Tensor] = {}
+        self.offset: dict[int, int] = {}
+        base = 0
         for gate, index in by_gate.items():
             g, constant = 4 ** GATES[gate].num_wires, GATES[gate].num_params == 0
             params = torch.tensor([[p[1] for p in ops[i].params] for i in index], dtype=torch.long, device=device)

@@ -73,7 +73,7 @@ class Simulator:
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
             bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
-            self.signs = (1 - 2 * bits).to(self.dtype.to_real())
+            self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
         else:
             self.signs = None
 
