@@ -223,7 +223,7 @@ class HPOSpace:
         """A SMAC trial (its configuration, seed and budget) as the architecture a study evaluates."""
         values = self.decode(config)
         if self.fidelity is not None:
-            values[self.fidelity.name] = int(round(budget if budget is not None else self.fidelity.high))
+            values[self.fidelity.name] = round(budget if budget is not None else self.fidelity.high)
         if self.seeded:
             values[SEED] = int(seed)
         return Architecture(values)

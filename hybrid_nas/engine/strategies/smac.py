@@ -28,7 +28,7 @@ class SMACStrategy(Strategy):
     as the fidelity, and with ``repeats`` > 1 SMAC's seed), and ``method`` picks the facade: ``hpo``
     (random-forest BO), ``multi-fidelity`` (the same with Hyperband over the space's fidelity) or ``random``.
     ``repeats`` > 1 makes the target noisy for SMAC: a challenger runs on up to that many seeds before it may
-    replace the incumbent.
+    replace the incumbent (Hyperband's own intensification runs each configuration on one seed).
     """
 
     name = "smac"
@@ -46,7 +46,7 @@ class SMACStrategy(Strategy):
         fidelity = getattr(space, "fidelity", None)
         if method == "multi-fidelity" and fidelity is None:
             raise ValueError("multi-fidelity needs a space with a fidelity (e.g. epochs) and its min and max budget")
-        if repeats > 1 and not getattr(space, "seeded", False):
+        if repeats > 1 and method != "multi-fidelity" and not getattr(space, "seeded", False):
             raise ValueError("repeats > 1 needs a space whose architectures carry their seed (an HPO space)")
         self.n_trials, self.n_initial, self.method, self.repeats = n_trials, n_initial, method, repeats
         if self.ranges:
