@@ -16,8 +16,6 @@ import numpy as np
 import hybrid_nas as hn
 from hybrid_nas.quantum.hpo import target_from_settings
 from hybrid_nas.tuning.command import HPOQuantumSettings, hpo_space
-from hybrid_nas.tuning.report import compare
-from hybrid_nas.tuning.runner import run_hpo
 
 
 def main() -> None:
@@ -39,16 +37,13 @@ def main() -> None:
 
     curves, tests = {"hpo": [], "random": []}, {"default": [], "hpo": [], "random": []}
     for seed in range(args.seeds):
-        tuned = {}
-        for method in ("hpo", "random"):
-            result = run_hpo(evaluator, space, out / f"{method}-s{seed}", trials=args.trials, seed=seed, kind=method,
-                             repeats=1, resume=(out / f"{method}-s{seed}" / "trials.sqlite").exists())
-            rewards = [t.reward if t.ok else -np.inf for t in result.trials]
+        for method in ("hpo", "random"):  # `hybrid-nas hpo quantum`: the study, then default vs tuned retrained
+            run_out = out / f"{method}-s{seed}"
+            run = hn.tune("quantum", run_dir=str(run_dir), method=method, trials=args.trials, seed=seed, repeats=1,
+                          seeds=args.test_seeds, out=run_out, resume=(run_out / "run.json").exists(), progress=False)
+            rewards = [t.reward if t.ok else -np.inf for t in run.view().trials]
             curves[method].append(np.maximum.accumulate(rewards)[:args.trials])
-            tuned[method] = result.incumbent
-        default = evaluator.defaults(space.names)
-        for method in ("hpo", "random"):
-            c = compare(evaluator, default, tuned[method], args.test_seeds)
+            c = json.loads((run.dir / "hpo.json").read_text())
             if method == "hpo":
                 tests["default"].append(c["default"]["mean"]["test_accuracy"])
             tests[method].append(c["tuned"]["mean"]["test_accuracy"])

@@ -62,3 +62,18 @@ class SetupEvaluator(CountingEvaluator):
         if self.loaded != "weights":
             raise RuntimeError("evaluate before setup")
         return super().evaluate(arch, seed)
+
+
+class LearningRateEvaluator(Evaluator):
+    """A stand-in for a training run: validation accuracy peaks at lr 0.01 (and grows with the epochs); it
+    reports the seed it ran on and keeps every call it served."""
+
+    name = "learning-rate"
+
+    def __init__(self):
+        self.calls = []
+
+    def evaluate(self, params, seed):
+        self.calls.append((dict(params), seed))
+        accuracy = 1 - abs(math.log10(params["lr"]) + 2) / 4 + 0.01 * params.get("epochs", 0)
+        return {"accuracy": accuracy, "train_seconds": 0.0, "seed": float(seed)}

@@ -1,4 +1,5 @@
-"""``hybrid-nas hpo quantum|classical``: SMAC over the training hyperparameters of a found architecture."""
+"""``hybrid-nas hpo quantum|classical``: SMAC over the training hyperparameters of a found architecture, as a
+study like every search's (the SMAC strategy over the HPO space), then default vs tuned on held-out data."""
 
 from __future__ import annotations
 
@@ -29,13 +30,36 @@ class HPOFields:
     max_epochs: int = setting("multi-fidelity: largest budget")
     seeds: int = setting("default vs tuned: retrain each on this many seeds")
     seed: int = setting("seed of SMAC")
-    workers: int = setting("trials in parallel on a local Dask cluster of N workers")
+    workers: int = setting("trials in parallel in N local worker processes")
     dask_scheduler: str | None = setting("run trials on the Dask cluster at this address")
 
     def check(self):
         for name in ("trials", "repeats", "seeds", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+
+    # The study settings ``engine.jobs.search`` reads (``StudyFields``), as the HPO settings mean them.
+    strategy, seconds, storage = "smac", None, None
+
+    @property
+    def budget(self) -> int:
+        return self.trials
+
+    @property
+    def strategy_options(self) -> dict:
+        return {"n_trials": self.trials, "n_initial": self.n_initial, "method": self.method, "repeats": self.repeats}
+
+    @property
+    def fidelity(self):
+        """Multi-fidelity: the epochs Hyperband sets."""
+        from hybrid_nas.tuning.searchspace import Fidelity
+
+        return Fidelity("epochs", self.min_epochs, self.max_epochs) if self.method == "multi-fidelity" else None
+
+    @property
+    def seeded(self) -> bool:
+        """Whether a configuration may run on several seeds (Hyperband runs each on one)."""
+        return self.repeats > 1 and self.method != "multi-fidelity"
 
 
 @defaults_from("hpo_quantum.yaml")
@@ -89,9 +113,12 @@ class HPOJob(Job[Run]):
     target: ClassVar[str]
 
     def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
+        from hybrid_nas.dashboard import publish_quietly
+        from hybrid_nas.engine.jobs import StudySpec, search
+        from hybrid_nas.engine.objectives import make_objective
         from hybrid_nas.engine.report import write_report
         from hybrid_nas.tuning.report import compare, write_hpo_summary
-        from hybrid_nas.tuning.runner import run_hpo
+        from hybrid_nas.tuning.trial import HPOTrial
 
         s, name = self.settings, self.target
         space, renamed = hpo_space(s.space).renamed(TARGET_ALIASES[name])
@@ -102,20 +129,31 @@ class HPOJob(Job[Run]):
         for note in evaluator.prepare(space.names):
             print(f"hpo: {note}")
         evaluator.check(space.names)
+        space = space.evaluated(s.fidelity, s.seeded)
         run = Run.start(out, self.command, s, resume)
-        fidelity = "epochs" if s.method == "multi-fidelity" else None
-        result = run_hpo(evaluator, space, run.dir, trials=s.trials, seed=s.seed, kind=s.method,
-                         budgets=(s.min_epochs, s.max_epochs), fidelity=fidelity, n_initial=s.n_initial,
-                         repeats=s.repeats, workers=s.workers, scheduler=s.dask_scheduler, resume=resume)
-        ok = [t for t in result.trials if t.ok]
-        write_report(run.dir)
-        comparison = compare(evaluator, evaluator.defaults(list(result.incumbent)), result.incumbent, s.seeds)
+        # the reward is the validation quality; train_seconds is only the cost column of the reports
+        objective = make_objective("weighted", quality=evaluator.quality, cost="train_seconds",
+                                   weights={evaluator.quality: 1.0})
+        result = search(run.dir, StudySpec("", space, HPOTrial(evaluator, space), objective), s, resume=resume,
+                        progress=progress)
+        view, best = result.view, result.best
+        write_report(run.dir, space.describe)
+        if best is None:
+            first = view.failed[0].error_line if view.failed else "none finished"
+            raise ConfigError(f"no HPO trial of {run.dir} succeeded ({len(view.failed)} failed; the first: {first}); "
+                              "nothing to tune")
+        incumbent = space.hyperparameters(best.arch)
+        if space.fidelity is not None:  # the tuned configuration trains as long as the largest budget
+            incumbent[space.fidelity.name] = space.fidelity.high
+        comparison = compare(evaluator, evaluator.defaults(list(incumbent)), incumbent, s.seeds)
         write_hpo_summary(run.dir, comparison, evaluator.quality, s.seeds)
         (run.dir / "best.json").write_text(json.dumps(
-            {"rule": f"the highest validation {evaluator.quality}", "trials": len(result.trials),
-             "failed": len(result.trials) - len(ok), "seconds": result.seconds, "quality": evaluator.quality,
-             "best": {"hyperparameters": result.incumbent,
-                      "reward": max((t.reward for t in ok), default=None)}}, indent=2, default=float) + "\n")
+            {"rule": f"the highest validation {evaluator.quality}", "trials": len(view.trials),
+             "failed": len(view.failed), "seconds": result.seconds, "stop_reason": result.stop_reason,
+             "quality": evaluator.quality,
+             "best": {"trial": best.number, "hyperparameters": incumbent, "architecture": dict(best.arch),
+                      "metrics": best.metrics, "reward": best.reward}}, indent=2, default=float) + "\n")
+        publish_quietly(run.dir)
         return run
 
     def summary(self, run: Run) -> str:
@@ -140,7 +178,7 @@ def summary(run: Run) -> str:
         f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
         f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
         comparison_table(comparison, doc["quality"]),
-        f"run directory: {run.dir}  ({run.trial_files}, smac/, hpo.json, summary.md, report/)"])
+        f"run directory: {run.dir}  ({run.trial_files}, best.json, hpo.json, summary.md, report/)"])
 
 
 def tune_after_search(name: str, run, search_settings, progress: bool = True, resume: bool = False):
@@ -160,7 +198,7 @@ def after_search_summary(run) -> list[str]:
 def rebuild_space(meta: dict):
     from hybrid_nas.tuning.searchspace import HPOSpace
 
-    return HPOSpace(meta["spec"])
+    return HPOSpace.from_meta(meta)
 
 
 # Names a target takes for its own: TANGO's NNI space says lr and batch_size.

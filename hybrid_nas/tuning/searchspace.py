@@ -8,24 +8,34 @@ choice [options], randint [lower, upper), uniform / loguniform [low, high], quni
 lognormal [mu, sigma] (exp of a normal draw), qnormal / qlognormal [mu, sigma, q]. ConfigSpace has no
 quantised or unbounded normal types, so a quantised value is drawn continuous and rounded when decoded,
 normals are bounded at mu +- 4 sigma, and a lognormal is a normal in log space, exponentiated when decoded.
+
+An ``HPOSpace`` is also a space a ``Study`` searches: its architectures are the decoded values, plus the
+fidelity SMAC's Hyperband sets (``epochs``) and, when a configuration is evaluated on several seeds, the
+seed (``seed``): what is evaluated is then all in the architecture, so the study's duplicate check by key
+never mistakes another budget or seed of a configuration for a repeat.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.errors import ConfigError, SpaceError, unknown
+from hybrid_nas.engine.space import Architecture
 
 TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
          "lognormal", "qlognormal")
 _ARITY = {"randint": 2, "uniform": 2, "loguniform": 2, "quniform": 3, "qloguniform": 3, "normal": 2,
           "lognormal": 2, "qnormal": 3, "qlognormal": 3}
 _SIGMAS = 4.0  # bound of the normal types, in standard deviations
+SEED = "seed"  # an architecture's entry for the seed it is evaluated on (SMAC's seed, with repeats)
+_MAX_SEED = 2**31 - 1  # SMAC draws its seeds below this
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,29 @@ class Param:
         mu, sigma = float(self.value[0]), float(self.value[1])
         return mu - _SIGMAS * sigma, mu + _SIGMAS * sigma
 
+    def encode(self, value):
+        """A decoded value -> a ConfigSpace value that decodes to it (a ``SpaceError`` when out of range)."""
+        t, v = self.type, self.value
+        if t == "choice":
+            for i, option in enumerate(v):
+                if option == value:
+                    return str(i)
+            raise SpaceError(unknown(f"option for {self.name!r}", value, v))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SpaceError(f"hyperparameter {self.name!r}: expected a finite number, got {value!r}")
+        if t == "randint":
+            if value != int(value) or not v[0] <= value < v[1]:
+                raise SpaceError(f"hyperparameter {self.name!r}: {value!r} is not an integer in [{v[0]}, {v[1]})")
+            return int(value)
+        if t in ("uniform", "quniform", "loguniform", "qloguniform"):
+            if not v[0] <= value <= v[1]:
+                raise SpaceError(f"hyperparameter {self.name!r}: {value!r} is outside [{v[0]}, {v[1]}]")
+            return float(value)
+        low, high = self._normal_bounds()
+        if t in ("lognormal", "qlognormal"):  # a rounded lognormal may be 0: the lowest log the range has
+            value = math.log(value) if value > 0 else low
+        return min(max(float(value), low), high)  # rounding may step just past the truncation
+
     def decode(self, raw):
         """A ConfigSpace value -> the value NNI's semantics give."""
         t, v = self.type, self.value
@@ -107,10 +140,26 @@ class Param:
         return x
 
 
-class HPOSpace:
-    """Named hyperparameters with NNI semantics, and their ConfigSpace."""
+@dataclass(frozen=True)
+class Fidelity:
+    """The training length SMAC's Hyperband sets per trial (its budget), an integer in [low, high]."""
 
-    def __init__(self, spec: dict):
+    name: str
+    low: int
+    high: int
+
+    def __post_init__(self):
+        if not 0 < self.low < self.high:
+            raise ConfigError(f"multi-fidelity needs 0 < min < max {self.name}, got {self.low} and {self.high}")
+
+
+class HPOSpace:
+    """Named hyperparameters with NNI semantics, and their ConfigSpace; a space a ``Study`` searches, whose
+    architectures may also carry the ``fidelity`` and, when ``seeded``, the seed they are evaluated on."""
+
+    name = "hpo"
+
+    def __init__(self, spec: dict, fidelity: Fidelity | None = None, seeded: bool = False):
         if not isinstance(spec, dict) or not spec:
             raise ConfigError("a search space is a non-empty mapping: name -> {_type: ..., _value: [...]}")
         self.spec = spec
@@ -122,6 +171,11 @@ class HPOSpace:
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"hyperparameter {name!r}: _value must be a list, got {value!r}")
             self.params.append(Param(str(name), str(entry["_type"]), tuple(value)))
+        if fidelity is not None and fidelity.name in self.spec:
+            raise ConfigError(f"{fidelity.name!r} is the fidelity SMAC's Hyperband sets; remove it from the search space")
+        if seeded and SEED in self.spec:
+            raise ConfigError(f"{SEED!r} is the seed a configuration is repeated on; remove it from the search space")
+        self.fidelity, self.seeded = fidelity, seeded
 
     @classmethod
     def from_file(cls, path: str | Path) -> "HPOSpace":
@@ -141,7 +195,11 @@ class HPOSpace:
         for old, new in done:
             if new in self.spec:
                 raise ConfigError(f"the search space names both {old!r} and {new!r}, which mean the same here")
-        return HPOSpace({aliases.get(k, k): v for k, v in self.spec.items()}), done
+        return HPOSpace({aliases.get(k, k): v for k, v in self.spec.items()}, self.fidelity, self.seeded), done
+
+    def evaluated(self, fidelity: Fidelity | None = None, seeded: bool = False) -> "HPOSpace":
+        """The same hyperparameters, their architectures carrying a fidelity and/or a seed."""
+        return HPOSpace(self.spec, fidelity, seeded)
 
     @property
     def names(self) -> list[str]:
@@ -159,9 +217,83 @@ class HPOSpace:
         values = dict(config)
         return {p.name: p.decode(values[p.name]) for p in self.params}
 
+    # -- as a study's space ------------------------------------------------------------------------------
+
+    def architecture(self, config, *, seed: int | None = None, budget: float | None = None) -> Architecture:
+        """A SMAC trial (its configuration, seed and budget) as the architecture a study evaluates."""
+        values = self.decode(config)
+        if self.fidelity is not None:
+            values[self.fidelity.name] = round(budget if budget is not None else self.fidelity.high)
+        if self.seeded:
+            values[SEED] = int(seed)
+        return Architecture(values)
+
+    def encode(self, arch: Mapping) -> dict:
+        """The ConfigSpace values of an architecture's hyperparameters (what SMAC is told for a trial it never
+        asked: a resumed one)."""
+        return {p.name: p.encode(arch[p.name]) for p in self.params}
+
+    def seed_of(self, arch: Mapping) -> int | None:
+        return int(arch[SEED]) if self.seeded else None
+
+    def budget_of(self, arch: Mapping) -> float | None:
+        return float(arch[self.fidelity.name]) if self.fidelity is not None else None
+
+    def hyperparameters(self, arch: Mapping) -> dict:
+        """What the target trains with: the architecture without its seed."""
+        return {k: v for k, v in arch.items() if not (self.seeded and k == SEED)}
+
+    def validate(self, arch: Mapping) -> Architecture:
+        keys = [*self.names, *([self.fidelity.name] if self.fidelity else []), *([SEED] if self.seeded else [])]
+        if set(arch) != set(keys):
+            raise SpaceError(f"an HPO architecture has the entries {sorted(keys)}, got {sorted(arch)}")
+        self.encode(arch)
+        for name, low, high in ([(self.fidelity.name, self.fidelity.low, self.fidelity.high)] if self.fidelity else []) + \
+                ([(SEED, 0, _MAX_SEED)] if self.seeded else []):
+            value = arch[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise SpaceError(f"{name!r}: expected an integer in [{low}, {high}], got {value!r}")
+        return arch if isinstance(arch, Architecture) else Architecture(arch)
+
+    def key(self, arch: Architecture) -> str:
+        return arch.key
+
+    def size(self) -> float:
+        """How many architectures there are: finite only when every hyperparameter is a choice or randint."""
+        counts = [len(p.value) if p.type == "choice" else int(p.value[1] - p.value[0]) if p.type == "randint"
+                  else math.inf for p in self.params]
+        if self.fidelity is not None:
+            counts.append(self.fidelity.high - self.fidelity.low + 1)
+        return math.inf if self.seeded else math.prod(counts)
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """A random configuration at the largest budget (what strategies other than SMAC's draw)."""
+        config = self.configspace(int(rng.integers(_MAX_SEED))).sample_configuration()
+        return self.architecture(config, seed=int(rng.integers(_MAX_SEED)) if self.seeded else None)
+
+    def describe(self, arch: Mapping) -> str:
+        return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in arch.items())
+
     def meta(self) -> dict:
-        return {"name": "hpo", "spec": self.spec}
+        meta = {"name": "hpo", "spec": self.spec}
+        if self.fidelity is not None:
+            meta["fidelity"] = {"name": self.fidelity.name, "low": self.fidelity.low, "high": self.fidelity.high}
+        if self.seeded:
+            meta["seeded"] = True
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "HPOSpace":
+        fidelity = meta.get("fidelity")
+        return cls(meta["spec"], Fidelity(**fidelity) if fidelity else None, bool(meta.get("seeded")))
 
     def optuna_distributions(self) -> dict:
-        """Each hyperparameter's range as Optuna's distribution (what an Optuna store records)."""
-        return {p.name: p.optuna_distribution() for p in self.params}
+        """Each entry's range as Optuna's distribution (what an Optuna store records)."""
+        from optuna.distributions import IntDistribution
+
+        out = {p.name: p.optuna_distribution() for p in self.params}
+        if self.fidelity is not None:
+            out[self.fidelity.name] = IntDistribution(self.fidelity.low, self.fidelity.high)
+        if self.seeded:
+            out[SEED] = IntDistribution(0, _MAX_SEED)
+        return out

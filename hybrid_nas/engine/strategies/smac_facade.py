@@ -1,5 +1,5 @@
-"""SMAC3 facades as the engine builds them: one place for the NAS strategy (ask/tell over categorical
-decisions) and hyperparameter optimisation (SMAC runs the target itself, optionally on Dask)."""
+"""SMAC3 facades as the SMAC strategy builds them, for NAS (categorical decisions) and HPO (ranges, a
+fidelity, repeated seeds) alike: SMAC proposes in ask/tell mode, the study evaluates."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ def random_forest(configspace, seed: int):
 
 
 def make_facade(configspace, target, *, seed: int, n_trials: int, output_dir: str, kind: str = "hpo",
-                n_initial: int | None = None, budgets: tuple[float, float] | None = None, repeats: int = 1,
-                overwrite: bool = True, dask_client=None, callbacks=(), name: str | None = None):
+                n_initial: int | None = None, budgets: tuple[float, float] | None = None, repeats: int = 1):
     """``hpo``: random-forest BO. ``multi-fidelity``: the same with Hyperband over ``budgets`` (min, max), e.g.
     epochs. ``random``: random search, as a baseline. ``repeats`` > 1 makes the target noisy for SMAC: it
     evaluates a challenger on up to that many seeds before it may replace the incumbent (intensification)."""
@@ -32,8 +31,8 @@ def make_facade(configspace, target, *, seed: int, n_trials: int, output_dir: st
 
     mf = kind == "multi-fidelity"
     scenario = Scenario(configspace, deterministic=repeats == 1, n_trials=n_trials, seed=seed, output_directory=output_dir,
-                        **({"name": name} if name else {}), **({"min_budget": budgets[0], "max_budget": budgets[1]} if mf else {}))
-    common = dict(overwrite=overwrite, logging_level=logging.ERROR, dask_client=dask_client, callbacks=list(callbacks))
+                        **({"min_budget": budgets[0], "max_budget": budgets[1]} if mf else {}))
+    common = dict(overwrite=True, logging_level=logging.ERROR)
     if kind == "random":
         return RandomFacade(scenario, target, intensifier=RandomFacade.get_intensifier(scenario, max_config_calls=repeats),
                             **common)
