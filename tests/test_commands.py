@@ -62,6 +62,15 @@ def test_every_command_has_a_job_and_every_space_its_api():
         hn.quantm  # noqa: B018
 
 
+def test_no_api_function_shares_its_name_with_a_module_of_its_package():
+    # importing a submodule sets the package attribute of its name: a function of that name would vanish
+    api = {"quantum": ("search", "depth_sweep"), "classical": ("search", "latency_table"), "hybrid": ("search",),
+           "nb201": ("search",), "tuning": ("tune",)}
+    for package, functions in api.items():
+        modules = {p.stem for p in (ROOT / "hybrid_nas" / package).iterdir() if p.suffix == ".py" or p.is_dir()}
+        assert not modules & set(functions), package
+
+
 def test_a_positional_setting_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="takes its settings as keyword arguments"):
         hn.quantum.search("moons")

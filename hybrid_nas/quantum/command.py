@@ -184,7 +184,7 @@ class DepthSweepJob(SearchJob):
         return {}  # the sweep compares depths by their validation figures; no circuit is retrained
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
-        from hybrid_nas.quantum.depth_sweep import write_depth_sweep
+        from hybrid_nas.quantum.depth import write_depth_sweep
 
         rows = [{"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number,
                  **r.best.metrics} for depth, r in enumerate(results, 1) if r.best is not None]
@@ -204,7 +204,7 @@ def rebuild_space(meta: dict):
 
 
 def _plot_depth(view, path: Path) -> bool:
-    from hybrid_nas.quantum.depth_sweep import plot_depth
+    from hybrid_nas.quantum.depth import plot_depth
 
     return plot_depth(view, path)
 
