@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 import sys
+import tempfile
 import threading
 import types
 import warnings
 from pathlib import Path
 
 from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.storages.optuna_store import JOURNAL, load_optuna, open_storage
 from hybrid_nas.engine.storages.base import open_study, run_root, study_dirs, study_name
+from hybrid_nas.engine.storages.optuna_store import JOURNAL, load_optuna, open_storage
 
 ARTIFACTS = "artifacts"
 INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed
@@ -202,7 +202,7 @@ class Dashboard:
         finally:
             self.stop()
 
-    def start(self) -> "Dashboard":
+    def start(self) -> Dashboard:
         self._thread = threading.Thread(target=self.server.serve_forever, name="optuna-dashboard", daemon=True)
         self._thread.start()
         return self

@@ -19,10 +19,9 @@ import pytest
 import hybrid_nas as hn
 from hybrid_nas.cli import main
 from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.storages.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
 from hybrid_nas.engine.storages.base import SQLiteStore
+from hybrid_nas.engine.storages.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
 from hybrid_nas.engine.trial import TrialState
-
 from test_study import TOY, CountingEvaluator, toy_study
 
 HERE = Path(__file__).parent

@@ -9,12 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid_nas import (ConfigError, Decision, SearchSpace, SQLiteStore, StorageError, Study, TrialState,
-                        make_objective, make_strategy)
-
-from hybrid_nas.engine.study import trial_seed
-
 from helpers import CountingEvaluator, SetupEvaluator
+from hybrid_nas import (
+    ConfigError,
+    Decision,
+    SearchSpace,
+    SQLiteStore,
+    StorageError,
+    Study,
+    TrialState,
+    make_objective,
+    make_strategy,
+)
+from hybrid_nas.engine.study import trial_seed
 
 TOY = SearchSpace([Decision(f"d{i}", ("a", "b", "c")) for i in range(5)], name="toy")
 REWARD = {"weights": {"accuracy": 1.0}}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import Job, SearchJob, StudyResult, StudySpec
-from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
+from hybrid_nas.engine.registry import Command, HPOTarget, SpaceKind, register, register_hpo_target, register_space
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
@@ -286,6 +286,13 @@ def rebuild_space(meta: dict):
     return NeckSpace(meta["model"], meta["scope"], meta["positions"], meta.get("ops"))
 
 
+def hpo_trainer(settings, workdir: Path):
+    from hybrid_nas.classical.hpo import target_from_settings
+
+    return target_from_settings(settings, workdir)
+
+
+register_hpo_target(HPOTarget("classical", hpo_trainer, {"lr": "lr0", "batch_size": "batch"}))
 register_space(SpaceKind("yolo", rebuild_space))
 register(Command(("classical",), "one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
                  ClassicalSettings, classical_job))

@@ -1,8 +1,8 @@
 """What the spaces tell the engine about themselves, so that the engine never names one.
 
 Each space package registers, when its ``command`` module is imported, its commands (a subcommand, its
-settings class and its job) and its space kinds (how a stored study's space is rebuilt for reports and
-stores, and the plots it adds to a study's report). The modules are found through the ``hybrid_nas.spaces``
+settings class and its job), its space kinds (how a stored study's space is rebuilt for reports and
+stores, and the plots it adds to a study's report) and its HPO target (what ``hpo`` tunes). The modules are found through the ``hybrid_nas.spaces``
 entry points of the installed distributions, as pytest finds its plugins: a space of another package
 plugs in the same way.
 """
@@ -10,12 +10,13 @@ plugs in the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.errors import ConfigError, unknown
 
 if TYPE_CHECKING:
     from hybrid_nas.engine.jobs import Job
@@ -60,8 +61,20 @@ class SpaceKind:
     plots: tuple[Plot, ...] = ()
 
 
+@dataclass(frozen=True)
+class HPOTarget:
+    """What ``hybrid-nas hpo <name>`` tunes: ``build(settings, workdir)`` makes the trainer of hyperparameter
+    configurations; ``aliases`` map a search space's common names onto the trainer's own (NNI spaces say
+    ``lr`` and ``batch_size``)."""
+
+    name: str
+    build: Callable[[Any, Path], Any]
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
 _COMMANDS: dict[tuple[str, ...], Command] = {}
 _SPACES: dict[str, SpaceKind] = {}
+_HPO_TARGETS: dict[str, HPOTarget] = {}
 _loaded = False
 
 
@@ -73,6 +86,18 @@ def register(command: Command) -> Command:
 def register_space(kind: SpaceKind) -> SpaceKind:
     _SPACES[kind.name] = kind
     return kind
+
+
+def register_hpo_target(target: HPOTarget) -> HPOTarget:
+    _HPO_TARGETS[target.name] = target
+    return target
+
+
+def hpo_target(name: str) -> HPOTarget:
+    _load()
+    if name not in _HPO_TARGETS:
+        raise ConfigError(unknown("hpo target", name, sorted(_HPO_TARGETS)))
+    return _HPO_TARGETS[name]
 
 
 def _load() -> None:

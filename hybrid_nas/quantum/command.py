@@ -9,7 +9,15 @@ from pathlib import Path
 
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
-from hybrid_nas.engine.registry import Command, Plot, SpaceKind, register, register_space
+from hybrid_nas.engine.registry import (
+    Command,
+    HPOTarget,
+    Plot,
+    SpaceKind,
+    register,
+    register_hpo_target,
+    register_space,
+)
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
 
@@ -209,6 +217,13 @@ def _plot_depth(view, path: Path) -> bool:
     return plot_depth(view, path)
 
 
+def hpo_trainer(settings, workdir: Path):
+    from hybrid_nas.quantum.hpo import target_from_settings
+
+    return target_from_settings(settings)
+
+
+register_hpo_target(HPOTarget("quantum", hpo_trainer, {"batch_size": "batch"}))
 register_space(SpaceKind("pqc", rebuild_space, (Plot("depth_vs_accuracy.png", "depth vs accuracy", _plot_depth),)))
 register(Command(("quantum",), "search the gate placement of a PQC classifier (PennyLane/Qiskit)", QuantumSettings,
                  QuantumJob))

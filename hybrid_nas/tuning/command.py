@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-
 from typing import ClassVar
 
-from hybrid_nas.engine.jobs import Job
-from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
-from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.jobs import Job
+from hybrid_nas.engine.registry import Command, SpaceKind, hpo_target, register, register_space
+from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, defaults_from, setting
 
 
@@ -98,14 +97,6 @@ def hpo_space(name: str):
     raise ConfigError(f"search space file {name} does not exist (neither a path nor a file of configs/)")
 
 
-def target(name: str, s, workdir: Path):
-    if name == "quantum":
-        from hybrid_nas.quantum.hpo import target_from_settings
-        return target_from_settings(s)
-    from hybrid_nas.classical.hpo import target_from_settings
-    return target_from_settings(s, workdir)
-
-
 class HPOJob(Job[Run]):
     """``hybrid-nas hpo quantum|classical``: SMAC over the target's training hyperparameters, then default vs
     tuned on held-out data."""
@@ -121,11 +112,11 @@ class HPOJob(Job[Run]):
         from hybrid_nas.tuning.trial import HPOTrial
 
         s, name = self.settings, self.target
-        space, renamed = hpo_space(s.space).renamed(TARGET_ALIASES[name])
+        space, renamed = hpo_space(s.space).renamed(hpo_target(name).aliases)
         for old, new in renamed:
             print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
         out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
-        evaluator = target(name, s, out / "work")  # a bad target or space fails here, before the directory is claimed
+        evaluator = hpo_target(name).build(s, out / "work")  # a bad target or space fails here, before the directory is claimed
         for note in evaluator.prepare(space.names):
             print(f"hpo: {note}")
         evaluator.check(space.names)
@@ -200,10 +191,6 @@ def rebuild_space(meta: dict):
 
     return HPOSpace.from_meta(meta)
 
-
-# Names a target takes for its own: TANGO's NNI space says lr and batch_size.
-TARGET_ALIASES = {"quantum": {"batch_size": "batch"},
-                  "classical": {"lr": "lr0", "batch_size": "batch"}}
 
 register_space(SpaceKind("hpo", rebuild_space))
 register(Command(("hpo", "quantum"), "SMAC over the training hyperparameters of a found circuit",

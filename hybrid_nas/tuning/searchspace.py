@@ -178,7 +178,7 @@ class HPOSpace:
         self.fidelity, self.seeded = fidelity, seeded
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "HPOSpace":
+    def from_file(cls, path: str | Path) -> HPOSpace:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"search space file {path} does not exist")
@@ -189,7 +189,7 @@ class HPOSpace:
             raise ConfigError(f"search space file {path} cannot be parsed: {str(e).splitlines()[0]}") from None
         return cls(spec)
 
-    def renamed(self, aliases: dict[str, str]) -> tuple["HPOSpace", list[tuple[str, str]]]:
+    def renamed(self, aliases: dict[str, str]) -> tuple[HPOSpace, list[tuple[str, str]]]:
         """The space with names a target calls otherwise (``lr`` -> ultralytics' ``lr0``), and the renames made."""
         done = [(name, aliases[name]) for name in self.spec if name in aliases]
         for old, new in done:
@@ -197,7 +197,7 @@ class HPOSpace:
                 raise ConfigError(f"the search space names both {old!r} and {new!r}, which mean the same here")
         return HPOSpace({aliases.get(k, k): v for k, v in self.spec.items()}, self.fidelity, self.seeded), done
 
-    def evaluated(self, fidelity: Fidelity | None = None, seeded: bool = False) -> "HPOSpace":
+    def evaluated(self, fidelity: Fidelity | None = None, seeded: bool = False) -> HPOSpace:
         """The same hyperparameters, their architectures carrying a fidelity and/or a seed."""
         return HPOSpace(self.spec, fidelity, seeded)
 
@@ -283,7 +283,7 @@ class HPOSpace:
         return meta
 
     @classmethod
-    def from_meta(cls, meta: dict) -> "HPOSpace":
+    def from_meta(cls, meta: dict) -> HPOSpace:
         fidelity = meta.get("fidelity")
         return cls(meta["spec"], Fidelity(**fidelity) if fidelity else None, bool(meta.get("seeded")))
 

@@ -67,7 +67,7 @@ def _rdb(optuna, url: str, attempts: int = 5):
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             if attempt == attempts - 1 or "import" in str(e).lower():
                 raise
             time.sleep(0.2 * (attempt + 1))

@@ -8,9 +8,9 @@ import tempfile
 import weakref
 
 from hybrid_nas.engine.errors import unknown
-from hybrid_nas.engine.strategies.smac_facade import FACADES, make_facade
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.engine.strategies.base import Strategy
+from hybrid_nas.engine.strategies.smac_facade import FACADES, make_facade
 
 # SMAC minimises a cost; a failed trial is told this cost rather than inf so the forest stays usable.
 FAILED_COST = 1e3
