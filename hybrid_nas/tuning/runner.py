@@ -1,6 +1,6 @@
 """A SMAC hyperparameter study: SMAC runs the target (in this process, or on Dask workers), its run history
 lives in ``<out>/smac`` (what ``resume`` continues), and every finished trial also lands in
-``<out>/trials.sqlite`` as the engine's studies record theirs (written here, in the main process, from
+the run's journal (``optuna.journal``) as the engine's studies record theirs (written here, in the main process, from
 SMAC's tell callback: one writer)."""
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def run_hpo(evaluator: Evaluator, space: HPOSpace, out: Path, *, trials: int, se
     if fidelity and fidelity in space.names:
         raise ConfigError(f"{fidelity!r} is the fidelity SMAC's Hyperband sets; remove it from the search space")
     out = Path(out)
-    store = open_study(out, mirror=True)
+    store = open_study(out)
     meta = {"space": space.meta(), "evaluator": evaluator.meta(), "seed": seed,
             "objective": {"name": "maximise", "quality": evaluator.quality, "cost": "train_seconds", "T": None},
             "strategy": {"name": f"smac-{kind}", "n_initial": n_initial, "budgets": budgets,
