@@ -55,9 +55,13 @@ def open_storage(url: str):
     try:
         if "://" in url:
             return _rdb(optuna, url)
-        from hybrid_nas.engine.storages.journal import open_journal
+        from hybrid_nas.engine.storages.journal import Journal
 
-        return open_journal(Path(url))
+        try:
+            return Journal(Path(url))
+        except ValueError as e:  # a line that is not JSON: not a journal, or one a crash cut short
+            raise StorageError(f"{url} is not an Optuna journal ({str(e).splitlines()[0]}); move it away or "
+                               "choose another --out") from None
     except Exception as e:  # noqa: BLE001 - a driver missing, a server down, a bad URL: one line
         why = str(e).splitlines()[0]
         if "import" in why.lower():
@@ -214,12 +218,13 @@ class OptunaStore(TrialStore):
             attrs["repeat_of"] = t.repeat_of
         return attrs
 
-    def _template(self, t: Trial, state):
+    def _template(self, t: Trial, state, attrs: dict | None = None, text: str | None = None):
         running = state == self.optuna.trial.TrialState.RUNNING
         frozen = self.optuna.trial.create_trial(
             state=state, values=None if running else self._values(t),
             params={k: _choice(v) for k, v in t.arch.items()}, distributions=self._distributions(t.arch),
-            user_attrs=self._user_attrs(t), system_attrs={TRIAL_ATTR: _trial_json(t)} | self._beat_attr())
+            user_attrs=attrs if attrs is not None else self._user_attrs(t),
+            system_attrs={TRIAL_ATTR: text if text is not None else _trial_json(t)} | self._beat_attr())
         if t.started is not None:  # the evaluation's own times (a trial may be written once it has finished)
             frozen.datetime_start = datetime.fromtimestamp(t.started)
             if not running:
@@ -277,7 +282,7 @@ class OptunaStore(TrialStore):
     def _batch(self):
         """One append for a trial's writes on a journal nobody else writes (shared, another driver may finish
         the trial meanwhile: each write then learns so on its own)."""
-        batch = getattr(getattr(self.storage, "_backend", None), "batch", None)
+        batch = getattr(self.storage, "batch", None)
         return batch() if batch is not None and not self.shared else nullcontext()
 
     def _add(self, trial: Trial) -> None:
@@ -287,11 +292,12 @@ class OptunaStore(TrialStore):
                                f"{self.next_number() - 1}; a study numbers its trials one after another")
         if self.study_id is None:
             raise StorageError(f"Optuna study {self.name!r} has no configuration yet; set_meta comes first")
+        attrs, text = self._user_attrs(trial), _trial_json(trial)
         tid = self._call("write a trial", self.storage.create_new_trial, self.study_id,
-                         self._template(trial, self._state(trial)))
+                         self._template(trial, self._state(trial), attrs, text))
         self._ids[trial.number], self._count = tid, trial.number + 1
         if trial.state == TrialState.RUNNING:
-            self._written[tid] = (self._user_attrs(trial), _trial_json(trial))
+            self._written[tid] = (attrs, text)
 
     def _id(self, number: int) -> int | None:
         if number not in self._ids:
