@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -75,12 +74,12 @@ def test_packaged_nni_json_space_converts_and_drives_a_recorded_smac_run(tmp_pat
     assert all(t.reward == pytest.approx(t.metrics["accuracy"]) for t in result.trials)
     history = json.loads((tmp_path / "smac" / "hpo" / "0" / "runhistory.json").read_text())
     assert len(history["data"]) == 5
-    import optuna  # the live journal describes each hyperparameter by its range, for optuna-dashboard
+    import optuna  # the run's journal describes each hyperparameter by its range, for optuna-dashboard
 
-    mirrored = optuna.load_study(study_name=tmp_path.name, storage=optuna.storages.JournalStorage(
+    journal = optuna.load_study(study_name=tmp_path.name, storage=optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna.journal")))).trials
-    assert [t.params for t in mirrored] == [dict(t.arch) for t in result.trials]
-    lr, epochs = mirrored[0].distributions["lr"], mirrored[0].distributions["epochs"]
+    assert [t.params for t in journal] == [dict(t.arch) for t in result.trials]
+    lr, epochs = journal[0].distributions["lr"], journal[0].distributions["epochs"]
     assert lr.log and (lr.low, lr.high) == tuple(small.spec["lr"]["_value"]) and (epochs.low, epochs.high) == (1, 2)
 
 
@@ -104,8 +103,14 @@ def _hpo_cli(tmp_path, out, *extra):
 
 
 def _trials(out):
-    with sqlite3.connect(out / "trials.sqlite") as db:
-        return db.execute("SELECT number, arch FROM trials ORDER BY number").fetchall()
+    """(number, architecture) of every trial the run's store holds."""
+    from hybrid_nas.engine.storages.base import open_study
+
+    store = open_study(out)
+    try:
+        return [(t.number, t.arch) for t in store.trials()]
+    finally:
+        store.close()
 
 
 def test_two_dask_workers_record_every_trial_once(tmp_path, capsys):
@@ -124,7 +129,7 @@ def test_a_killed_hpo_run_resumes_without_losing_or_repeating_trials(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not ((out / "trials.sqlite").exists() and len(_trials(out)) >= 4):
+    while time.time() < deadline and not ((out / "storage.json").exists() and len(_trials(out)) >= 4):
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
