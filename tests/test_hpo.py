@@ -159,7 +159,7 @@ def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tm
                  "--seeds", "1", "--out", str(out)]) == 0
     rows = _trials(out)
     assert [n for n, _ in rows] == [0, 1]
-    assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(json.loads(rows[0][1]))
+    assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(rows[0][1])
     hpo = json.loads((out / "hpo.json").read_text())
     assert hpo["default"]["params"]["lr0"] == 0.001 and hpo["default"]["params"]["momentum"] == 0.9
     assert {"map50", "test_map50", "train_seconds"} <= set(hpo["tuned"]["mean"])
