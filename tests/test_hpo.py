@@ -176,7 +176,7 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
     out = tmp_path / "mf"
     assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--min-epochs", "1",
                  "--max-epochs", "9", "--trials", "8", "--seeds", "1", "--out", str(out)]) == 0
-    epochs = [json.loads(a)["epochs"] for _, a in _trials(out)]
+    epochs = [a["epochs"] for _, a in _trials(out)]
     assert len(epochs) == 8 and set(epochs) <= {1, 3, 9} and min(epochs) == 1  # Hyperband's rungs, eta = 3
     spec.write_text("epochs: {_type: randint, _value: [1, 5]}\n")
     assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--out", str(tmp_path / "x")]) == 2
