@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from optuna.storages import JournalStorage
+from optuna.storages.journal._storage import JournalOperation
+from optuna.trial import TrialState
 from optuna.storages.journal import JournalFileBackend
 from optuna.storages.journal._file import BaseJournalFileLock, get_lock_file  # what JournalFileBackend takes
 
@@ -63,10 +65,10 @@ class JournalFile(JournalFileBackend):
     """A journal file under ``FlockLock``. Appends made inside ``batch()`` (by the calling thread) reach the
     file as one write, under one lock.
 
-    Every append is written before it returns, so a killed process loses none; only a batch is also forced
-    to the disk (fsync), once: a finished trial. A single append (a trial marked RUNNING) lost to a power
-    cut is a trial that had not finished, which a resume runs again anyway; the next batch's fsync takes it
-    to the disk too. Optuna's own backend fsyncs every append, which doubles a trial's cost.
+    Every append is written before it returns, so a killed process loses none; an append that finishes a
+    trial is also forced to the disk (fsync), which takes everything before it there too. An append lost to
+    a power cut is then a trial that had not finished (marked RUNNING, its heartbeat), which a resume runs
+    again anyway. Optuna's own backend fsyncs every append: two to six per trial instead of one.
     """
 
     def __init__(self, path: str | Path):
@@ -85,7 +87,7 @@ class JournalFile(JournalFileBackend):
         finally:
             self._pending.logs = None
             if logs:
-                self._write(logs, sync=True)
+                self._write(logs)
 
     def read_logs(self, log_number_from: int):
         if getattr(self._pending, "logs", None) is not None:
@@ -97,9 +99,10 @@ class JournalFile(JournalFileBackend):
         if pending is not None:
             pending.extend(logs)
         else:
-            self._write(logs, sync=False)
+            self._write(logs)
 
-    def _write(self, logs: list[dict], sync: bool) -> None:
+    def _write(self, logs: list[dict]) -> None:
+        sync = any(_finishes(log) for log in logs)
         text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode()
         with get_lock_file(self._lock):
             with open(self._file_path, "ab") as f:
@@ -107,6 +110,13 @@ class JournalFile(JournalFileBackend):
                 f.flush()
                 if sync:
                     os.fsync(f.fileno())
+
+
+def _finishes(log: dict) -> bool:
+    """Whether a journal operation leaves a trial finished (its result, or its failure, recorded)."""
+    if log["op_code"] not in (JournalOperation.CREATE_TRIAL, JournalOperation.SET_TRIAL_STATE_VALUES):
+        return False
+    return TrialState(log.get("state", TrialState.RUNNING)).is_finished()
 
 
 class Journal(JournalStorage):
