@@ -42,7 +42,7 @@ def main() -> None:
         tuned = {}
         for method in ("hpo", "random"):
             result = run_hpo(evaluator, space, out / f"{method}-s{seed}", trials=args.trials, seed=seed, kind=method,
-                             repeats=1, resume=(out / f"{method}-s{seed}" / "trials.sqlite").exists())
+                             repeats=1, resume=(out / f"{method}-s{seed}" / "storage.json").exists())
             rewards = [t.reward if t.ok else -np.inf for t in result.trials]
             curves[method].append(np.maximum.accumulate(rewards)[:args.trials])
             tuned[method] = result.incumbent

@@ -11,10 +11,9 @@ How a trial maps onto Optuna's:
 - the study's configuration -> study user attributes, one per top-level key.
 
 A run's own journal has one driver (``shared=False``): a new trial is written when the study first puts it
-(RUNNING, before it is submitted), its result in one append. Several drivers on one study (``shared``): numbers
-come from the storage, so two drivers never take the same one. Each driver
-beats a heartbeat on the trials it holds, from a thread (an evaluation may run in the driver's own thread for
-minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
+(RUNNING, before it is submitted), its result in one append. Several drivers on one study (``shared``):
+numbers come from the storage, so two drivers never take the same one. Each driver beats a heartbeat on the
+trials it holds, from a thread (an evaluation may run in the driver's own thread for minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
 driver claims it through Optuna's WAITING -> RUNNING step and evaluates it again under its own number and seed. A
 trial is finished once: should two drivers both run it, the first result stands.
 """
