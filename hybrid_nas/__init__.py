@@ -33,7 +33,6 @@ _NAMES = {
     "make_strategy": "hybrid_nas.engine.strategies", "Study": "hybrid_nas.engine.study",
     "Trial": "hybrid_nas.engine.trial", "TrialState": "hybrid_nas.engine.trial",
     "TrialStore": "hybrid_nas.engine.storages.base", "InMemoryStore": "hybrid_nas.engine.storages.base",
-    "SQLiteStore": "hybrid_nas.engine.storages.base",
     **dict.fromkeys(
         ("ConfigError", "DataError", "HybridNasError", "SpaceError", "StorageError"), "hybrid_nas.engine.errors"
     ),
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
     from hybrid_nas.engine.objectives import Objective, make_objective
     from hybrid_nas.engine.run import Run, load
     from hybrid_nas.engine.space import Architecture, Decision, ProductSpace, SearchSpace
-    from hybrid_nas.engine.storages.base import InMemoryStore, SQLiteStore, TrialStore
+    from hybrid_nas.engine.storages.base import InMemoryStore, TrialStore
     from hybrid_nas.engine.strategies import Strategy, make_strategy
     from hybrid_nas.engine.study import Study
     from hybrid_nas.engine.trial import Trial, TrialState

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
             groups[head] = group.add_subparsers(dest=f"{head}_command", metavar="TARGET", required=True)
         _add_command(groups[head], command)
     report = sub.add_parser("report", help="plots and summary.md for a run directory")
-    report.add_argument("run_dir", help="a run directory (holds trials.sqlite, or one per study)")
+    report.add_argument("run_dir", help="a run directory (holds storage.json, or one per study)")
     dash = sub.add_parser("dashboard", help="optuna-dashboard on a run (live), several runs side by side, or a "
                                             "storage URL", description="optuna-dashboard on a run (live), several "
                                             "runs side by side (a snapshot), a journal file or a storage URL")

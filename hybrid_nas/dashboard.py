@@ -1,6 +1,7 @@
-"""Watching and sharing studies with optuna-dashboard: every run mirrors its trials into ``optuna.journal``
-(see ``optuna_store``); its artefacts go into an Optuna artifact store beside it (``artifacts/``), attached
-to the study; ``hybrid-nas dashboard`` serves one run, several, or a storage URL.
+"""Watching and sharing studies with optuna-dashboard: a run keeps its trials in an Optuna storage (its own
+``optuna.journal``, or the one ``--storage`` named), which optuna-dashboard reads as they are written; its
+artefacts go into an Optuna artifact store beside it (``artifacts/``), attached to the study; ``hybrid-nas
+dashboard`` serves one run, several, or a storage URL.
 
 The best architecture's files are study artefacts too, named ``trial <n> <file>``: Optuna keeps a finished
 trial immutable, and which trial is best is known only when the run ends.
@@ -19,8 +20,8 @@ import warnings
 from pathlib import Path
 
 from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.storages.base import open_study, run_root, study_dirs, study_name
-from hybrid_nas.engine.storages.optuna_store import JOURNAL, load_optuna, open_storage
+from hybrid_nas.engine.storages.optuna_store import load_optuna, open_storage
+from hybrid_nas.engine.storages.base import run_root, study_dirs, study_location
 
 ARTIFACTS = "artifacts"
 INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed
@@ -28,24 +29,11 @@ STUDY_FILES = ("report/*.png", "summary.md")
 BEST_FILES = ("best.json", "best.qasm", "best_circuit.png", "best.yaml", "tango.json")
 
 
-def ensure_journal(run_dir: Path) -> Path:
-    """The run's journal, written from its stores when the run predates it (or lost it)."""
-    journal = run_dir / JOURNAL
-    for study_dir in study_dirs(run_dir):
-        store = open_study(study_dir, mirror=True)
-        try:
-            meta = store.get_meta()
-            if meta is not None and not _has_study(journal, study_name(study_dir)):
-                store.set_meta(meta)  # the mirror catches up on every finished trial
-        finally:
-            store.close()
-    return journal
-
-
-def _has_study(journal: Path, name: str) -> bool:
-    if not journal.is_file():
-        return False
-    return any(s.study_name == name for s in open_storage(str(journal)).get_all_studies())
+def run_storage(run_dir: Path) -> str | None:
+    """Where a run's studies live (a run names one storage: its journal, or its --storage); None for a
+    directory that holds no study."""
+    dirs = study_dirs(run_dir)
+    return study_location(dirs[0])[0] if dirs else None
 
 
 def publish(run_dir: str | Path) -> int:
@@ -53,10 +41,10 @@ def publish(run_dir: str | Path) -> int:
     artifact store; returns how many files were uploaded (unchanged ones are not)."""
     optuna = load_optuna()
     run_dir = Path(run_dir)
-    journal = ensure_journal(run_dir)
-    if not journal.is_file():
+    where = run_storage(run_dir)
+    if where is None:
         return 0
-    storage = open_storage(str(journal))
+    storage = open_storage(where)
     store = optuna.artifacts.FileSystemArtifactStore(run_dir / ARTIFACTS)
     (run_dir / ARTIFACTS).mkdir(exist_ok=True)
     index_path = run_dir / ARTIFACTS / INDEX
@@ -78,7 +66,7 @@ def publish(run_dir: str | Path) -> int:
         uploaded += 1
 
     for study_dir in study_dirs(run_dir):
-        name = study_name(study_dir)
+        name = study_location(study_dir)[1]
         try:
             study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
@@ -146,11 +134,11 @@ def dashboard_storage(targets: list[str]):
         if "://" in target or path.is_file():
             sources.append((open_storage(target), target))
         elif path.is_dir() and study_dirs(path):
-            sources.append((open_storage(str(ensure_journal(path))), str(path)))
+            sources.append((open_storage(run_storage(path)), str(path)))
             if (path / ARTIFACTS).is_dir():
                 artifact_dirs.append(path / ARTIFACTS)
         else:
-            raise ConfigError(f"{target} is neither a run directory (with trials.sqlite or storage.json), "
+            raise ConfigError(f"{target} is neither a run directory (with storage.json), "
                               "a journal file nor a storage URL")
     artifacts = _Artifacts(artifact_dirs) if artifact_dirs else None
     if len(sources) == 1:

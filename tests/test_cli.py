@@ -1,13 +1,22 @@
 import hashlib
 import json
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
 from hybrid_nas.cli import main
+from hybrid_nas.engine.storages.base import open_study
 from hybrid_nas.nb201.table import NB201Space, load_table
+
+
+def stored(study_dir):
+    """(configuration, trials) of the study in ``study_dir``, read from its store."""
+    store = open_study(study_dir)
+    try:
+        return store.get_meta(), store.trials()
+    finally:
+        store.close()
 
 
 def run(args, capsys):
@@ -21,9 +30,9 @@ def test_bench_nb201_writes_the_run_directory(tmp_path, capsys):
     code, stdout, _ = run(["bench", "nb201", "--budget", "80", "--seed", "1", "--out", str(out), "--no-progress"], capsys)
     assert code == 0
     best = json.loads((out / "best.json").read_text())
-    rows = sqlite3.connect(out / "trials.sqlite").execute("SELECT arch, metrics FROM trials").fetchall()
-    assert len(rows) == 80
-    feasible = [json.loads(m) for _, m in rows if json.loads(m)["latency_ms"] <= 17]
+    trials = stored(out)[1]
+    assert len(trials) == 80 and (out / "optuna.journal").is_file()
+    feasible = [t.metrics for t in trials if t.metrics["latency_ms"] <= 17]
     assert best["rule"].startswith("the highest accuracy with latency_ms <= 17")  # constrained: a hard limit
     assert best["best"]["metrics"]["accuracy"] == max(m["accuracy"] for m in feasible)
     # the arch string and index name the same table row as the metrics
@@ -69,9 +78,10 @@ def test_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
 def test_corrupt_store_and_config_are_one_clear_line(tmp_path, capsys):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    (run_dir / "trials.sqlite").write_bytes(b"\x00garbage" * 500)
+    (run_dir / "storage.json").write_text('{"storage": null, "study": "r"}\n')
+    (run_dir / "optuna.journal").write_bytes(b"\x00garbage\n" * 500)
     code, _, err = run(["bench", "nb201", "--out", str(run_dir), "--resume", "--no-progress"], capsys)
-    assert code == 2 and err.count("\n") == 1 and "file is not a database" in err
+    assert code == 2 and err.count("\n") == 1 and "is not an Optuna journal" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("strategy: [evolution\n")
     code, _, err = run(["bench", "nb201", "--config", str(bad), "--out", str(tmp_path / "x")], capsys)
@@ -155,8 +165,8 @@ def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
     rows = json.loads((out / "depth_sweep.json").read_text())
     assert [r["layers"] for r in rows] == [1, 2]
     for r in rows:  # each row is its depth's best trial, read back from that depth's own store
-        trials = sqlite3.connect(out / f"depth{r['layers']}" / "trials.sqlite").execute("SELECT metrics FROM trials").fetchall()
-        assert r["accuracy"] == max(json.loads(m)["accuracy"] for (m,) in trials)
+        trials = stored(out / f"depth{r['layers']}")[1]
+        assert r["accuracy"] == max(t.metrics["accuracy"] for t in trials)
         assert r["circuit"].count(">") + r["circuit"].count("|") >= 1
     assert (out / "depth_sweep.png").exists() and "| layers | val accuracy |" in stdout
     assert (out / "depth1" / "report" / "depth_vs_accuracy.png").exists()
@@ -168,7 +178,7 @@ def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_p
                            "--supercircuit-epochs", "3", "--finetune-steps", "2", "--noise", "none", "--out", str(out),
                            "--no-progress"], capsys)
     assert code == 0 and "SuperCircuit trained: 3 epochs" in stdout
-    meta = json.loads(sqlite3.connect(out / "trials.sqlite").execute("SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    meta = stored(out)[0]
     assert meta["evaluator"]["name"] == "supercircuit" and meta["evaluator"]["finetune_steps"] == 2
     assert "test_accuracy" in json.loads((out / "best_test.json").read_text()) and (out / "best.qasm").exists()
 
@@ -208,8 +218,7 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     assert code == 0 and "reusing" in stdout
     assert [r["trials"] for r in json.loads((out / "scopes.json").read_text())["scopes"]] == [4, 4]
     # the store knows its supernet: what it was trained with and the hash of its weights
-    meta = json.loads(sqlite3.connect(out / "small" / "trials.sqlite").execute(
-        "SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    meta = stored(out / "small")[0]
     supernet = meta["evaluator"]["supernet"]
     assert supernet["epochs"] == 1 and supernet["sha256"] == hashlib.sha256((out / "supernet.pt").read_bytes()).hexdigest()[:16]
     # ... so a resume against other weights is refused, not mixed into the stored trials
@@ -277,6 +286,5 @@ def test_classical_nas_then_hpo_in_one_go(tmp_path, capsys, monkeypatch):
     assert code == 0 and "| tuned |" in stdout
     hpo = json.loads((out / "hpo" / "hpo.json").read_text())
     assert hpo["default"]["params"]["lr0"] == 0.001 and "test_map50" in hpo["tuned"]["mean"]
-    meta = json.loads(sqlite3.connect(out / "hpo" / "trials.sqlite").execute(
-        "SELECT value FROM study WHERE key = 'meta'").fetchone()[0])
+    meta = stored(out / "hpo")[0]
     assert meta["evaluator"]["model"] == str(out / "best.yaml") and meta["evaluator"]["imgsz"] == 64

@@ -271,7 +271,7 @@ def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tm
                  "--seeds", "1", "--out", str(out)]) == 0
     rows = _trials(out)
     assert [n for n, _ in rows] == [0, 1]
-    assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(json.loads(rows[0][1]))
+    assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(rows[0][1])
     hpo = json.loads((out / "hpo.json").read_text())
     assert hpo["default"]["params"]["lr0"] == 0.001 and hpo["default"]["params"]["momentum"] == 0.9
     assert {"map50", "test_map50", "train_seconds"} <= set(hpo["tuned"]["mean"])
@@ -288,7 +288,7 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
     out = tmp_path / "mf"
     assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--min-epochs", "1",
                  "--max-epochs", "9", "--trials", "8", "--seeds", "1", "--out", str(out)]) == 0
-    epochs = [json.loads(a)["epochs"] for _, a in _trials(out)]
+    epochs = [a["epochs"] for _, a in _trials(out)]
     assert len(epochs) == 8 and set(epochs) <= {1, 3, 9} and min(epochs) == 1  # Hyperband's rungs, eta = 3
     tuned = json.loads((out / "best.json").read_text())["best"]["hyperparameters"]
     assert tuned["epochs"] == 9 == json.loads((out / "hpo.json").read_text())["tuned"]["params"]["epochs"]

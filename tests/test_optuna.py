@@ -1,4 +1,5 @@
-"""Optuna storages as trial stores, the live journal every run writes, and `hybrid-nas dashboard`."""
+"""Optuna storages as trial stores: the run's own journal, --storage URLs shared by drivers, the journal's
+flock lock, and `hybrid-nas dashboard`."""
 
 import json
 import os
@@ -19,8 +20,10 @@ import pytest
 import hybrid_nas as hn
 from hybrid_nas.cli import main
 from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.storages.base import SQLiteStore
-from hybrid_nas.engine.storages.optuna_store import JOURNAL, MirroredStore, OptunaStore, open_storage
+from hybrid_nas.engine.errors import StorageError
+from hybrid_nas.engine.storages.base import JOURNAL, open_study
+from hybrid_nas.engine.storages.journal import FlockLock
+from hybrid_nas.engine.storages.optuna_store import OptunaStore, open_storage
 from hybrid_nas.engine.trial import TrialState
 from test_study import TOY, CountingEvaluator, toy_study
 
@@ -60,7 +63,9 @@ def test_a_study_in_an_optuna_storage_reads_back_exactly_and_maps_onto_optuna(tm
 def test_a_pareto_study_stores_quality_and_cost_with_their_directions(tmp_path):
     run = hn.nb201.search(out=tmp_path / "run", budget=20, objective="pareto", strategy="nsga2", progress=False,
                    storage=str(tmp_path / "team.journal"))
-    assert not (run.dir / "trials.sqlite").exists() and json.loads((run.dir / "storage.json").read_text())
+    assert json.loads((run.dir / "storage.json").read_text()) == {"storage": str(tmp_path / "team.journal"),
+                                                                  "study": "run"}
+    assert not (run.dir / JOURNAL).exists()  # the study lives in the storage named, only there
     study = journal_study(tmp_path / "team.journal", "run")
     assert study.metric_names == ["accuracy", "latency_ms"]
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
@@ -79,51 +84,71 @@ def test_resume_in_an_optuna_storage_goes_by_the_configuration(tmp_path):
         hn.nb201.search(out=tmp_path / "run", budget=30, storage=url, seed=1, resume=True, progress=False)
 
 
-def test_every_run_mirrors_its_trials_into_a_journal_the_dashboard_reads(tmp_path):
+def test_a_run_keeps_its_study_in_its_own_journal_which_optuna_reads(tmp_path):
     run = hn.nb201.search(out=tmp_path / "run", budget=15, progress=False)
+    assert sorted(p.name for p in run.dir.iterdir() if p.suffix in (".json", ".journal", ".sqlite")) == \
+        ["best.json", "optuna.journal", "run.json", "storage.json"]
+    assert json.loads((run.dir / "storage.json").read_text()) == {"storage": None, "study": "run"}
     ours = run.view().trials
-    mirror = journal_study(run.dir / JOURNAL, "run").trials
-    assert [t.user_attrs["number"] for t in mirror] == [t.number for t in ours]
-    assert [t.params for t in mirror] == [dict(t.arch) for t in ours]
-    assert [t.values for t in mirror] == [[t.reward] for t in ours]
+    theirs = journal_study(run.dir / JOURNAL, "run").trials
+    assert [t.number for t in theirs] == [t.user_attrs["number"] for t in theirs] == [t.number for t in ours]
+    assert [t.params for t in theirs] == [dict(t.arch) for t in ours]
+    assert [t.values for t in theirs] == [[t.reward] for t in ours]
+    store = open_study(run.dir)
+    assert not store.shared  # one driver per run directory: its trial sequence is the seed's alone
+    store.close()
 
 
-def test_the_mirror_catches_up_and_a_broken_mirror_never_stops_the_study(tmp_path):
-    primary = SQLiteStore(tmp_path / "trials.sqlite")
-    toy_study(primary).optimize(10)  # a run from before the mirror
-    journal = tmp_path / JOURNAL
-    store = MirroredStore(SQLiteStore(tmp_path / "trials.sqlite"), OptunaStore(str(journal), "toy", append_only=True))
-    toy_study(store, resume=True).optimize(20)
-    assert sorted(t.user_attrs["number"] for t in journal_study(journal, "toy").trials) == list(range(20))
-
-    broken = MirroredStore(SQLiteStore(tmp_path / "b.sqlite"), OptunaStore(str(tmp_path / "b.journal"), "toy",
-                                                                            append_only=True))
-    broken.mirror.storage = None  # any failure of the mirror: the study goes on without it
-    with pytest.warns(UserWarning, match="live mirror"):
-        study = toy_study(broken).optimize(10)
-    assert len(study.trials) == 10 and all(t.ok for t in study.trials) and broken.mirror is None
+def test_a_moved_run_finds_its_journal_and_study_name_again(tmp_path):
+    hn.nb201.search(out=tmp_path / "a", budget=10, progress=False)
+    (tmp_path / "a").rename(tmp_path / "b")
+    run = hn.nb201.search(out=tmp_path / "b", budget=20, resume=True, progress=False)
+    assert [t.number for t in run.view().trials] == list(range(20))
+    assert [s.study_name for s in open_storage(str(tmp_path / "b" / JOURNAL)).get_all_studies()] == ["a"]
 
 
-MIRRORED_RUN = textwrap.dedent("""
+def test_the_run_journal_resumes_a_study_where_it_stopped_with_the_same_sequence(tmp_path):
+    """Ten trials, then a resume to 30: the same trials as one run of 30 would give after its first ten
+    (the resumed stream is the seed's and the stored count's alone, not the process's or the clock's)."""
+    runs = []
+    for attempt in range(2):
+        hn.nb201.search(out=tmp_path / f"r{attempt}", budget=10, progress=False)
+        runs.append(hn.nb201.search(out=tmp_path / f"r{attempt}", budget=30, resume=True, progress=False))
+    first, second = ([(t.number, t.arch, t.seed, t.reward) for t in r.view().trials] for r in runs)
+    assert first == second and [n for n, *_ in first] == list(range(30))
+
+
+def test_a_study_store_that_does_not_exist_or_is_corrupt_fails_in_one_line(tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "trials.sqlite").write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(StorageError, match="older hybrid-nas"):
+        open_study(tmp_path / "old")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "storage.json").write_text("{")
+    with pytest.raises(StorageError, match="storage.json is corrupt"):
+        open_study(tmp_path / "bad")
+    open_study(tmp_path / "mine").close()
+    with pytest.raises(StorageError, match="lives in the run journal, not"):
+        open_study(tmp_path / "mine", str(tmp_path / "other.journal"))
+
+
+RUNNING_STUDY = textwrap.dedent("""
     import sys
-    from hybrid_nas.engine.storages.optuna_store import MirroredStore, OptunaStore
-    from hybrid_nas.engine.storages.base import SQLiteStore
+    from hybrid_nas.engine.storages.base import open_study
     from test_study import toy_study, CountingEvaluator, TOY
-    store = MirroredStore(SQLiteStore(sys.argv[1] + "/trials.sqlite"),
-                          OptunaStore(sys.argv[1] + "/optuna.journal", "live", append_only=True))
-    toy_study(store, evaluator=CountingEvaluator(TOY, delay=0.1)).optimize(30)
+    toy_study(open_study(sys.argv[1]), evaluator=CountingEvaluator(TOY, delay=0.1)).optimize(30)
 """)
 
 
-def test_a_study_running_in_another_process_shows_up_in_the_mirror_as_its_trials_finish(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", MIRRORED_RUN, str(tmp_path)], env=ENV)
-    seen = []
+def test_a_study_running_in_another_process_shows_up_in_its_journal_as_its_trials_finish(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", RUNNING_STUDY, str(tmp_path)], env=ENV)
+    name, seen = tmp_path.name, []
     try:
         deadline = time.time() + 120
         while proc.poll() is None and time.time() < deadline:
             if (tmp_path / JOURNAL).is_file():
                 try:
-                    seen.append(len(journal_study(tmp_path / JOURNAL, "live").trials))
+                    seen.append(sum(t.state.is_finished() for t in journal_study(tmp_path / JOURNAL, name).trials))
                 except KeyError:  # the study is not created yet
                     pass
             time.sleep(0.1)
@@ -132,7 +157,94 @@ def test_a_study_running_in_another_process_shows_up_in_the_mirror_as_its_trials
     assert proc.returncode == 0
     during = [n for n in seen if 0 < n < 30]
     assert len(set(during)) >= 3 and during == sorted(during)  # watched growing, trial by trial
-    assert len(journal_study(tmp_path / JOURNAL, "live").trials) == 30
+    assert len(journal_study(tmp_path / JOURNAL, name).trials) == 30
+
+
+KILLED_STUDY = textwrap.dedent("""
+    import sys
+    from hybrid_nas.engine.storages.base import open_study
+    from test_study import toy_study, CountingEvaluator, TOY
+    store = open_study(sys.argv[1])
+    toy_study(store, strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
+              resume=len(sys.argv) > 2).optimize(120)
+""")
+
+
+def test_a_killed_study_in_the_run_journal_resumes_with_every_trial_once(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_STUDY, str(tmp_path)], env=ENV)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if (tmp_path / "storage.json").is_file() and len(open_study(tmp_path).trials()) >= 30:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    before = open_study(tmp_path).trials()
+    assert 30 <= len(before) < 120
+    resumed = subprocess.run([sys.executable, "-c", KILLED_STUDY, str(tmp_path), "--resume"], env=ENV, timeout=120)
+    assert resumed.returncode == 0
+    after = open_study(tmp_path).trials()
+    assert [t.number for t in after] == list(range(120)) and all(t.ok for t in after)
+    assert [(t.arch, t.seed) for t in after[:len(before)]] == [(t.arch, t.seed) for t in before]  # kept
+    assert len(optuna.load_study(study_name=tmp_path.name, storage=open_storage(str(tmp_path / JOURNAL))).trials) == 120
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    from hybrid_nas.engine.storages.journal import FlockLock
+    FlockLock(sys.argv[1]).acquire()
+    print("held", flush=True)
+    time.sleep(600)
+""")
+
+
+def test_a_journal_lock_dies_with_the_process_that_held_it(tmp_path):
+    path = tmp_path / "x.journal"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], env=ENV, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert not _acquired_within(path, 0.5)  # held: another process waits
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        assert _acquired_within(path, 15)  # the kernel dropped it with its holder (Optuna's lock files: 30 s)
+    finally:
+        holder.kill() if holder.poll() is None else None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.journal"]
+
+
+def _acquired_within(path, seconds: float) -> bool:
+    """Whether another process acquires the lock on ``path`` within ``seconds``."""
+    probe = "import sys; from hybrid_nas.engine.storages.journal import FlockLock; FlockLock(sys.argv[1]).acquire()"
+    try:
+        subprocess.run([sys.executable, "-c", probe, str(path)], env=ENV, timeout=seconds + 5, check=True)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def test_the_journal_lock_keeps_threads_of_one_process_apart(tmp_path):
+    import threading
+
+    lock, inside, overlaps = FlockLock(tmp_path / "x.journal"), [], []
+
+    def work():
+        for _ in range(200):
+            lock.acquire()
+            inside.append(1)
+            overlaps.append(len(inside) > 1)
+            inside.pop()
+            lock.release()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(overlaps) == 800 and not any(overlaps)
 
 
 def free_port() -> int:

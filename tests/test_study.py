@@ -9,19 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import CountingEvaluator, SetupEvaluator
-from hybrid_nas import (
-    ConfigError,
-    Decision,
-    SearchSpace,
-    SQLiteStore,
-    StorageError,
-    Study,
-    TrialState,
-    make_objective,
-    make_strategy,
-)
+from hybrid_nas import (ConfigError, Decision, SearchSpace, StorageError, Study, TrialState, make_objective,
+                        make_strategy)
+
+from hybrid_nas.engine.storages.base import open_study
 from hybrid_nas.engine.study import trial_seed
+
 
 TOY = SearchSpace([Decision(f"d{i}", ("a", "b", "c")) for i in range(5)], name="toy")
 REWARD = {"weights": {"accuracy": 1.0}}
@@ -74,30 +67,30 @@ def test_failing_and_nan_trials_are_recorded_and_the_study_goes_on():
 
 
 def test_resume_continues_without_repeating_or_losing(tmp_path):
-    path = tmp_path / "trials.sqlite"
-    first = toy_study(SQLiteStore(path), strategy="evolution").optimize(40).trials
-    resumed = toy_study(SQLiteStore(path), strategy="evolution", resume=True).optimize(100).trials
+    path = tmp_path / "run"  # a study directory: its trials in its own journal
+    first = toy_study(open_study(path), strategy="evolution").optimize(40).trials
+    resumed = toy_study(open_study(path), strategy="evolution", resume=True).optimize(100).trials
     assert [t.number for t in resumed] == list(range(100))
     assert resumed[:40] == first
     assert len({t.arch for t in resumed}) == 100
 
 
 def test_a_used_store_needs_resume_and_the_same_configuration(tmp_path):
-    path = tmp_path / "trials.sqlite"
-    toy_study(SQLiteStore(path)).optimize(5)
+    path = tmp_path / "run"
+    toy_study(open_study(path)).optimize(5)
     with pytest.raises(ConfigError, match="pass --resume"):
-        toy_study(SQLiteStore(path))
+        toy_study(open_study(path))
     with pytest.raises(ConfigError, match="another configuration.*strategy"):
-        toy_study(SQLiteStore(path), strategy="evolution", resume=True)
+        toy_study(open_study(path), strategy="evolution", resume=True)
     with pytest.raises(ConfigError, match="another configuration.*seed"):
-        toy_study(SQLiteStore(path), seed=1, resume=True)
+        toy_study(open_study(path), seed=1, resume=True)
 
 
 def test_a_corrupt_store_is_one_clear_error(tmp_path):
-    path = tmp_path / "trials.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="cannot open trial store .*trials.sqlite: file is not a database"):
-        SQLiteStore(path)
+    open_study(tmp_path).close()
+    (tmp_path / "optuna.journal").write_bytes(b"this is not a journal\n" * 100)
+    with pytest.raises(StorageError, match="optuna.journal is not an Optuna journal"):
+        open_study(tmp_path)
 
 
 @pytest.mark.parametrize("budget, seconds, message", [(0, None, "at least 1 trial"), (None, None, "give a budget"),
@@ -114,31 +107,31 @@ def test_time_budget_stops_the_study():
 
 KILLED_RUN = textwrap.dedent("""
     import sys
-    from hybrid_nas import SQLiteStore
+    from hybrid_nas.engine.storages.base import open_study
     from test_study import toy_study, CountingEvaluator, TOY
-    toy_study(SQLiteStore(sys.argv[1]), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02)).optimize(120)
+    toy_study(open_study(sys.argv[1]), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02)).optimize(120)
 """)
 
 
 def test_sigkill_mid_run_then_resume_records_every_trial_once(tmp_path):
-    path = tmp_path / "trials.sqlite"
+    path = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(path)], env=env)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
-            if path.exists() and len([t for t in SQLiteStore(path).trials() if t.ok]) >= 30:
+            if (path / "storage.json").exists() and len([t for t in open_study(path).trials() if t.ok]) >= 30:
                 break
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    before = SQLiteStore(path).trials()
+    before = open_study(path).trials()
     assert 30 <= len(before) < 120  # killed mid-run
     finished = [t for t in before if t.state != TrialState.RUNNING]
 
-    after = toy_study(SQLiteStore(path), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
+    after = toy_study(open_study(path), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
                       resume=True).optimize(120).trials
     assert [t.number for t in after] == list(range(120))
     assert all(t.ok for t in after)
@@ -148,7 +141,7 @@ def test_sigkill_mid_run_then_resume_records_every_trial_once(tmp_path):
 
 def test_a_worker_lost_once_is_retried_under_the_same_number_and_seed(tmp_path):
     ev = CountingEvaluator(TOY, die_once=str(tmp_path / "died"))
-    study = toy_study(SQLiteStore(tmp_path / "t.sqlite"), evaluator=ev, workers=2).optimize(20)
+    study = toy_study(open_study(tmp_path / "run"), evaluator=ev, workers=2).optimize(20)
     trials = study.trials
     assert (tmp_path / "died").exists() and study.stop_reason == "budget"
     assert [t.number for t in trials] == list(range(20)) and all(t.ok and t.error is None for t in trials)
@@ -157,8 +150,8 @@ def test_a_worker_lost_once_is_retried_under_the_same_number_and_seed(tmp_path):
 
 
 def test_a_worker_that_always_dies_stops_the_study_and_resume_runs_the_trial(tmp_path):
-    path = tmp_path / "t.sqlite"
-    study = toy_study(SQLiteStore(path), evaluator=CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"}),
+    path = tmp_path / "run"
+    study = toy_study(open_study(path), evaluator=CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"}),
                       workers=2).optimize(40)
     trials = study.trials
     assert not any(t.state == TrialState.FAILED for t in trials)  # a death is no verdict on the architecture
@@ -169,7 +162,7 @@ def test_a_worker_that_always_dies_stops_the_study_and_resume_runs_the_trial(tmp
     assert all(t.error == ("worker process died" if t.number in study.lost else None) for t in stuck)
     assert f"trial {killer.number} was lost 3 times" in study.stop_reason and len(trials) < 40
 
-    resumed = toy_study(SQLiteStore(path), evaluator=CountingEvaluator(TOY), workers=2, resume=True).optimize(40)
+    resumed = toy_study(open_study(path), evaluator=CountingEvaluator(TOY), workers=2, resume=True).optimize(40)
     again = {t.number: t for t in resumed.trials}
     assert len(again) == 40 and all(t.ok for t in again.values())
     assert all(again[t.number].arch == t.arch and again[t.number].seed == t.seed for t in stuck)

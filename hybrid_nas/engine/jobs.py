@@ -133,7 +133,7 @@ def search(dir: Path, spec: StudySpec, settings: StudyFields, *, resume: bool = 
 
     strategy = make_strategy(settings.strategy, spec.space, seed=settings.seed, **settings.strategy_options)
     study = Study(spec.space, spec.evaluator, spec.objective, strategy,
-                  store=open_study(dir, settings.storage, mirror=True), seed=settings.seed,
+                  store=open_study(dir, settings.storage), seed=settings.seed,
                   count_repeats=spec.count_repeats, resume=resume, workers=settings.workers,
                   dask_scheduler=settings.dask_scheduler, progress=progress)
     start = time.perf_counter()

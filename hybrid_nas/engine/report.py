@@ -21,7 +21,7 @@ def _by_reward(t: Trial) -> float:
 
 def load_view(run_dir: str | Path) -> StudyView:
     if not holds_study(Path(run_dir)):
-        raise ConfigError(f"{run_dir} is not a run directory: it has no trials.sqlite or storage.json")
+        raise ConfigError(f"{run_dir} is not a run directory: it has no storage.json")
     store = open_study(run_dir)
     try:
         meta, trials = store.get_meta() or {}, store.trials()

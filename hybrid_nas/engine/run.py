@@ -1,9 +1,10 @@
 """A run directory and what a run leaves in it: ``config.yaml`` (its settings), one or more studies
-(``trials.sqlite``: the root's, or one per scope / depth in subdirectories), ``best.json``, ``summary.md``,
-``report/`` and the artefacts of the best architecture.
+(each a ``storage.json`` naming where its trials live: the run's ``optuna.journal`` unless ``--storage`` gave
+another; the root's, or one per scope / depth in subdirectories), ``best.json``, ``summary.md``, ``report/``
+and the artefacts of the best architecture.
 
 ``Run`` is what the Python API returns and ``hybrid_nas.load`` reads back, also while a study still runs
-(the SQLite store takes readers beside its writer).
+(the journal takes readers beside its writer).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Run:
     def trial_files(self) -> str:
         """Where the run keeps its trials, as the console's summary names them."""
         storage = self.settings.get("storage")
-        return f"storage.json -> {storage}, optuna.journal" if storage else "trials.sqlite, optuna.journal"
+        return f"storage.json -> {storage}" if storage else "optuna.journal"
 
     @property
     def result(self) -> dict:
@@ -119,7 +120,7 @@ class Run:
                 frame.insert(0, "study", name)
             frames.append(frame)
         if not frames:
-            raise ConfigError(f"{self.dir} holds no study yet (no trials.sqlite)")
+            raise ConfigError(f"{self.dir} holds no study yet (no storage.json)")
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def report(self) -> Path:
@@ -130,7 +131,7 @@ class Run:
 
         summaries = [write_report(path) for path in self.studies().values()]
         if not summaries:
-            raise ConfigError(f"{self.dir} holds no study yet (no trials.sqlite)")
+            raise ConfigError(f"{self.dir} holds no study yet (no storage.json)")
         command = commands().get(tuple((self.command or "").split()))
         report = getattr(command.job, "report", None) if command is not None else None
         if report is not None and self.result:
@@ -143,5 +144,5 @@ def load(dir: str | Path) -> Run:
     """The run in ``dir``, read back (also while its study still runs)."""
     run = Run(dir)
     if not run.dir.is_dir() or not ((run.dir / "config.yaml").is_file() or run.studies()):
-        raise ConfigError(f"{dir} is not a run directory: it has no config.yaml or trials.sqlite")
+        raise ConfigError(f"{dir} is not a run directory: it has no config.yaml or storage.json")
     return run

@@ -190,7 +190,7 @@ class StudyFields(Settings):
     seed: int = setting("seed of the strategy and of every trial", group="study")
     workers: int = setting("evaluate in N local worker processes", group="study")
     dask_scheduler: str | None = setting("evaluate on the Dask cluster at this address", group="study")
-    storage: str | None = setting("keep the trials in this Optuna storage instead of trials.sqlite: "
+    storage: str | None = setting("keep the trials in this Optuna storage instead of the run's optuna.journal: "
                                   "sqlite:///FILE, postgresql://..., mysql://... or a journal file; drivers "
                                   "started with the same URL and --out name share the study", group="study")
 

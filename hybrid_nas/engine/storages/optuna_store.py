@@ -1,5 +1,6 @@
-"""Trial stores on Optuna's storages: any URL Optuna takes (``sqlite:///``, ``postgresql://``, ``mysql://``) or a
-journal file. Several drivers, or a team, share one study there, and optuna-dashboard shows it.
+"""The trial store on Optuna's storages: a run's own journal file (the default), or any URL Optuna takes
+(``sqlite:///``, ``postgresql://``, ``mysql://``) or journal file named by ``--storage``, where several drivers,
+or a team, share one study. optuna-dashboard reads either, live.
 
 How a trial maps onto Optuna's:
 
@@ -9,9 +10,10 @@ How a trial maps onto Optuna's:
   losslessly, -> one system attribute;
 - the study's configuration -> study user attributes, one per top-level key.
 
-Several drivers on one study: numbers come from the storage, so two drivers never take the same one. Each driver
-beats a heartbeat on the trials it holds, from a thread (an evaluation may run in the driver's own thread for
-minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
+A run's own journal has one driver (``shared=False``): a new trial is written when the study first puts it
+(RUNNING, before it is submitted), its result in one append. Several drivers on one study (``shared``):
+numbers come from the storage, so two drivers never take the same one. Each driver beats a heartbeat on the
+trials it holds, from a thread (an evaluation may run in the driver's own thread for minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
 driver claims it through Optuna's WAITING -> RUNNING step and evaluates it again under its own number and seed. A
 trial is finished once: should two drivers both run it, the first result stands.
 """
@@ -29,10 +31,11 @@ from pathlib import Path
 from hybrid_nas.engine.errors import StorageError
 from hybrid_nas.engine.registry import rebuild_space
 from hybrid_nas.engine.space import Architecture
-from hybrid_nas.engine.storages.base import TrialStore
+from contextlib import nullcontext
+
+from hybrid_nas.engine.storages.base import JOURNAL, TrialStore  # noqa: F401 - JOURNAL: re-exported
 from hybrid_nas.engine.trial import Trial, TrialState
 
-JOURNAL = "optuna.journal"  # the live mirror a run writes in its directory
 TRIAL_ATTR = "hybrid_nas:trial"
 BEAT_ATTR = "hybrid_nas:heartbeat"
 
@@ -51,9 +54,13 @@ def open_storage(url: str):
     try:
         if "://" in url:
             return _rdb(optuna, url)
-        path = Path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+        from hybrid_nas.engine.storages.journal import Journal
+
+        try:
+            return Journal(Path(url))
+        except ValueError as e:  # a line that is not JSON: not a journal, or one a crash cut short
+            raise StorageError(f"{url} is not an Optuna journal ({str(e).splitlines()[0]}); move it away or "
+                               "choose another --out") from None
     except Exception as e:  # noqa: BLE001 - a driver missing, a server down, a bad URL: one line
         why = str(e).splitlines()[0]
         if "import" in why.lower():
@@ -101,18 +108,19 @@ def _from_json(text: str, running: bool) -> Trial:
 class OptunaStore(TrialStore):
     """One study, ``study`` by name, in an Optuna storage (a URL, a journal path or a storage object).
 
-    ``append_only`` is the mirror's mode: only finished trials are written, each as one finished Optuna trial in
-    one storage operation, numbered by Optuna in the order they finish (our number is the ``number`` attribute).
+    ``shared``: other drivers may run the same study (numbers from the storage, heartbeats, stale trials taken
+    over). Not shared, this store is the study's only writer: it numbers the trials itself, beats no heartbeat,
+    and writes a finished trial to a journal in one append.
     """
 
-    def __init__(self, storage, study: str, *, append_only: bool = False, heartbeat: float = 10.0,
+    def __init__(self, storage, study: str, *, shared: bool = True, heartbeat: float = 10.0,
                  grace: float | None = None):
         self.optuna = load_optuna()
         self.url = storage if isinstance(storage, str) else type(storage).__name__
         self.storage = open_storage(storage) if isinstance(storage, str) else storage
-        self.name, self.append_only = study, append_only
+        self.name, self.shared = study, shared
         self.heartbeat, self.grace = heartbeat, grace if grace is not None else 3 * heartbeat
-        self.shared = not append_only
+        self._count: int | None = None  # not shared: the number the next new trial takes
         self._ids: dict[int, int] = {}  # our number -> Optuna's trial id
         self._written: dict[int, tuple[dict, str]] = {}  # trial id -> (user attributes, trial) as last written
         self._held: set[int] = set()  # trial ids this store runs: the heartbeat thread beats them
@@ -124,7 +132,7 @@ class OptunaStore(TrialStore):
         self.study_id = self._find()
 
     def __repr__(self) -> str:
-        return f"OptunaStore({self.url!r}, study={self.name!r})"
+        return f"OptunaStore({self.url!r}, study={self.name!r}, shared={self.shared})"
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -209,25 +217,30 @@ class OptunaStore(TrialStore):
             attrs["repeat_of"] = t.repeat_of
         return attrs
 
-    def _template(self, t: Trial, state):
+    def _template(self, t: Trial, state, attrs: dict | None = None, text: str | None = None):
         running = state == self.optuna.trial.TrialState.RUNNING
         frozen = self.optuna.trial.create_trial(
             state=state, values=None if running else self._values(t),
             params={k: _choice(v) for k, v in t.arch.items()}, distributions=self._distributions(t.arch),
-            user_attrs=self._user_attrs(t), system_attrs={TRIAL_ATTR: _trial_json(t), BEAT_ATTR: time.time()})
-        if t.started is not None:  # the evaluation's own times (the mirror appends a trial when it finishes)
+            user_attrs=attrs if attrs is not None else self._user_attrs(t),
+            system_attrs={TRIAL_ATTR: text if text is not None else _trial_json(t)} | self._beat_attr())
+        if t.started is not None:  # the evaluation's own times (a trial may be written once it has finished)
             frozen.datetime_start = datetime.fromtimestamp(t.started)
             if not running:
                 frozen.datetime_complete = datetime.fromtimestamp(t.started + (t.duration or 0.0))
         return frozen
+
+    def _beat_attr(self) -> dict:
+        return {BEAT_ATTR: time.time()} if self.shared else {}
 
     def _state(self, t: Trial):
         s = self.optuna.trial.TrialState
         return {TrialState.RUNNING: s.RUNNING, TrialState.COMPLETE: s.COMPLETE, TrialState.FAILED: s.FAIL}[t.state]
 
     def create(self, trial: Trial) -> Trial:
-        """Store a new RUNNING trial under the next number the storage gives (atomic across drivers)."""
-        if self.append_only:
+        """Shared: store a new RUNNING trial under the next number the storage gives (atomic across drivers).
+        Not shared: ``put`` writes it, under its own number."""
+        if not self.shared:
             return trial
         tid = self._call("create a trial", self.storage.create_new_trial, self.study_id,
                          self._template(trial, self.optuna.trial.TrialState.RUNNING))
@@ -238,13 +251,9 @@ class OptunaStore(TrialStore):
         return trial if number == trial.number else Trial(**{**trial.__dict__, "number": number})
 
     def put(self, trial: Trial) -> None:
-        if self.append_only:
-            if trial.state != TrialState.RUNNING and trial.number not in self._appended():
-                tid = self._call("append a trial", self.storage.create_new_trial, self.study_id,
-                                 self._template(trial, self._state(trial)))
-                self._ids[trial.number] = tid
-            return
         tid = self._id(trial.number)
+        if tid is None and not self.shared:
+            return self._add(trial)
         if tid is None:
             raise StorageError(f"Optuna study {self.name!r} has no trial {trial.number}: new trials are created "
                                "through the store, which gives their numbers")
@@ -252,30 +261,47 @@ class OptunaStore(TrialStore):
         attrs, text = self._user_attrs(trial), _trial_json(trial)
         old_attrs, old_text = self._written.get(tid, ({}, None))
         try:
-            for k, v in attrs.items():
-                if k not in old_attrs or old_attrs[k] != v:
-                    self._call("write a trial", self.storage.set_trial_user_attr, tid, k, v)
-            if text != old_text:
-                self._call("write a trial", self.storage.set_trial_system_attr, tid, TRIAL_ATTR, text)
-            self._written[tid] = (attrs, text)
-            if trial.state != TrialState.RUNNING:
-                self._written.pop(tid)
-                self._call("finish a trial", self.storage.set_trial_state_values, tid, self._state(trial),
-                           self._values(trial))
-                self._release(tid)
-            else:
-                self._hold(tid)
+            with self._batch():
+                for k, v in attrs.items():
+                    if k not in old_attrs or old_attrs[k] != v:
+                        self._call("write a trial", self.storage.set_trial_user_attr, tid, k, v)
+                if text != old_text:
+                    self._call("write a trial", self.storage.set_trial_system_attr, tid, TRIAL_ATTR, text)
+                self._written[tid] = (attrs, text)
+                if trial.state != TrialState.RUNNING:
+                    self._written.pop(tid)
+                    self._call("finish a trial", self.storage.set_trial_state_values, tid, self._state(trial),
+                               self._values(trial))
+                    self._release(tid)
+                else:
+                    self._hold(tid)
         except self.optuna.exceptions.UpdateFinishedTrialError:
             self._release(tid)  # another driver finished it first (it claimed the trial as stale): its record stays
 
-    def _appended(self) -> dict[int, int]:
-        """The mirror's trials by our number, read once (a resumed run's mirror already holds some)."""
-        if not self._ids and self.study_id is not None:
-            self._ids = {t.number: -1 for t in self.trials()}
-        return self._ids
+    def _batch(self):
+        """One append for a trial's writes on a journal nobody else writes (shared, another driver may finish
+        the trial meanwhile: each write then learns so on its own)."""
+        batch = getattr(self.storage, "batch", None)
+        return batch() if batch is not None and not self.shared else nullcontext()
+
+    def _add(self, trial: Trial) -> None:
+        """Not shared: a new trial, in whatever state the study first puts it, in one storage operation."""
+        if trial.number != self.next_number():
+            raise StorageError(f"Optuna study {self.name!r}: trial {trial.number} cannot follow trial "
+                               f"{self.next_number() - 1}; a study numbers its trials one after another")
+        if self.study_id is None:
+            raise StorageError(f"Optuna study {self.name!r} has no configuration yet; set_meta comes first")
+        attrs, text = self._user_attrs(trial), _trial_json(trial)
+        tid = self._call("write a trial", self.storage.create_new_trial, self.study_id,
+                         self._template(trial, self._state(trial), attrs, text))
+        self._ids[trial.number], self._count = tid, trial.number + 1
+        if trial.state == TrialState.RUNNING:
+            self._written[tid] = (attrs, text)
 
     def _id(self, number: int) -> int | None:
         if number not in self._ids:
+            if not self.shared and number >= self.next_number():
+                return None  # not written yet: no need to ask the storage
             try:
                 self._ids[number] = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
             except KeyError:
@@ -293,7 +319,7 @@ class OptunaStore(TrialStore):
                                    "which hybrid-nas did not write; choose another study name or storage")
             running = not f.state.is_finished()
             t = _from_json(f.system_attrs[TRIAL_ATTR], running)
-            if not self.append_only and t.number != f.number:
+            if t.number != f.number:
                 t = Trial(**{**t.__dict__, "number": f.number})
             out.setdefault(t.number, t)
         return [out[k] for k in sorted(out)]
@@ -301,14 +327,16 @@ class OptunaStore(TrialStore):
     def next_number(self):
         if self.study_id is None:
             return 0
-        return self._call("count trials", self.storage.get_n_trials, self.study_id)
+        if self.shared or self._count is None:
+            self._count = self._call("count trials", self.storage.get_n_trials, self.study_id)
+        return self._count
 
     # -- several drivers ------------------------------------------------------------------------------------
 
     def stale(self) -> list[int]:
         """Numbers of RUNNING trials no live driver beats (older than ``grace`` seconds) and this store does
         not hold."""
-        if self.study_id is None or self.append_only:
+        if self.study_id is None or not self.shared:
             return []
         now, s = time.time(), self.optuna.trial.TrialState
         frozen = self._call("read trials", self.storage.get_all_trials, self.study_id, deepcopy=False,
@@ -335,6 +363,8 @@ class OptunaStore(TrialStore):
         return bool(won)
 
     def _hold(self, tid: int) -> None:
+        if not self.shared:
+            return  # nobody to tell that this driver lives
         with self._lock:
             self._held.add(tid)
             if self._beat_thread is None:
@@ -362,66 +392,3 @@ class OptunaStore(TrialStore):
         remove = getattr(self.storage, "remove_session", None)
         if remove is not None:
             remove()
-
-
-class MirroredStore(TrialStore):
-    """``primary`` keeps the study; every finished trial is also appended to ``mirror`` (an append-only
-    ``OptunaStore``, the run's journal) so that optuna-dashboard can watch any run. The mirror never stops a
-    study: its first error is reported once and mirroring ends there."""
-
-    def __init__(self, primary: TrialStore, mirror: OptunaStore):
-        self.primary, self.mirror = primary, mirror
-
-    def __repr__(self) -> str:
-        return f"MirroredStore({self.primary!r}, mirror={self.mirror!r})"
-
-    @property
-    def shared(self):
-        return self.primary.shared
-
-    @property
-    def heartbeat(self):
-        return self.primary.heartbeat
-
-    def _mirror(self, method: str, *args) -> None:
-        if self.mirror is None:
-            return
-        try:
-            getattr(self.mirror, method)(*args)
-        except Exception as e:  # noqa: BLE001 - a full disk or a locked file must not cost the study
-            warnings.warn(f"the live mirror {self.mirror.url} stopped: {str(e).splitlines()[0]}", stacklevel=3)
-            self.mirror = None
-
-    def get_meta(self):
-        return self.primary.get_meta()
-
-    def set_meta(self, meta):
-        self.primary.set_meta(meta)
-        self._mirror("set_meta", meta)
-        for t in self.primary.trials():  # catch up: trials finished before the mirror, or in a killed run
-            if t.state != TrialState.RUNNING:
-                self._mirror("put", t)
-
-    def create(self, trial):
-        return self.primary.create(trial)
-
-    def put(self, trial):
-        self.primary.put(trial)
-        self._mirror("put", trial)
-
-    def trials(self):
-        return self.primary.trials()
-
-    def next_number(self):
-        return self.primary.next_number()
-
-    def stale(self):
-        return self.primary.stale()
-
-    def claim(self, number):
-        return self.primary.claim(number)
-
-    def close(self):
-        self.primary.close()
-        if self.mirror is not None:
-            self.mirror.close()
