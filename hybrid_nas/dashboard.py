@@ -20,8 +20,8 @@ import warnings
 from pathlib import Path
 
 from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.storages.optuna_store import load_optuna, open_storage
 from hybrid_nas.engine.storages.base import run_root, study_dirs, study_location
+from hybrid_nas.engine.storages.optuna_store import load_optuna, open_storage
 
 ARTIFACTS = "artifacts"
 INDEX = "index.json"  # what was uploaded, by content hash: a republished report uploads only what changed

@@ -19,8 +19,7 @@ import pytest
 
 import hybrid_nas as hn
 from hybrid_nas.cli import main
-from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.errors import StorageError
+from hybrid_nas.engine.errors import ConfigError, StorageError
 from hybrid_nas.engine.storages.base import JOURNAL, open_study
 from hybrid_nas.engine.storages.journal import FlockLock
 from hybrid_nas.engine.storages.optuna_store import OptunaStore, open_storage
@@ -299,7 +298,8 @@ DRIVER = textwrap.dedent("""
     from hybrid_nas.engine.space import Decision
     from test_study import CountingEvaluator
     space = SearchSpace([Decision(f"d{i}", ("a", "b", "c", "d")) for i in range(6)], name="wide")
-    store = OptunaStore(sys.argv[1], "shared", heartbeat=0.2)
+    # a loaded CPU can starve the beating thread for a second or two, not 5 s
+    store = OptunaStore(sys.argv[1], "shared", heartbeat=0.5, grace=5.0)
     Study(space, CountingEvaluator(space, delay=0.1), make_objective("weighted", weights={"accuracy": 1.0}),
           make_strategy("random", space, seed=0), store=store, resume=True).optimize(int(sys.argv[2]))
 """)

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from optuna.storages import JournalStorage
-from optuna.storages.journal._storage import JournalOperation
-from optuna.trial import TrialState
 from optuna.storages.journal import JournalFileBackend
 from optuna.storages.journal._file import BaseJournalFileLock, get_lock_file  # what JournalFileBackend takes
+from optuna.storages.journal._storage import JournalOperation
+from optuna.trial import TrialState
 
 
 class FlockLock(BaseJournalFileLock):
@@ -104,12 +104,11 @@ class JournalFile(JournalFileBackend):
     def _write(self, logs: list[dict]) -> None:
         sync = any(_finishes(log) for log in logs)
         text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode()
-        with get_lock_file(self._lock):
-            with open(self._file_path, "ab") as f:
-                f.write(text)
-                f.flush()
-                if sync:
-                    os.fsync(f.fileno())
+        with get_lock_file(self._lock), open(self._file_path, "ab") as f:
+            f.write(text)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
 
 
 def _finishes(log: dict) -> bool:

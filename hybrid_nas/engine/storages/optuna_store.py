@@ -25,14 +25,13 @@ import math
 import threading
 import time
 import warnings
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
 from hybrid_nas.engine.errors import StorageError
 from hybrid_nas.engine.registry import rebuild_space
 from hybrid_nas.engine.space import Architecture
-from contextlib import nullcontext
-
 from hybrid_nas.engine.storages.base import JOURNAL, TrialStore  # noqa: F401 - JOURNAL: re-exported
 from hybrid_nas.engine.trial import Trial, TrialState
 
