@@ -134,7 +134,7 @@ def dashboard_storage(targets: list[str]):
         if "://" in target or path.is_file():
             sources.append((open_storage(target), target))
         elif path.is_dir() and study_dirs(path):
-            sources.append((open_storage(run_storage(path)), str(path)))
+            sources.append((open_storage(str(run_storage(path))), str(path)))
             if (path / ARTIFACTS).is_dir():
                 artifact_dirs.append(path / ARTIFACTS)
         else:
@@ -181,10 +181,11 @@ class Dashboard:
         """Serve until Ctrl-C. Requests are served from a thread, so that the interrupt lands here and never
         inside a request (where the WSGI handler would report it and serve on)."""
         print(f"optuna-dashboard on {self.what}: {self.url}  (Ctrl-C stops)", flush=True)
-        self.start()
+        thread = self.start()._thread
+        assert thread is not None  # start() made it
         try:
-            while self._thread.is_alive():
-                self._thread.join(0.5)
+            while thread.is_alive():
+                thread.join(0.5)
         except KeyboardInterrupt:
             print("optuna-dashboard stopped", flush=True)
         finally:

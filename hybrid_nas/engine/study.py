@@ -28,7 +28,7 @@ def trial_seed(study_seed: int, number: int) -> int:
 
 def _flat(d: dict, prefix: str = "") -> dict:
     """Nested settings as dotted keys, so a difference names the setting, not the whole section."""
-    out = {}
+    out: dict = {}
     for k, v in d.items():
         out |= _flat(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {f"{prefix}{k}": v}
     return out

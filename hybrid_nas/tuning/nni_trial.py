@@ -28,16 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("hybrid-nas: error: the NNI trial needs NNI: pip install 'hybrid-nas[nni]'", file=sys.stderr)
         return 2
-    from hybrid_nas.tuning.command import TARGET_ALIASES, HPOClassicalSettings, HPOQuantumSettings, target
+    from hybrid_nas.engine.registry import hpo_target
+    from hybrid_nas.engine.space import Architecture
+    from hybrid_nas.tuning.command import HPOClassicalSettings, HPOQuantumSettings
 
     try:
         cls = HPOQuantumSettings if args.target == "quantum" else HPOClassicalSettings
-        evaluator = target(args.target, cls.resolve(args.config), Path(tempfile.gettempdir()) / "hybrid-nas-nni")
-        aliases = TARGET_ALIASES[args.target]
+        target = hpo_target(args.target)
+        evaluator = target.build(cls.resolve(args.config), Path(tempfile.gettempdir()) / "hybrid-nas-nni")
+        aliases = target.aliases
         params = {aliases.get(k, k): v for k, v in (nni.get_next_parameter() or {}).items()}
         evaluator.prepare(params)
         evaluator.check(params)
-        metrics = evaluator.evaluate(params, args.seed)
+        metrics = evaluator.evaluate(Architecture(params), args.seed)
         quality = metrics[evaluator.quality]
         if not math.isfinite(quality):  # NNI would record it as a number: fail the trial instead
             raise ConfigError(f"the trial's {evaluator.quality} is {quality}")

@@ -15,7 +15,7 @@ def compare(evaluator: Evaluator, default: dict, tuned: dict, seeds: int, first_
     """Per configuration: every seed's metrics, and the mean and std of each metric."""
     out = {}
     for name, params in (("default", default), ("tuned", tuned)):
-        runs = []
+        runs: list[dict] = []
         for k in range(seeds):
             metrics, error, _ = run_evaluation(evaluator, Architecture(params), first_seed + k)
             runs.append(metrics or {"error": error})

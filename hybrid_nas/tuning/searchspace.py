@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -225,6 +226,8 @@ class HPOSpace:
         if self.fidelity is not None:
             values[self.fidelity.name] = round(budget if budget is not None else self.fidelity.high)
         if self.seeded:
+            if seed is None:
+                raise ValueError("a seeded HPO space needs the seed of SMAC's trial")
             values[SEED] = int(seed)
         return Architecture(values)
 
@@ -275,7 +278,7 @@ class HPOSpace:
         return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in arch.items())
 
     def meta(self) -> dict:
-        meta = {"name": "hpo", "spec": self.spec}
+        meta: dict[str, Any] = {"name": "hpo", "spec": self.spec}
         if self.fidelity is not None:
             meta["fidelity"] = {"name": self.fidelity.name, "low": self.fidelity.low, "high": self.fidelity.high}
         if self.seeded:

@@ -3,6 +3,8 @@ the architecture's seed when it carries one (a configuration repeated on SMAC's 
 
 from __future__ import annotations
 
+from hybrid_nas.engine.space import Architecture
+
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.tuning.searchspace import HPOSpace
 
@@ -22,4 +24,4 @@ class HPOTrial(Evaluator):
 
     def evaluate(self, arch, seed):
         own = self.space.seed_of(arch)
-        return self.target.evaluate(self.space.hyperparameters(arch), seed if own is None else own)
+        return self.target.evaluate(Architecture(self.space.hyperparameters(arch)), seed if own is None else own)

@@ -46,6 +46,7 @@ class TrialStore(ABC):
 
     # Several drivers on one study: only a store that can be shared (``shared``) overrides these.
     shared = False
+    heartbeat = 10.0  # seconds between a shared store's beats, and between its reads when its driver is alone
 
     def create(self, trial: Trial) -> Trial:
         """``trial`` under the number the store gives it (a shared store writes it now; others on ``put``)."""

@@ -188,7 +188,7 @@ class OptunaStore(TrialStore):
             meta = self._meta or self.get_meta() or {}
             space, objective = meta.get("space") or {}, meta.get("objective") or {}
             rebuilt = rebuild_space(space) if space else None
-            if hasattr(rebuilt, "optuna_distributions"):  # a space of ranges (HPO), not of options
+            if rebuilt is not None and hasattr(rebuilt, "optuna_distributions"):  # ranges (HPO), not options
                 known = rebuilt.optuna_distributions()
             else:
                 dist = self.optuna.distributions.CategoricalDistribution
@@ -205,7 +205,9 @@ class OptunaStore(TrialStore):
         if t.state != TrialState.COMPLETE:
             return None
         pareto = self._layout()[1]
-        return [float(t.metrics[pareto[0]]), float(t.metrics[pareto[1]])] if pareto else [float(t.reward)]
+        if pareto:
+            return [float(t.metrics[pareto[0]]), float(t.metrics[pareto[1]])]
+        return [float(t.reward)] if t.reward is not None else None
 
     def _user_attrs(self, t: Trial) -> dict:
         attrs = {"number": t.number, "seed": t.seed, "key": t.arch.key}
@@ -311,7 +313,7 @@ class OptunaStore(TrialStore):
         if self.study_id is None:
             return []
         frozen = self._call("read trials", self.storage.get_all_trials, self.study_id, deepcopy=False)
-        out = {}
+        out: dict[int, Trial] = {}
         for f in frozen:
             if TRIAL_ATTR not in f.system_attrs:
                 raise StorageError(f"Optuna study {self.name!r} in {self.url!r} holds trial {f.number}, "
@@ -349,6 +351,8 @@ class OptunaStore(TrialStore):
         """Take over a stale trial. Optuna's WAITING -> RUNNING step lets one claimant win; two that look
         within the same instant may both win, and then the first result to arrive is the one recorded."""
         tid, s = self._id(number), self.optuna.trial.TrialState
+        if tid is None:
+            return False
         try:
             if number not in self.stale():  # looked at again: another driver may have claimed it meanwhile
                 return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from typing import Any
 
 from hybrid_nas.engine.errors import unknown
 from hybrid_nas.engine.space import Architecture
@@ -58,10 +59,12 @@ class SMACStrategy(Strategy):
         self._Configuration = Configuration
         self._outdir = tempfile.mkdtemp(prefix="hybrid-nas-smac-")
         weakref.finalize(self, shutil.rmtree, self._outdir, True)
-        budgets = (fidelity.low, fidelity.high) if method == "multi-fidelity" else None
+        budgets = (fidelity.low, fidelity.high) if method == "multi-fidelity" and fidelity is not None else None
         self.smac = make_facade(self.configspace, _never_called, seed=seed, n_trials=n_trials, n_initial=n_initial,
                                 output_dir=self._outdir, kind=method, budgets=budgets, repeats=repeats)
         self._asked: dict[Architecture, list] = {}  # an architecture -> SMAC's trials that ask for it
+        # a space of ranges has what an HPO space has (architecture, encode, seed_of, budget_of)
+        self.ranged: Any = space if self.ranges else None
 
     def options(self):
         if self.ranges:  # not n_trials: there, the trial budget, which a resume may raise
@@ -71,7 +74,7 @@ class SMACStrategy(Strategy):
     def ask(self):
         info = self.smac.ask()
         if self.ranges:
-            arch = self.space.architecture(info.config, seed=info.seed, budget=info.budget)
+            arch = self.ranged.architecture(info.config, seed=info.seed, budget=info.budget)
         else:
             arch = self.space.from_indices([int(info.config[d.name]) for d in self.space.decisions])
         self._asked.setdefault(arch, []).append(info)
@@ -84,9 +87,9 @@ class SMACStrategy(Strategy):
         if not self.ranges:
             values = {d.name: str(i) for d, i in zip(self.space.decisions, self.space.indices(arch))}
             return TrialInfo(config=self._Configuration(self.configspace, values=values), seed=self.seed)
-        seed = self.space.seed_of(arch)
-        return TrialInfo(config=self._Configuration(self.configspace, values=self.space.encode(arch)),
-                         seed=self.seed if seed is None else seed, budget=self.space.budget_of(arch))
+        seed = self.ranged.seed_of(arch)
+        return TrialInfo(config=self._Configuration(self.configspace, values=self.ranged.encode(arch)),
+                         seed=self.seed if seed is None else seed, budget=self.ranged.budget_of(arch))
 
     def tell(self, arch, reward, objectives=None, feasible=True):
         from smac.runhistory.dataclasses import TrialValue

@@ -4,6 +4,8 @@ fidelity, repeated seeds) alike: SMAC proposes in ask/tell mode, the study evalu
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 FACADES = ("hpo", "multi-fidelity", "random")
 
@@ -16,7 +18,8 @@ def random_forest(configspace, seed: int):
     from smac.model.random_forest import RandomForest
 
     return RandomForest(configspace, log_y=True, n_trees=10, ratio_features=1.0, min_samples_split=2,
-                        min_samples_leaf=1, max_depth=2**20, max_leaf_nodes=None, bootstrapping=True,
+                        min_samples_leaf=1, max_depth=2**20, max_leaf_nodes=None,  # type: ignore[arg-type]  # sklearn's own default
+                        bootstrapping=True,
                         seed=seed, n_jobs=1)
 
 
@@ -30,9 +33,14 @@ def make_facade(configspace, target, *, seed: int, n_trials: int, output_dir: st
     from smac import RandomFacade, Scenario
 
     mf = kind == "multi-fidelity"
-    scenario = Scenario(configspace, deterministic=repeats == 1, n_trials=n_trials, seed=seed, output_directory=output_dir,
-                        **({"min_budget": budgets[0], "max_budget": budgets[1]} if mf else {}))
-    common = dict(overwrite=True, logging_level=logging.ERROR)
+    fidelity: dict[str, Any] = {}
+    if mf:
+        if budgets is None:
+            raise ValueError("multi-fidelity needs its (min, max) budgets")
+        fidelity = {"min_budget": budgets[0], "max_budget": budgets[1]}
+    scenario = Scenario(configspace, deterministic=repeats == 1, n_trials=n_trials, seed=seed,
+                        output_directory=Path(output_dir), **fidelity)
+    common: dict[str, Any] = {"overwrite": True, "logging_level": logging.ERROR}
     if kind == "random":
         return RandomFacade(scenario, target, intensifier=RandomFacade.get_intensifier(scenario, max_config_calls=repeats),
                             **common)
