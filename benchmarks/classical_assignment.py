@@ -46,19 +46,30 @@ def main() -> None:
         start = time.perf_counter()
         if name != "tal":
             ScaleAwareAssigner.level_range = tuple(float(v) for v in name.split("-"))
-        weights = train_alone(space, arch, data, Path(args.out) / name, args.epochs, args.imgsz, args.seed,
-                              scale_aware=name != "tal")
+        weights = train_alone(
+            space, arch, data, Path(args.out) / name, args.epochs, args.imgsz, args.seed, scale_aware=name != "tal"
+        )
         ScaleAwareAssigner.level_range = default
         model = sn.load_supernet(weights)
         metrics = sn.validate(model, data, args.imgsz, Path(args.out) / "val")
         counts = head_counts(model, val, args.imgsz, args.conf)
         found, objects = np.array(counts["true_positive_by_band_and_head"]), np.array(counts["objects_by_band"])
         recall = found.sum(1) / np.maximum(objects, 1)
-        rows.append({"assignment": name, **metrics, **counts, "recall_by_band": recall.tolist(),
-                     "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "assignment": name,
+                **metrics,
+                **counts,
+                "recall_by_band": recall.tolist(),
+                "seconds": time.perf_counter() - start,
+            }
+        )
         by_head = "; ".join(f"{b}: " + "/".join(str(int(c)) for c in found[i]) for i, b in enumerate(BANDS))
-        print(f"{name:4s} mAP50 {metrics['map50']:.3f}  recall small/medium/large "
-              f"{' / '.join(f'{r:.2f}' for r in recall)}  true positives by {'/'.join(HEADS)} ({by_head})", flush=True)
+        print(
+            f"{name:4s} mAP50 {metrics['map50']:.3f}  recall small/medium/large "
+            f"{' / '.join(f'{r:.2f}' for r in recall)}  true positives by {'/'.join(HEADS)} ({by_head})",
+            flush=True,
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"args": vars(args), "architecture": dict(arch), "rows": rows}, indent=1) + "\n")
     print(f"wrote {RESULTS}")

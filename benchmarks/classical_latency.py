@@ -34,13 +34,19 @@ def main() -> None:
     start = time.perf_counter()
     timing = Timing(args.threads, repeats=args.repeats, statistic=args.stat, backend=args.backend)
     table, pairs = build_table(space, args.imgsz, timing, args.calibration, args.seed)
-    print(f"{args.model} {args.positions} {args.scope}: {sum(len(d.options) for d in space.decisions)} block entries "
-          f"+ {len(pairs)} calibration subnets in {time.perf_counter() - start:.0f} s; "
-          f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum")
+    print(
+        f"{args.model} {args.positions} {args.scope}: {sum(len(d.options) for d in space.decisions)} block entries "
+        f"+ {len(pairs)} calibration subnets in {time.perf_counter() - start:.0f} s; "
+        f"latency = {table.intercept:.2f} ms + {table.slope:.3f} x block sum"
+    )
     offset = float(np.mean([m - s for s, m in pairs]))  # the rest of the network as one constant
     # a timing relation, so measured here and never asserted by a unit test: 5x5 vs 3x3 at each position
-    slower = [e[f"5x5_{act}"] > e[f"3x3_{act}"] for e in table.entries.values()
-              for act in ("relu", "leaky", "mish", "silu") if f"5x5_{act}" in e and f"3x3_{act}" in e]
+    slower = [
+        e[f"5x5_{act}"] > e[f"3x3_{act}"]
+        for e in table.entries.values()
+        for act in ("relu", "leaky", "mish", "silu")
+        if f"5x5_{act}" in e and f"3x3_{act}" in e
+    ]
     if slower:
         print(f"5x5 block slower than the 3x3 with the same activation: {sum(slower)} of {len(slower)} entries")
 
@@ -52,14 +58,19 @@ def main() -> None:
             held_out.append(a)
     measured = np.array([measure_subnet(space, a, args.imgsz, timing) for a in held_out])
     sums = np.array([table.predict(a, corrected=False) for a in held_out])
-    predictions = {"block sum (TANGO)": sums, "sum + constant offset": sums + offset,
-                   "whole-network correction": np.array([table.predict(a) for a in held_out])}
+    predictions = {
+        "block sum (TANGO)": sums,
+        "sum + constant offset": sums + offset,
+        "whole-network correction": np.array([table.predict(a) for a in held_out]),
+    }
     print(f"measured: {measured.min():.1f} - {measured.max():.1f} ms over {len(held_out)} held-out subnets\n")
     print("| prediction | within +-10 % | within +-5 % | mean abs error |\n|---|---|---|---|")
     for name, pred in predictions.items():
         rel = np.abs(pred / measured - 1)
-        print(f"| {name} | {100 * np.mean(rel <= 0.10):.0f} % | {100 * np.mean(rel <= 0.05):.0f} % | "
-              f"{100 * rel.mean():.1f} % |")
+        print(
+            f"| {name} | {100 * np.mean(rel <= 0.10):.0f} % | {100 * np.mean(rel <= 0.05):.0f} % | "
+            f"{100 * rel.mean():.1f} % |"
+        )
 
 
 if __name__ == "__main__":

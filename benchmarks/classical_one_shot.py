@@ -44,8 +44,9 @@ def spread_subnets(space: NeckSpace, n: int, seed: int, pool: int = 2000) -> lis
     return [ordered[int(round(q))] for q in np.linspace(0, len(ordered) - 1, n)]
 
 
-def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int,
-                scale_aware: bool = True) -> Path:
+def train_alone(
+    space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int, scale_aware: bool = True
+) -> Path:
     """Train the subnet from scratch with ultralytics (the supernet's trainer settings and, unless told
     otherwise, its scale-aware assignment); returns its weights."""
     from ultralytics import YOLO
@@ -54,10 +55,24 @@ def train_alone(space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgs
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.yaml").write_text(model_yaml_text(d))
     with sn.quiet():
-        YOLO(str(out / "model.yaml")).train(trainer=ScaleAwareTrainer if scale_aware else None, data=str(data),
-                                            epochs=epochs, imgsz=imgsz, batch=16, seed=seed, deterministic=True,
-                                            workers=0, device="cpu", amp=False, plots=False, val=False,
-                                            project=str(out.resolve()), name="train", exist_ok=True, verbose=False)
+        YOLO(str(out / "model.yaml")).train(
+            trainer=ScaleAwareTrainer if scale_aware else None,
+            data=str(data),
+            epochs=epochs,
+            imgsz=imgsz,
+            batch=16,
+            seed=seed,
+            deterministic=True,
+            workers=0,
+            device="cpu",
+            amp=False,
+            plots=False,
+            val=False,
+            project=str(out.resolve()),
+            name="train",
+            exist_ok=True,
+            verbose=False,
+        )
     return out / "train" / "weights" / "last.pt"
 
 
@@ -86,14 +101,15 @@ def analyse(rows: list[dict], seeds: int) -> dict:
     if len(done) < 4:
         return {"subnets_done": len(done)}
     truth = np.array([np.mean(list(r["standalone_map50"].values())) for r in done])
-    top = np.argsort(-truth)[:len(done) // 2]
+    top = np.argsort(-truth)[: len(done) // 2]
     out = {"subnets_done": len(done)}
     for score in ("inherited_map50", "params", "flops"):
         x = np.array([r[score] for r in done])
         out[score] = {"all": agreement(x, truth), "top_half": agreement(x[top], truth[top])}
     if seeds >= 2:
-        out["seed0_vs_seed1"] = agreement([r["standalone_map50"]["0"] for r in done],
-                                          [r["standalone_map50"]["1"] for r in done])
+        out["seed0_vs_seed1"] = agreement(
+            [r["standalone_map50"]["0"] for r in done], [r["standalone_map50"]["1"] for r in done]
+        )
     t_inh = float(np.median([r["inherit_seconds"] for r in done]))
     t_alo = float(np.median([s for r in done for s in r["standalone_seconds"].values()]))
     out["cost"] = {"inherit_seconds": t_inh, "standalone_seconds": t_alo, "ratio": t_alo / t_inh}
@@ -114,8 +130,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the supernet and of the subnets' draw")
     ap.add_argument("--out", default="runs/bench-classical-one-shot", help="supernet and trainings")
     ap.add_argument("--results", default=str(RESULTS), help="results JSON, written after every step")
-    ap.add_argument("--standalone-from", help="another results JSON of the same subnets, epochs and data whose "
-                                              "stand-alone figures are reused (to compare supernet trainings)")
+    ap.add_argument(
+        "--standalone-from",
+        help="another results JSON of the same subnets, epochs and data whose "
+        "stand-alone figures are reused (to compare supernet trainings)",
+    )
     args = ap.parse_args()
     args.supernet_epochs = args.supernet_epochs or args.epochs
     torch.set_num_threads(1)
@@ -136,14 +155,25 @@ def main() -> None:
     weights = out / "supernet.pt"
     retrained = not weights.is_file() or "supernet_seconds" not in doc
     if retrained:
-        trained = sn.train_supernet(space, data, out, args.supernet_epochs, args.imgsz, seed=args.seed,
-                                    sampling=args.sampling, distill=args.distill)
+        trained = sn.train_supernet(
+            space,
+            data,
+            out,
+            args.supernet_epochs,
+            args.imgsz,
+            seed=args.seed,
+            sampling=args.sampling,
+            distill=args.distill,
+        )
         shutil.copy(trained.weights, weights)
         doc["supernet_seconds"] = trained.seconds
         save()
     supernet = sn.load_supernet(weights)
-    print(f"supernet ({args.scope}, {space.size()} subnets, {args.sampling}): {args.supernet_epochs} epochs in "
-          f"{doc['supernet_seconds']:.0f} s", flush=True)
+    print(
+        f"supernet ({args.scope}, {space.size()} subnets, {args.sampling}): {args.supernet_epochs} epochs in "
+        f"{doc['supernet_seconds']:.0f} s",
+        flush=True,
+    )
 
     archs = spread_subnets(space, args.subnets, args.seed + 1)
     stored = {r["subnet"]: r for r in doc.get("rows", [])}
@@ -166,10 +196,17 @@ def main() -> None:
             sub = sn.extract(supernet, space.ops(arch))
             sn.recalibrate_bn(sub, batches)
             inherited = sn.validate(sub, data, args.imgsz, out / "val")["map50"]
-            row = {"subnet": name, "architecture": dict(arch), "inherited_map50": inherited,
-                   "inherit_seconds": time.perf_counter() - start, "params": sum(p.numel() for p in sub.parameters()),
-                   "flops": flops(sub, args.imgsz), "standalone_map50": {}, "standalone_seconds": {},
-                   **{k: v for k, v in (row or {}).items() if k.startswith("standalone")}}
+            row = {
+                "subnet": name,
+                "architecture": dict(arch),
+                "inherited_map50": inherited,
+                "inherit_seconds": time.perf_counter() - start,
+                "params": sum(p.numel() for p in sub.parameters()),
+                "flops": flops(sub, args.imgsz),
+                "standalone_map50": {},
+                "standalone_seconds": {},
+                **{k: v for k, v in (row or {}).items() if k.startswith("standalone")},
+            }
         doc["rows"].append(row)
     save()
     for seed in range(args.seeds):  # seed-major: a stopped run still covers every subnet once
@@ -184,8 +221,11 @@ def main() -> None:
             row["standalone_seconds"][str(seed)] = time.perf_counter() - start
             doc["analysis"] = analyse(doc["rows"], args.seeds)
             save()
-            print(f"{n:2d} seed {seed}: {row['subnet']}  inherited {row['inherited_map50']:.3f}  "
-                  f"stand-alone {alone:.3f} ({row['standalone_seconds'][str(seed)]:.0f} s)", flush=True)
+            print(
+                f"{n:2d} seed {seed}: {row['subnet']}  inherited {row['inherited_map50']:.3f}  "
+                f"stand-alone {alone:.3f} ({row['standalone_seconds'][str(seed)]:.0f} s)",
+                flush=True,
+            )
     doc["analysis"] = analyse(doc["rows"], args.seeds)
     save()
     report(doc)
@@ -196,21 +236,29 @@ def report(doc: dict) -> None:
     print("\n| subnet | params (M) | GFLOPs | inherited mAP50 | stand-alone mAP50 (per seed) |\n|---|---|---|---|---|")
     for r in sorted(doc["rows"], key=lambda r: -np.mean(list(r["standalone_map50"].values()) or [0])):
         alone = list(r["standalone_map50"].values())
-        print(f"| `{r['subnet']}` | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.2f} | {r['inherited_map50']:.3f} | "
-              f"{np.mean(alone):.3f} ({', '.join(f'{v:.3f}' for v in alone)}) |")
+        print(
+            f"| `{r['subnet']}` | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.2f} | {r['inherited_map50']:.3f} | "
+            f"{np.mean(alone):.3f} ({', '.join(f'{v:.3f}' for v in alone)}) |"
+        )
     print(f"\nover {a['subnets_done']} subnets (stand-alone: mean over seeds)")
     for score in ("inherited_map50", "params", "flops"):
         for part in ("all", "top_half"):
             s = a[score][part]
-            print(f"{score:16s} {part:8s} Kendall tau {s['tau']:+.2f} (p = {s['p_tau']:.3f})  "
-                  f"Spearman {s['spearman']:+.2f} (p = {s['p_spearman']:.3f})  n = {s['n']}")
+            print(
+                f"{score:16s} {part:8s} Kendall tau {s['tau']:+.2f} (p = {s['p_tau']:.3f})  "
+                f"Spearman {s['spearman']:+.2f} (p = {s['p_spearman']:.3f})  n = {s['n']}"
+            )
     if "seed0_vs_seed1" in a:
         s = a["seed0_vs_seed1"]
-        print(f"stand-alone seed 0 vs seed 1: Kendall tau {s['tau']:+.2f} (p = {s['p_tau']:.3f}), "
-              f"Spearman {s['spearman']:+.2f}")
+        print(
+            f"stand-alone seed 0 vs seed 1: Kendall tau {s['tau']:+.2f} (p = {s['p_tau']:.3f}), "
+            f"Spearman {s['spearman']:+.2f}"
+        )
     c = a["cost"]
-    print(f"scoring a subnet: inherited {c['inherit_seconds']:.1f} s vs trained {c['standalone_seconds']:.0f} s "
-          f"-> {c['ratio']:.0f}x cheaper (median); the supernet took {doc['supernet_seconds']:.0f} s")
+    print(
+        f"scoring a subnet: inherited {c['inherit_seconds']:.1f} s vs trained {c['standalone_seconds']:.0f} s "
+        f"-> {c['ratio']:.0f}x cheaper (median); the supernet took {doc['supernet_seconds']:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,12 @@ def head_counts(model, batches, imgsz: int, conf: float, iou: float = 0.5) -> di
                     taken[match] = True
                     true_pos[heads[k]] += 1
                     found[band[match], heads[k]] += 1
-    return {"confident": confident.tolist(), "true_positive": true_pos.tolist(), "objects_by_band": objects.tolist(),
-            "true_positive_by_band_and_head": found.tolist()}
+    return {
+        "confident": confident.tolist(),
+        "true_positive": true_pos.tolist(),
+        "objects_by_band": objects.tolist(),
+        "true_positive_by_band_and_head": found.tolist(),
+    }
 
 
 def shares(counts: list[int]) -> str:
@@ -75,12 +79,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", help="a trained supernet (a classical run's supernet.pt); else one is trained here")
     ap.add_argument("--scope", default="medium", help="the scope the supernet was trained on (or is trained on)")
-    ap.add_argument("--reference", default="{}", help="JSON of the ops the reference subnet fixes (the rest: "
-                                                     "each position's first option)")
+    ap.add_argument(
+        "--reference",
+        default="{}",
+        help="JSON of the ops the reference subnet fixes (the rest: each position's first option)",
+    )
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--imgsz", type=int, default=160)
     ap.add_argument("--n-images", type=int, default=300)
-    ap.add_argument("--conf", type=float, default=0.05, help="score threshold of a counted detection (short trainings score low)")
+    ap.add_argument(
+        "--conf", type=float, default=0.05, help="score threshold of a counted detection (short trainings score low)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/bench-classical-positions")
     ap.add_argument("--results", default=str(RESULTS))
@@ -112,12 +121,18 @@ def main() -> None:
             metrics = sn.validate(sub, data, args.imgsz, out / "val")
             counts = head_counts(sub, val, args.imgsz, args.conf)
             rows.append({"op": op, **metrics, **counts, "seconds": time.perf_counter() - start})
-            print(f"  {d.name}={op:10s} mAP50 {metrics['map50']:.3f}  confident {shares(counts['confident'])}  "
-                  f"true positives {shares(counts['true_positive'])}", flush=True)
+            print(
+                f"  {d.name}={op:10s} mAP50 {metrics['map50']:.3f}  confident {shares(counts['confident'])}  "
+                f"true positives {shares(counts['true_positive'])}",
+                flush=True,
+            )
         maps = [r["map50"] for r in rows]
         positions[d.name] = {"spread": max(maps) - min(maps), "best": rows[int(np.argmax(maps))]["op"], "ops": rows}
-        print(f"{d.name}: inherited mAP50 {min(maps):.3f}-{max(maps):.3f} (spread {max(maps) - min(maps):.3f}), "
-              f"best {positions[d.name]['best']}", flush=True)
+        print(
+            f"{d.name}: inherited mAP50 {min(maps):.3f}-{max(maps):.3f} (spread {max(maps) - min(maps):.3f}), "
+            f"best {positions[d.name]['best']}",
+            flush=True,
+        )
     doc = {"args": vars(args), "data": str(data), "reference": dict(reference), "positions": positions}
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
     Path(args.results).write_text(json.dumps(doc, indent=1, default=float) + "\n")

@@ -38,9 +38,11 @@ def longest_functions(files: list[Path], root: Path, n: int) -> list[tuple[int, 
 
 
 def import_seconds(root: Path, rounds: int) -> tuple[float, list[str]]:
-    probe = ("import sys, time; t = time.perf_counter(); import hybrid_nas; t = time.perf_counter() - t; "
-             "heavy = [m for m in ('torch', 'qiskit', 'ultralytics', 'optuna', 'pennylane', 'matplotlib', 'smac') "
-             "if m in sys.modules]; print(t, ','.join(heavy))")
+    probe = (
+        "import sys, time; t = time.perf_counter(); import hybrid_nas; t = time.perf_counter() - t; "
+        "heavy = [m for m in ('torch', 'qiskit', 'ultralytics', 'optuna', 'pennylane', 'matplotlib', 'smac') "
+        "if m in sys.modules]; print(t, ','.join(heavy))"
+    )
     times, heavy = [], []
     for _ in range(rounds):
         out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
@@ -62,16 +64,24 @@ def main() -> None:
     for f in files:
         lines[package_of(f, root)] += code_lines(f.read_text())
     seconds, heavy = import_seconds(root, args.rounds)
-    doc = {"root": str(root), "lines": dict(sorted(lines.items())), "total_lines": sum(lines.values()),
-           "modules": len(files), "longest": longest_functions(files, root, args.longest),
-           "import_seconds": round(seconds, 3), "heavy_modules_imported": heavy}
+    doc = {
+        "root": str(root),
+        "lines": dict(sorted(lines.items())),
+        "total_lines": sum(lines.values()),
+        "modules": len(files),
+        "longest": longest_functions(files, root, args.longest),
+        "import_seconds": round(seconds, 3),
+        "heavy_modules_imported": heavy,
+    }
     for package, count in doc["lines"].items():
         print(f"{package:28s} {count:6d}")
     print(f"{'total':28s} {doc['total_lines']:6d}  ({doc['modules']} modules)")
     for length, name in doc["longest"]:
         print(f"longest: {length:4d} lines  {name}")
-    print(f"import hybrid_nas: {1000 * seconds:.0f} ms (median of {args.rounds}); heavy modules imported: "
-          f"{', '.join(heavy) or 'none'}")
+    print(
+        f"import hybrid_nas: {1000 * seconds:.0f} ms (median of {args.rounds}); heavy modules imported: "
+        f"{', '.join(heavy) or 'none'}"
+    )
     print(json.dumps(doc))
 
 

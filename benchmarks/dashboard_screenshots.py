@@ -19,9 +19,19 @@ from pathlib import Path
 import hybrid_nas as hn
 
 FIGURES = Path(__file__).parent / "figures"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=1400,1100", "--virtual-time-budget=15000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1400,1100",
+    "--virtual-time-budget=15000",
+]
 
 
 def screenshot(run_dir: Path, png: Path) -> None:
@@ -33,9 +43,18 @@ def screenshot(run_dir: Path, png: Path) -> None:
         with urllib.request.urlopen(board.url + "api/studies", timeout=30) as response:
             (study,) = json.load(response)["study_summaries"]
         with tempfile.TemporaryDirectory() as profile:
-            subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}",
-                            f"{board.url}dashboard/studies/{study['study_id']}"], check=True, capture_output=True,
-                           timeout=120)
+            subprocess.run(
+                [
+                    browser,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    f"--screenshot={png}",
+                    f"{board.url}dashboard/studies/{study['study_id']}",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
     finally:
         board.stop()
     print(f"wrote {png}")

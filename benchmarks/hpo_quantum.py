@@ -39,25 +39,41 @@ def main() -> None:
     for seed in range(args.seeds):
         for method in ("hpo", "random"):  # `hybrid-nas hpo quantum`: the study, then default vs tuned retrained
             run_out = out / f"{method}-s{seed}"
-            run = hn.tune("quantum", run_dir=str(run_dir), method=method, trials=args.trials, seed=seed, repeats=1,
-                          seeds=args.test_seeds, out=run_out, resume=(run_out / "run.json").exists(), progress=False)
+            run = hn.tune(
+                "quantum",
+                run_dir=str(run_dir),
+                method=method,
+                trials=args.trials,
+                seed=seed,
+                repeats=1,
+                seeds=args.test_seeds,
+                out=run_out,
+                resume=(run_out / "run.json").exists(),
+                progress=False,
+            )
             rewards = [t.reward if t.ok else -np.inf for t in run.view().trials]
-            curves[method].append(np.maximum.accumulate(rewards)[:args.trials])
+            curves[method].append(np.maximum.accumulate(rewards)[: args.trials])
             c = json.loads((run.dir / "hpo.json").read_text())
             if method == "hpo":
                 tests["default"].append(c["default"]["mean"]["test_accuracy"])
             tests[method].append(c["tuned"]["mean"]["test_accuracy"])
-        print(f"seed {seed}: test accuracy (mean of {args.test_seeds} retrainings) default "
-              f"{tests['default'][-1]:.4f}  SMAC {tests['hpo'][-1]:.4f}  random {tests['random'][-1]:.4f}; "
-              f"best validation SMAC {curves['hpo'][-1][-1]:.4f}  random {curves['random'][-1][-1]:.4f}", flush=True)
+        print(
+            f"seed {seed}: test accuracy (mean of {args.test_seeds} retrainings) default "
+            f"{tests['default'][-1]:.4f}  SMAC {tests['hpo'][-1]:.4f}  random {tests['random'][-1]:.4f}; "
+            f"best validation SMAC {curves['hpo'][-1][-1]:.4f}  random {curves['random'][-1][-1]:.4f}",
+            flush=True,
+        )
 
     print(f"\nmedian over {args.seeds} seeds, {args.trials} trials each:")
     print("| training | test accuracy (median) | best validation accuracy (median) |\n|---|---|---|")
     print(f"| default | {np.median(tests['default']):.4f} | |")
     for method, label in (("hpo", "SMAC (RF)"), ("random", "random search")):
         print(f"| {label} | {np.median(tests[method]):.4f} | {np.median([c[-1] for c in curves[method]]):.4f} |")
-    (out / "hpo_quantum.json").write_text(json.dumps({"tests": tests, "curves": {k: [list(map(float, c)) for c in v]
-                                                                                 for k, v in curves.items()}}, indent=1))
+    (out / "hpo_quantum.json").write_text(
+        json.dumps(
+            {"tests": tests, "curves": {k: [list(map(float, c)) for c in v] for k, v in curves.items()}}, indent=1
+        )
+    )
     plot(curves, Path(args.figure))
 
 

@@ -49,13 +49,26 @@ def main() -> None:
             run = hn.load(out) if args.reuse else hn.hybrid.search(out=out, task=task, seed=seed, progress=False)
             doc = run.result
             models = {"best hybrid": doc["best_figures"], **doc["controls"]}
-            per_seed.append({"seed": seed, "seconds": doc["seconds"] if args.reuse else time.perf_counter() - start,
-                             "best": doc["best"]["description"],
-                             **{m: {k: models[m][k] for k in ("test_accuracy", "params")} for m in MODELS}})
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "seconds": doc["seconds"] if args.reuse else time.perf_counter() - start,
+                    "best": doc["best"]["description"],
+                    **{m: {k: models[m][k] for k in ("test_accuracy", "params")} for m in MODELS},
+                }
+            )
             print(f"{task} seed {seed}: {per_seed[-1]['seconds']:.0f} s, best {doc['best']['description']}", flush=True)
-        rows.append({"task": task, "runs": per_seed, "logistic_regression": logistic_regression(task),
-                     **{m: {k: float(np.median([r[m][k] for r in per_seed])) for k in ("test_accuracy", "params")}
-                        for m in MODELS}})
+        rows.append(
+            {
+                "task": task,
+                "runs": per_seed,
+                "logistic_regression": logistic_regression(task),
+                **{
+                    m: {k: float(np.median([r[m][k] for r in per_seed])) for k in ("test_accuracy", "params")}
+                    for m in MODELS
+                },
+            }
+        )
     header = "| task | " + " | ".join(MODELS) + " | logistic regression |"
     print("\nTest accuracy, median over seeds (parameters):\n")
     print(header)
@@ -67,8 +80,11 @@ def main() -> None:
     print("\nPer seed (test accuracy of best / classical_only / circuit_only / no_entanglement):")
     for r in rows:
         for s in r["runs"]:
-            print(f"  {r['task']} s{s['seed']}: " + " / ".join(f"{s[m]['test_accuracy']:.3f}" for m in MODELS)
-                  + f"  ({s['seconds']:.0f} s)  {s['best']}")
+            print(
+                f"  {r['task']} s{s['seed']}: "
+                + " / ".join(f"{s[m]['test_accuracy']:.3f}" for m in MODELS)
+                + f"  ({s['seconds']:.0f} s)  {s['best']}"
+            )
     result = Path(__file__).parent / "results" / "hybrid_controls.json"
     result.write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\nwritten: {result}")

@@ -63,8 +63,19 @@ print(called, time.time())
 
 
 def command(out: Path, budget: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--budget", str(budget), "--out", str(out),
-            "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "hybrid_nas.cli",
+        "bench",
+        "nb201",
+        "--budget",
+        str(budget),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def main() -> None:
@@ -72,13 +83,15 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=3000)
     ap.add_argument("--kill-after", type=int, default=500, help="trials in the journal before the SIGKILL")
     args = ap.parse_args()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         trials_written = Counter(out / "optuna.journal")
-        first = subprocess.Popen(command(out, args.budget), env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
+        first = subprocess.Popen(command(out, args.budget), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 600
         while trials_written() < args.kill_after and first.poll() is None and time.time() < deadline:
             time.sleep(0.01)
@@ -89,8 +102,12 @@ def main() -> None:
         killed_at = trials_written()
 
         launched = time.time()
-        resumed = subprocess.Popen([sys.executable, "-c", RESUME, str(out), str(args.budget)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        resumed = subprocess.Popen(
+            [sys.executable, "-c", RESUME, str(out), str(args.budget)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         while trials_written() <= killed_at and resumed.poll() is None:
             time.sleep(0.002)
         first_new = time.time()
@@ -112,24 +129,31 @@ def main() -> None:
         store.close()
         numbers = [t.number for t in trials]
         result = {
-            "budget": args.budget, "killed_after_trials": killed_at,
-            "resume_to_first_new_trial_s": to_first_new, "launch_to_first_new_trial_s": from_launch,
+            "budget": args.budget,
+            "killed_after_trials": killed_at,
+            "resume_to_first_new_trial_s": to_first_new,
+            "launch_to_first_new_trial_s": from_launch,
             "resume_total_s": total,
             "every_number_once": numbers == list(range(args.budget)),
-            "optuna_trials": len(frozen), "optuna_numbers_once": sorted(f.number for f in frozen) == numbers,
+            "optuna_trials": len(frozen),
+            "optuna_numbers_once": sorted(f.number for f in frozen) == numbers,
             "all_finished": all(t.state != TrialState.RUNNING for t in trials),
             "all_ok": all(t.ok for t in trials),
             "lock_files_left": sorted(p.name for p in out.iterdir() if p.name.endswith((".lock", ".rename"))),
         }
     print(f"killed (SIGKILL) after {killed_at} trials of {args.budget}; resumed:")
-    print(f"  first new trial in the journal {to_first_new:.2f} s after the resume started (bar: < {BAR} s): "
-          f"{'ok' if to_first_new < BAR else 'OVER'}")
+    print(
+        f"  first new trial in the journal {to_first_new:.2f} s after the resume started (bar: < {BAR} s): "
+        f"{'ok' if to_first_new < BAR else 'OVER'}"
+    )
     print(f"  from the process's launch (interpreter, imports): {from_launch:.2f} s")
     print(f"  the whole resume to {args.budget} trials: {total:.1f} s")
-    print(f"  every number 0..{args.budget - 1} once: {result['every_number_once']}, "
-          f"Optuna trials {len(frozen)} (each once: {result['optuna_numbers_once']}), "
-          f"all finished: {result['all_finished']}, all ok: {result['all_ok']}, "
-          f"lock files left: {result['lock_files_left'] or 'none'}")
+    print(
+        f"  every number 0..{args.budget - 1} once: {result['every_number_once']}, "
+        f"Optuna trials {len(frozen)} (each once: {result['optuna_numbers_once']}), "
+        f"all finished: {result['all_finished']}, all ok: {result['all_ok']}, "
+        f"lock files left: {result['lock_files_left'] or 'none'}"
+    )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {RESULTS}")

@@ -28,8 +28,9 @@ HERE = Path(__file__).parent
 
 def _job(args):
     objective, seed, samples, lr, entropy = args
-    run = run_nb201("reinforce", seed, samples, objective=objective, T=T, count_repeats=True, lr=lr,
-                    entropy_weight=entropy)
+    run = run_nb201(
+        "reinforce", seed, samples, objective=objective, T=T, count_repeats=True, lr=lr, entropy_weight=entropy
+    )
     return {**run, "objective": objective}
 
 
@@ -50,7 +51,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--samples", type=int, default=5000)
     ap.add_argument("--lr", type=float, default=0.0005, help="controller Adam learning rate")
-    ap.add_argument("--entropy", type=float, default=0.0, help="entropy bonus weight (0: plain REINFORCE, as the paper)")
+    ap.add_argument(
+        "--entropy", type=float, default=0.0, help="entropy bonus weight (0: plain REINFORCE, as the paper)"
+    )
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
 
@@ -60,18 +63,31 @@ def main() -> None:
         runs = pool.map(_job, jobs, chunksize=1)
     results = {o: [summarise(r) for r in runs if r["objective"] == o] for o in REWARDS}
 
-    print(f"REINFORCE lr={args.lr} entropy={args.entropy}, {args.samples} samples x {args.seeds} seeds, T = {T:g} ms, oracle {oracle:.2f} %")
-    print("| reward | first window with mean latency <= T (per seed) | median | cells <T with 60-70 % (mean) | best feasible (median) | gap to oracle |")
+    print(
+        f"REINFORCE lr={args.lr} entropy={args.entropy}, {args.samples} samples x {args.seeds} seeds, "
+        f"T = {T:g} ms, oracle {oracle:.2f} %"
+    )
+    print(
+        "| reward | first window with mean latency <= T (per seed) | median | cells <T with 60-70 % (mean) "
+        "| best feasible (median) | gap to oracle |"
+    )
     print("|---|---|---|---|---|---|")
     for o, rs in results.items():
         firsts = [r["first_window_under_T"] for r in rs]
         known = [f for f in firsts if f is not None]
-        med = f"{int(np.median([f if f is not None else np.inf for f in firsts]))}" if len(known) * 2 > len(firsts) else "never"
+        med = (
+            f"{int(np.median([f if f is not None else np.inf for f in firsts]))}"
+            if len(known) * 2 > len(firsts)
+            else "never"
+        )
         best = float(np.median([r["best_feasible"] for r in rs]))
-        print(f"| {o} | {', '.join(str(f) if f else 'never' for f in firsts)} | {med} | "
-              f"{np.mean([r['cells_under_T_acc_60_70'] for r in rs]):.0f} | {best:.2f} | {oracle - best:.2f} pt |")
+        print(
+            f"| {o} | {', '.join(str(f) if f else 'never' for f in firsts)} | {med} | "
+            f"{np.mean([r['cells_under_T_acc_60_70'] for r in rs]):.0f} | {best:.2f} | {oracle - best:.2f} pt |"
+        )
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -89,7 +105,9 @@ def main() -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(HERE / "figures" / "nb201_reward_latency.png", dpi=120)
-    (HERE / "results" / "nb201_reward_paper.json").write_text(json.dumps({"lr": args.lr, "entropy": args.entropy, "results": results}, indent=1))
+    (HERE / "results" / "nb201_reward_paper.json").write_text(
+        json.dumps({"lr": args.lr, "entropy": args.entropy, "results": results}, indent=1)
+    )
 
 
 if __name__ == "__main__":

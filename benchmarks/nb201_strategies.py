@@ -36,8 +36,11 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=1000)
     ap.add_argument("--strategies", default="random,evolution,reinforce,smac")
     ap.add_argument("--jobs", type=int, default=2, help="studies run side by side, one core each")
-    ap.add_argument("--runs", default=str(Path(__file__).parent / "results" / "nb201_strategies_runs.jsonl"),
-                    help="JSONL of finished studies: appended to, and read back to skip finished ones")
+    ap.add_argument(
+        "--runs",
+        default=str(Path(__file__).parent / "results" / "nb201_strategies_runs.jsonl"),
+        help="JSONL of finished studies: appended to, and read back to skip finished ones",
+    )
     args = ap.parse_args()
 
     oracle = 100 * NB201Evaluator().oracle(T)[1]
@@ -45,15 +48,22 @@ def main() -> None:
     runs = [json.loads(line) for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
     runs = [r for r in runs if r["budget"] == args.budget]
     done = {(r["strategy"], r["seed"]) for r in runs}
-    jobs = [(s, seed, args.budget) for s in args.strategies.split(",") for seed in range(args.seeds)
-            if (s, seed) not in done]
+    jobs = [
+        (s, seed, args.budget)
+        for s in args.strategies.split(",")
+        for seed in range(args.seeds)
+        if (s, seed) not in done
+    ]
     with mp.get_context("spawn").Pool(args.jobs) as pool, runs_file.open("a") as sink:
         for run in pool.imap_unordered(_job, jobs):
             run["budget"] = args.budget
             runs.append(run)
             sink.write(json.dumps(run) + "\n")
             sink.flush()
-            print(f"{run['strategy']} seed {run['seed']}: {len(run['accuracy'])} samples in {run['seconds']:.1f} s", flush=True)
+            print(
+                f"{run['strategy']} seed {run['seed']}: {len(run['accuracy'])} samples in {run['seconds']:.1f} s",
+                flush=True,
+            )
 
     rows, checkpoints = {}, [c for c in (100, 300, 1000) if c <= args.budget]
     for strategy in args.strategies.split(","):
@@ -62,21 +72,29 @@ def main() -> None:
         at = {c: float(np.nanmedian([cv[min(c, len(cv)) - 1] for cv in curves])) for c in checkpoints}
         hits = [int(np.argmax(cv >= oracle - 0.1)) + 1 if np.nanmax(cv) >= oracle - 0.1 else np.inf for cv in curves]
         rows[strategy] = {
-            "median_best_at": at, "median_samples_to_oracle": float(np.median(hits)),
-            "reached_oracle": int(np.isfinite(hits).sum()), "seeds": len(mine),
+            "median_best_at": at,
+            "median_samples_to_oracle": float(np.median(hits)),
+            "reached_oracle": int(np.isfinite(hits).sum()),
+            "seeds": len(mine),
             "mean_seconds": float(np.mean([r["seconds"] for r in mine])),
         }
     base = rows.get("random", {}).get("mean_seconds")
     print(f"oracle: {oracle:.2f} % under {T:g} ms; up to {args.seeds} seeds x {args.budget} samples")
-    print("| strategy | " + " | ".join(f"best @{c}" for c in checkpoints) +
-          " | median samples to oracle-0.1 | seeds reaching it | s / study | vs random |")
+    print(
+        "| strategy | "
+        + " | ".join(f"best @{c}" for c in checkpoints)
+        + " | median samples to oracle-0.1 | seeds reaching it | s / study | vs random |"
+    )
     print("|---" * (len(checkpoints) + 5) + "|")
     for s, r in rows.items():
         hit = r["median_samples_to_oracle"]
         ratio = f"{r['mean_seconds'] / base:.1f}x" if base else "-"
-        print(f"| {s} | " + " | ".join(f"{r['median_best_at'][c]:.2f}" for c in checkpoints) +
-              f" | {'never' if not np.isfinite(hit) else int(hit)} | {r['reached_oracle']}/{r['seeds']}"
-              f" | {r['mean_seconds']:.2f} | {ratio} |")
+        print(
+            f"| {s} | "
+            + " | ".join(f"{r['median_best_at'][c]:.2f}" for c in checkpoints)
+            + f" | {'never' if not np.isfinite(hit) else int(hit)} | {r['reached_oracle']}/{r['seeds']}"
+            f" | {r['mean_seconds']:.2f} | {ratio} |"
+        )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,14 @@ def main() -> None:
         space = space_for_task(task, layers=layers, scope="u3cu3", encoder=encoder)
         baseline = space.build(space.uniform(layers, "u3", "cu3_ring"))
         weights = train(baseline, task, training).weights
-        baselines.append((f"hand baseline {layers} x (U3 + CU3 ring), {encoder}", baseline.n_params,
-                          accuracy(baseline, weights, task.x_test, task.y_test, task.n_classes), None))
+        baselines.append(
+            (
+                f"hand baseline {layers} x (U3 + CU3 ring), {encoder}",
+                baseline.n_params,
+                accuracy(baseline, weights, task.x_test, task.y_test, task.n_classes),
+                None,
+            )
+        )
 
     logistic = LogisticRegression(max_iter=5000).fit(task.x_train, task.y_train)
     logistic_acc = float(np.mean(logistic.predict(task.x_test) == task.y_test))
@@ -72,8 +78,12 @@ def main() -> None:
     rows = [
         (f"searched: {best['best']['description']}", params, test["test_accuracy"], test.get("noisy_test_accuracy")),
         *baselines,
-        ("logistic regression on the 36 pooled pixels", task.n_features * task.n_classes + task.n_classes,
-         logistic_acc, None),
+        (
+            "logistic regression on the 36 pooled pixels",
+            task.n_features * task.n_classes + task.n_classes,
+            logistic_acc,
+            None,
+        ),
         ("QuantumNAS MNIST-10, real IBM machines (published)", None, QUANTUMNAS_MNIST10_REAL, None),
     ]
     print("| model | parameters | test accuracy | noisy test accuracy |\n|---|---|---|---|")

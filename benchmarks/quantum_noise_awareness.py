@@ -48,27 +48,66 @@ def main() -> None:
         for arm in arms:
             for seed in range(args.seeds):
                 out = Path(tmp, f"{arm}-{seed}")
-                subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "quantum", "--noise", arm, "--scope", args.scope,
-                                "--layers", str(args.layers), "--objective", "constrained", "--cost", "params",
-                                "--T", "40", "--budget", str(args.budget), "--seed", str(seed), "--workers",
-                                str(args.workers), "--out", str(out), "--no-progress",
-                                *(["--shots", str(args.shots)] if args.shots and arm != "none" else [])],
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "hybrid_nas.cli",
+                        "quantum",
+                        "--noise",
+                        arm,
+                        "--scope",
+                        args.scope,
+                        "--layers",
+                        str(args.layers),
+                        "--objective",
+                        "constrained",
+                        "--cost",
+                        "params",
+                        "--T",
+                        "40",
+                        "--budget",
+                        str(args.budget),
+                        "--seed",
+                        str(seed),
+                        "--workers",
+                        str(args.workers),
+                        "--out",
+                        str(out),
+                        "--no-progress",
+                        *(["--shots", str(args.shots)] if args.shots and arm != "none" else []),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
                 for t in sorted(load_view(out).ok, key=lambda t: -t.reward)[: args.top]:
                     circuit = space.build(t.arch)
-                    chosen[arm].append({**circuit.figures(), "noiseless_accuracy": t.metrics["accuracy"],
-                                        **hardware_figures(circuit, device)})
-    print(f"top {args.top} circuits by reward of each of {args.seeds} searches x {args.budget} trials "
-          f"(digits4, scope {args.scope}, <= {args.layers} layers); transpiled to {device.name}")
-    print("| scored under | two-qubit gates: median (mean) | depth: median (mean) | "
-          f"transpiled two-qubit gates on {device.name}: median (mean) | noiseless val accuracy: median |")
+                    chosen[arm].append(
+                        {
+                            **circuit.figures(),
+                            "noiseless_accuracy": t.metrics["accuracy"],
+                            **hardware_figures(circuit, device),
+                        }
+                    )
+    print(
+        f"top {args.top} circuits by reward of each of {args.seeds} searches x {args.budget} trials "
+        f"(digits4, scope {args.scope}, <= {args.layers} layers); transpiled to {device.name}"
+    )
+    print(
+        "| scored under | two-qubit gates: median (mean) | depth: median (mean) | "
+        f"transpiled two-qubit gates on {device.name}: median (mean) | noiseless val accuracy: median |"
+    )
     print("|---|---|---|---|---|")
     for arm, ms in chosen.items():
         col = {k: [m[k] for m in ms] for k in FIGURES}
-        print(f"| {arm} | " + " | ".join(f"{statistics.median(col[k]):g} ({np.mean(col[k]):.1f})" for k in FIGURES[:3])
-              + f" | {statistics.median(col['noiseless_accuracy']):.3f} |")
+        print(
+            f"| {arm} | "
+            + " | ".join(f"{statistics.median(col[k]):g} ({np.mean(col[k]):.1f})" for k in FIGURES[:3])
+            + f" | {statistics.median(col['noiseless_accuracy']):.3f} |"
+        )
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

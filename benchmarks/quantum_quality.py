@@ -39,19 +39,52 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             out = Path(tmp, f"s{seed}")
-            subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "quantum", "--scope", args.scope, "--objective",
-                            "constrained", "--cost", "params", "--T", "40", "--budget", str(args.budget), "--seed",
-                            str(seed), "--workers", str(args.workers), "--out", str(out), "--no-progress", *training],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "hybrid_nas.cli",
+                    "quantum",
+                    "--scope",
+                    args.scope,
+                    "--objective",
+                    "constrained",
+                    "--cost",
+                    "params",
+                    "--T",
+                    "40",
+                    "--budget",
+                    str(args.budget),
+                    "--seed",
+                    str(seed),
+                    "--workers",
+                    str(args.workers),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    *training,
+                ],
+                check=True,
+                capture_output=True,
+            )
             best = json.loads((out / "best.json").read_text())
             test = best["test"]
-            rows.append((f"searched, seed {seed}", best["best"]["metrics"]["params"], test["test_accuracy"],
-                         test["noisy_test_accuracy"], best["best"]["description"]))
+            rows.append(
+                (
+                    f"searched, seed {seed}",
+                    best["best"]["metrics"]["params"],
+                    test["test_accuracy"],
+                    test["noisy_test_accuracy"],
+                    best["best"]["description"],
+                )
+            )
     searched = rows[:]
     space = CircuitSpace(n_qubits=4, max_layers=2, scope="u3cu3")
-    baselines = {"1 x (U3 + CU3 ring)": space.uniform(1, "u3", "cu3_ring"),
-                 "U3 + CU3 ring + U3": space.uniform(2, "u3", "cu3_ring").replace(**{"L1.ent": "none"}),
-                 "2 x (U3 + CU3 ring), QuantumNAS's human design": space.uniform(2, "u3", "cu3_ring")}
+    baselines = {
+        "1 x (U3 + CU3 ring)": space.uniform(1, "u3", "cu3_ring"),
+        "U3 + CU3 ring + U3": space.uniform(2, "u3", "cu3_ring").replace(**{"L1.ent": "none"}),
+        "2 x (U3 + CU3 ring), QuantumNAS's human design": space.uniform(2, "u3", "cu3_ring"),
+    }
     for name, arch in baselines.items():
         circuit = space.build(arch)
         clean, noisy = [], []
@@ -59,15 +92,24 @@ def main() -> None:
             w = train(circuit, task, TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed)).weights
             clean.append(accuracy(circuit, w, task.x_test, task.y_test, 4))
             noisy.append(noisy_accuracy(circuit, w, task.x_test, task.y_test, 4, backend, seed=seed))
-        rows.append((f"baseline {name}, median of {args.seeds} seeds", circuit.n_params,
-                     statistics.median(clean), statistics.median(noisy), "hand-designed"))
+        rows.append(
+            (
+                f"baseline {name}, median of {args.seeds} seeds",
+                circuit.n_params,
+                statistics.median(clean),
+                statistics.median(noisy),
+                "hand-designed",
+            )
+        )
     print("| circuit | params | test accuracy | noisy test accuracy (FakeManilaV2) | architecture |")
     print("|---|---|---|---|---|")
     for name, params, clean, noisy, desc in rows:
         desc = desc.replace("|", "\\|")  # a bare | would end the markdown cell
         print(f"| {name} | {params:g} | {clean:.3f} | {noisy:.3f} | `{desc}` |")
-    print(f"searched, median of {args.seeds}: test {statistics.median(r[2] for r in searched):.3f}, "
-          f"noisy test {statistics.median(r[3] for r in searched):.3f}")
+    print(
+        f"searched, median of {args.seeds}: test {statistics.median(r[2] for r in searched):.3f}, "
+        f"noisy test {statistics.median(r[3] for r in searched):.3f}"
+    )
 
 
 if __name__ == "__main__":

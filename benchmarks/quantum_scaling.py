@@ -98,15 +98,21 @@ def measure(implementation: str, n: int, batch: int, steps: int) -> dict:
             return train_pennylane(circuit, task, cfg), "default.qubit, backprop, broadcast"
         qnode = to_pennylane(circuit, device="lightning.qubit", interface="torch", diff_method="adjoint")
         x = torch.as_tensor(task.x_train, dtype=torch.float64)
-        return (_fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, i: torch.stack(qnode(w, x[i]), -1)),
-                "lightning.qubit, adjoint")
+        return (
+            _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, i: torch.stack(qnode(w, x[i]), -1)),
+            "lightning.qubit, adjoint",
+        )
 
     small = CircuitSpace(n_qubits=2, max_layers=2, scope="full", encoders=("rx",))
     run(small.build(small.uniform(2, "u3", "crx_ring")), _task(2, batch))  # warm-up: lazy imports and caches
     with PeakMemory() as memory:
         result, plan = run(circuit, task)
-    return {"samples_per_second": result.samples_per_second, "losses": result.losses, "peak_mib": memory.mib,
-            "plan": plan}
+    return {
+        "samples_per_second": result.samples_per_second,
+        "losses": result.losses,
+        "peak_mib": memory.mib,
+        "plan": plan,
+    }
 
 
 def _run(implementation: str, n: int, batch: int, steps: int, timeout: float) -> dict | None:
@@ -130,8 +136,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="batches per measurement (default: by size)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per measurement before it is dropped")
     ap.add_argument("--figure", default=str(HERE / "figures" / "quantum_scaling.png"))
-    ap.add_argument("--results", default=str(HERE / "results" / "quantum_scaling.json"),
-                    help="the measured rows, written after the run (and read by --plot-only)")
+    ap.add_argument(
+        "--results",
+        default=str(HERE / "results" / "quantum_scaling.json"),
+        help="the measured rows, written after the run (and read by --plot-only)",
+    )
     ap.add_argument("--plot-only", action="store_true", help="redraw the figure from --results, measure nothing")
     ap.add_argument("--one", nargs=2, metavar=("IMPLEMENTATION", "QUBITS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -146,27 +155,42 @@ def main() -> None:
     shared = [int(q) for q in args.qubits.split(",") if q]
     alone = [int(q) for q in args.ours_only.split(",") if q]
     rows: dict[int, dict] = {}
-    print(f"{'qubits':>6} {'PennyLane/s':>12} {'ours/s':>10} {'ratio':>7} {'single/s':>9} {'lightning/s':>12} "
-          f"{'PL MiB':>8} {'ours MiB':>9} {'loss gap':>9}  ours' plan")
+    print(
+        f"{'qubits':>6} {'PennyLane/s':>12} {'ours/s':>10} {'ratio':>7} {'single/s':>9} {'lightning/s':>12} "
+        f"{'PL MiB':>8} {'ours MiB':>9} {'loss gap':>9}  ours' plan"
+    )
     for n in sorted({*shared, *alone}):
         steps = args.steps or _steps(n)
-        row = {impl: _run(impl, n, args.batch, steps, args.timeout) for impl in IMPLEMENTATIONS
-               if impl.startswith("ours") or (n in shared and (impl == "pennylane" or n <= args.lightning_max))}
+        row = {
+            impl: _run(impl, n, args.batch, steps, args.timeout)
+            for impl in IMPLEMENTATIONS
+            if impl.startswith("ours") or (n in shared and (impl == "pennylane" or n <= args.lightning_max))
+        }
         rows[n] = row
         pl, ours, lq, single = row.get("pennylane"), row.get("ours"), row.get("lightning"), row.get("ours-single")
-        gap = max((abs(a - b) for a, b in zip(pl["losses"], ours["losses"])), default=float("nan")) if pl and ours else None
+        gap = (
+            max((abs(a - b) for a, b in zip(pl["losses"], ours["losses"])), default=float("nan"))
+            if pl and ours
+            else None
+        )
 
         def rate(r):
             return f"{r['samples_per_second']:.1f}" if r else "-"
 
-        print(f"{n:>6} {rate(pl):>12} {rate(ours):>10} "
-              f"{(ours['samples_per_second'] / pl['samples_per_second']) if pl and ours else float('nan'):>6.1f}x "
-              f"{rate(single):>9} {rate(lq):>12} {pl['peak_mib'] if pl else float('nan'):>8.0f} "
-              f"{ours['peak_mib'] if ours else float('nan'):>9.0f} {gap if gap is not None else float('nan'):>9.1e}  "
-              f"{ours['plan'] if ours else ''}", flush=True)
+        print(
+            f"{n:>6} {rate(pl):>12} {rate(ours):>10} "
+            f"{(ours['samples_per_second'] / pl['samples_per_second']) if pl and ours else float('nan'):>6.1f}x "
+            f"{rate(single):>9} {rate(lq):>12} {pl['peak_mib'] if pl else float('nan'):>8.0f} "
+            f"{ours['peak_mib'] if ours else float('nan'):>9.0f} {gap if gap is not None else float('nan'):>9.1e}  "
+            f"{ours['plan'] if ours else ''}",
+            flush=True,
+        )
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(json.dumps({n: {k: v and {**v, "losses": v["losses"][:4]} for k, v in r.items()}
-                                              for n, r in rows.items()}, indent=1))
+    Path(args.results).write_text(
+        json.dumps(
+            {n: {k: v and {**v, "losses": v["losses"][:4]} for k, v in r.items()} for n, r in rows.items()}, indent=1
+        )
+    )
     _plot(rows, Path(args.figure))
 
 
@@ -177,8 +201,12 @@ def _plot(rows: dict[int, dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    labels = {"ours": "hybrid-nas (plan per circuit)", "ours-single": "hybrid-nas, complex64",
-              "pennylane": "PennyLane default.qubit (backprop, broadcast)", "lightning": "PennyLane lightning.qubit (adjoint)"}
+    labels = {
+        "ours": "hybrid-nas (plan per circuit)",
+        "ours-single": "hybrid-nas, complex64",
+        "pennylane": "PennyLane default.qubit (backprop, broadcast)",
+        "lightning": "PennyLane lightning.qubit (adjoint)",
+    }
     for impl in ("ours", "ours-single", "pennylane", "lightning"):
         points = [(n, r[impl]["samples_per_second"]) for n, r in sorted(rows.items()) if r.get(impl)]
         if points:

@@ -29,18 +29,24 @@ def main() -> None:
     ap.add_argument("--finetune-steps", default="0,10", help="comma-separated: Adam steps after inheriting")
     ap.add_argument("--scope", default="u3cu3")
     ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--encoder", help="comma-separated encoder options (default: the task's and its interleaved variant)")
+    ap.add_argument(
+        "--encoder", help="comma-separated encoder options (default: the task's and its interleaved variant)"
+    )
     ap.add_argument("--epochs", type=int, default=15, help="from-scratch training (hybrid-nas quantum's default)")
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
     task = load_task("digits4")
-    space = CircuitSpace(n_qubits=4, max_layers=args.layers, scope=args.scope, encoders=encoder_choices(args.encoder, task.encoder))
+    space = CircuitSpace(
+        n_qubits=4, max_layers=args.layers, scope=args.scope, encoders=encoder_choices(args.encoder, task.encoder)
+    )
     steps = [int(k) for k in args.finetune_steps.split(",")]
     scratch_cfg = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
     start = time.perf_counter()
-    bank = train_supercircuit(space, task, TrainConfig(epochs=args.supercircuit_epochs, lr=0.05, seed=args.seed)).weights
+    bank = train_supercircuit(
+        space, task, TrainConfig(epochs=args.supercircuit_epochs, lr=0.05, seed=args.seed)
+    ).weights
     super_seconds = time.perf_counter() - start
 
     rng, archs, keys = np.random.default_rng(args.seed + 1), [], set()
@@ -63,18 +69,27 @@ def main() -> None:
         scratch.append(accuracy(circuit, weights, task.x_val, task.y_val, task.n_classes))
         t_scratch += time.perf_counter() - start
     n = len(archs)
-    print(f"SuperCircuit ({args.scope}, <= {args.layers} layers): {args.supercircuit_epochs} epochs in {super_seconds:.1f} s; "
-          f"{n} sampled circuits")
+    print(
+        f"SuperCircuit ({args.scope}, <= {args.layers} layers): {args.supercircuit_epochs} epochs in "
+        f"{super_seconds:.1f} s; "
+        f"{n} sampled circuits"
+    )
     print("scratch:              ", " ".join(f"{x:.3f}" for x in scratch))
-    print("| scoring | Kendall tau vs scratch (p) | ms per circuit | cheaper than scratch | incl. SuperCircuit training |")
+    print(
+        "| scoring | Kendall tau vs scratch (p) | ms per circuit | cheaper than scratch | incl. SuperCircuit training |"
+    )
     print("|---|---|---|---|---|")
     for k in steps:
         print(f"inherited, {k:2d} steps:", " ".join(f"{x:.3f}" for x in inherited[k]))
     for k in steps:
         tau, p = kendalltau(inherited[k], scratch)
-        print(f"| inherited{f' + {k} fine-tuning steps' if k else ''} | {tau:.2f} ({p:.3f}) | {1000 * t_inherit[k] / n:.1f} | "
-              f"{t_scratch / t_inherit[k]:.0f}x | {t_scratch / (t_inherit[k] + super_seconds):.1f}x |")
+        print(
+            f"| inherited{f' + {k} fine-tuning steps' if k else ''} | {tau:.2f} ({p:.3f}) | "
+            f"{1000 * t_inherit[k] / n:.1f} | "
+            f"{t_scratch / t_inherit[k]:.0f}x | {t_scratch / (t_inherit[k] + super_seconds):.1f}x |"
+        )
     print(f"| trained from scratch ({args.epochs} epochs) | 1 | {1000 * t_scratch / n:.0f} | 1x | |")
+
 
 if __name__ == "__main__":
     main()

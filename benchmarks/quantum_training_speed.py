@@ -52,9 +52,11 @@ def main() -> None:
         evs = noisy_expvals(circuit, b.weights, x, backend, batched=batched)
         timings[batched] = (time.perf_counter() - start, evs)
     gap = abs(timings[True][1] - timings[False][1]).max()
-    print(f"noisy validation ({len(x)} samples, FakeManilaV2, density matrix): one batched job "
-          f"{timings[True][0]:.2f} s, one job per sample {timings[False][0]:.2f} s "
-          f"({timings[False][0] / timings[True][0]:.0f}x); largest difference {gap:.1e}")
+    print(
+        f"noisy validation ({len(x)} samples, FakeManilaV2, density matrix): one batched job "
+        f"{timings[True][0]:.2f} s, one job per sample {timings[False][0]:.2f} s "
+        f"({timings[False][0] / timings[True][0]:.0f}x); largest difference {gap:.1e}"
+    )
 
 
 if __name__ == "__main__":

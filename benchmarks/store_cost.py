@@ -46,12 +46,16 @@ assert len(study.trials) == trials and all(t.ok for t in study.trials), "a trial
 store.close()
 print(json.dumps({{"seconds": seconds}}))
 """
-NEW = ("from hybrid_nas import InMemoryStore, Study, make_objective, make_strategy\n"
-       "from hybrid_nas.engine.storages.base import open_study\n"
-       "from hybrid_nas.nb201.table import NB201Evaluator, NB201Space")
-OLD = ("from hybrid_nas import Study, make_objective, make_strategy\n"
-       "from hybrid_nas.store import open_study\n"
-       "from hybrid_nas.nasbench201 import NB201Evaluator, NB201Space")
+NEW = (
+    "from hybrid_nas import InMemoryStore, Study, make_objective, make_strategy\n"
+    "from hybrid_nas.engine.storages.base import open_study\n"
+    "from hybrid_nas.nb201.table import NB201Evaluator, NB201Space"
+)
+OLD = (
+    "from hybrid_nas import Study, make_objective, make_strategy\n"
+    "from hybrid_nas.store import open_study\n"
+    "from hybrid_nas.nasbench201 import NB201Evaluator, NB201Space"
+)
 OLD_DEFAULT = "old default: trials.sqlite + journal mirror"
 NEW_DEFAULT = "new default: the run's optuna.journal"
 
@@ -73,8 +77,13 @@ def one(root: Path, imports: str, store: str, trials: int) -> float:
     """ms per trial of one study in a fresh interpreter on the checkout ``root``."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-        done = subprocess.run([sys.executable, "-c", STUDY.format(imports=imports, store=store), tmp, str(trials)],
-                              env=env, cwd=tmp, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", STUDY.format(imports=imports, store=store), tmp, str(trials)],
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(f"the study on {root} failed:\n{done.stderr[-2000:]}")
         return 1e3 * json.loads(done.stdout.splitlines()[-1])["seconds"] / trials
@@ -90,8 +99,16 @@ def per_trial(trials: int, repeats: int, baseline: Path | None) -> list[dict]:
                 continue
             samples[name].append(one(root, imports, store, trials))
             print(f"  {name:46s} {samples[name][-1]:8.3f} ms/trial", flush=True)
-    rows = [{"store": name, "trials": trials, "checkout": str(todo[name][0]), "samples_ms": s,
-             "ms_per_trial": statistics.median(s)} for name, s in samples.items()]
+    rows = [
+        {
+            "store": name,
+            "trials": trials,
+            "checkout": str(todo[name][0]),
+            "samples_ms": s,
+            "ms_per_trial": statistics.median(s),
+        }
+        for name, s in samples.items()
+    ]
     floor = rows[0]["ms_per_trial"]
     for r in rows:
         r["ms_over_in_memory"] = r["ms_per_trial"] - floor
@@ -113,6 +130,7 @@ def quantum_share(out: Path) -> dict:
                 return fn(*args, **kwargs)
             finally:
                 spent[part] += time.perf_counter() - start
+
         return wrapper
 
     Store = optuna_store.OptunaStore
@@ -127,22 +145,36 @@ def quantum_share(out: Path) -> dict:
     finally:
         Store.__init__, Store.put, Store.set_meta, dashboard.publish_quietly = saved
     total = sum(spent.values())
-    return {"run_seconds": seconds, "trials": trials, "store_seconds": spent, "store_total": total,
-            "share": total / seconds}
+    return {
+        "run_seconds": seconds,
+        "trials": trials,
+        "store_seconds": spent,
+        "store_total": total,
+        "share": total / seconds,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3, help="studies per store, in turn (the median counts)")
-    ap.add_argument("--baseline-root", type=Path, metavar="PATH",
-                    help="a checkout from before the one store (e.g. 480ac5d): its default store measured too")
-    ap.add_argument("--quantum", metavar="OUT", help="also the store's share of the quantum default run, made "
-                                                     "into this (new) run directory")
+    ap.add_argument(
+        "--baseline-root",
+        type=Path,
+        metavar="PATH",
+        help="a checkout from before the one store (e.g. 480ac5d): its default store measured too",
+    )
+    ap.add_argument(
+        "--quantum",
+        metavar="OUT",
+        help="also the store's share of the quantum default run, made into this (new) run directory",
+    )
     args = ap.parse_args()
     if args.baseline_root is not None and not (args.baseline_root / "hybrid_nas" / "store.py").is_file():
-        raise SystemExit(f"{args.baseline_root} is not a hybrid-nas checkout with trials.sqlite "
-                         "(hybrid_nas/store.py); give one from before the one store, e.g. 480ac5d")
+        raise SystemExit(
+            f"{args.baseline_root} is not a hybrid-nas checkout with trials.sqlite "
+            "(hybrid_nas/store.py); give one from before the one store, e.g. 480ac5d"
+        )
     result = {}
     print(f"NAS-Bench-201, {args.trials} trials, evolution, one thread, {args.repeats} repeats:", flush=True)
     rows = result["nb201"] = per_trial(args.trials, args.repeats, args.baseline_root)
@@ -156,10 +188,13 @@ def main() -> None:
         print(f"new default / old default: {ratio:.2f}x (bar: <= {BAR}x): {'ok' if ratio <= BAR else 'OVER'}")
     if args.quantum:
         q = result["quantum_default_run"] = quantum_share(Path(args.quantum))
-        print(f"quantum default run: {q['run_seconds']:.1f} s, {q['trials']} trials; store "
-              f"{q['store_total']:.2f} s (open {q['store_seconds']['open']:.2f}, write "
-              f"{q['store_seconds']['write']:.2f}, artefacts {q['store_seconds']['artefacts']:.2f}) "
-              f"= {100 * q['share']:.2f} % of the run", flush=True)
+        print(
+            f"quantum default run: {q['run_seconds']:.1f} s, {q['trials']} trials; store "
+            f"{q['store_total']:.2f} s (open {q['store_seconds']['open']:.2f}, write "
+            f"{q['store_seconds']['write']:.2f}, artefacts {q['store_seconds']['artefacts']:.2f}) "
+            f"= {100 * q['share']:.2f} % of the run",
+            flush=True,
+        )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {RESULTS}")

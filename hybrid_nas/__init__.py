@@ -25,14 +25,23 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _NAMES = {
-    "Run": "hybrid_nas.engine.run", "load": "hybrid_nas.engine.run", "tune": "hybrid_nas.tuning",
-    "Architecture": "hybrid_nas.engine.space", "Decision": "hybrid_nas.engine.space",
-    "ProductSpace": "hybrid_nas.engine.space", "SearchSpace": "hybrid_nas.engine.space",
-    "Evaluator": "hybrid_nas.engine.evaluator", "Objective": "hybrid_nas.engine.objectives",
-    "make_objective": "hybrid_nas.engine.objectives", "Strategy": "hybrid_nas.engine.strategies",
-    "make_strategy": "hybrid_nas.engine.strategies", "Study": "hybrid_nas.engine.study",
-    "Trial": "hybrid_nas.engine.trial", "TrialState": "hybrid_nas.engine.trial",
-    "TrialStore": "hybrid_nas.engine.storages.base", "InMemoryStore": "hybrid_nas.engine.storages.base",
+    "Run": "hybrid_nas.engine.run",
+    "load": "hybrid_nas.engine.run",
+    "tune": "hybrid_nas.tuning",
+    "Architecture": "hybrid_nas.engine.space",
+    "Decision": "hybrid_nas.engine.space",
+    "ProductSpace": "hybrid_nas.engine.space",
+    "SearchSpace": "hybrid_nas.engine.space",
+    "Evaluator": "hybrid_nas.engine.evaluator",
+    "Objective": "hybrid_nas.engine.objectives",
+    "make_objective": "hybrid_nas.engine.objectives",
+    "Strategy": "hybrid_nas.engine.strategies",
+    "make_strategy": "hybrid_nas.engine.strategies",
+    "Study": "hybrid_nas.engine.study",
+    "Trial": "hybrid_nas.engine.trial",
+    "TrialState": "hybrid_nas.engine.trial",
+    "TrialStore": "hybrid_nas.engine.storages.base",
+    "InMemoryStore": "hybrid_nas.engine.storages.base",
     **dict.fromkeys(
         ("ConfigError", "DataError", "HybridNasError", "SpaceError", "StorageError"), "hybrid_nas.engine.errors"
     ),

@@ -31,7 +31,9 @@ def _add_command(sub, command: Command) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hybrid-nas", description="Quantum-classical hybrid neural architecture search.")
+    parser = argparse.ArgumentParser(
+        prog="hybrid-nas", description="Quantum-classical hybrid neural architecture search."
+    )
     parser.add_argument("--version", action="version", version=f"hybrid-nas {__version__}")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
@@ -41,21 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         head = command.path[0]
         if head not in groups:
-            group = sub.add_parser(head, help={"bench": "search a tabular benchmark (no training): nb201",
-                                               "hpo": "SMAC over the training hyperparameters of a found "
-                                                      "circuit or detector"}.get(head, head))
+            group = sub.add_parser(
+                head,
+                help={
+                    "bench": "search a tabular benchmark (no training): nb201",
+                    "hpo": "SMAC over the training hyperparameters of a found circuit or detector",
+                }.get(head, head),
+            )
             groups[head] = group.add_subparsers(dest=f"{head}_command", metavar="TARGET", required=True)
         _add_command(groups[head], command)
     report = sub.add_parser("report", help="plots and summary.md for a run directory")
     report.add_argument("run_dir", help="a run directory (holds storage.json, or one per study)")
-    dash = sub.add_parser("dashboard", help="optuna-dashboard on a run (live), several runs side by side, or a "
-                                            "storage URL", description="optuna-dashboard on a run (live), several "
-                                            "runs side by side (a snapshot), a journal file or a storage URL")
-    dash.add_argument("targets", nargs="+", metavar="RUN_DIR|URL", help="run directories, journal files or "
-                                                                          "Optuna storage URLs")
+    dash = sub.add_parser(
+        "dashboard",
+        help="optuna-dashboard on a run (live), several runs side by side, or a storage URL",
+        description="optuna-dashboard on a run (live), several "
+        "runs side by side (a snapshot), a journal file or a storage URL",
+    )
+    dash.add_argument(
+        "targets", nargs="+", metavar="RUN_DIR|URL", help="run directories, journal files or Optuna storage URLs"
+    )
     dash.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
-    dash.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this "
-                                                          "machine only)")
+    dash.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
     return parser
 
 

@@ -59,8 +59,9 @@ def publish(run_dir: str | Path) -> int:
         with tempfile.TemporaryDirectory() as tmp:  # the artefact takes its file's name
             named = Path(tmp, name)
             shutil.copyfile(path, named)
-            optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(named), study_or_trial=study,
-                                             storage=storage)
+            optuna.artifacts.upload_artifact(
+                artifact_store=store, file_path=str(named), study_or_trial=study, storage=storage
+            )
         index[label] = digest
         index_path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
         uploaded += 1
@@ -94,8 +95,7 @@ def publish_quietly(run_dir: str | Path) -> None:
     try:
         publish(run_dir)
     except Exception as e:  # noqa: BLE001 - the run's own files are written; only the attachment is lost
-        warnings.warn(f"could not attach the run's files for optuna-dashboard: {str(e).splitlines()[0]}",
-                      stacklevel=2)
+        warnings.warn(f"could not attach the run's files for optuna-dashboard: {str(e).splitlines()[0]}", stacklevel=2)
 
 
 class _Artifacts:
@@ -138,8 +138,9 @@ def dashboard_storage(targets: list[str]):
             if (path / ARTIFACTS).is_dir():
                 artifact_dirs.append(path / ARTIFACTS)
         else:
-            raise ConfigError(f"{target} is neither a run directory (with storage.json), "
-                              "a journal file nor a storage URL")
+            raise ConfigError(
+                f"{target} is neither a run directory (with storage.json), a journal file nor a storage URL"
+            )
     artifacts = _Artifacts(artifact_dirs) if artifact_dirs else None
     if len(sources) == 1:
         return sources[0][0], artifacts, sources[0][1]
@@ -148,8 +149,9 @@ def dashboard_storage(targets: list[str]):
         for s in storage.get_all_studies():
             name = s.study_name if s.study_name not in names else f"{target}: {s.study_name}"
             names.add(name)
-            optuna.copy_study(from_study_name=s.study_name, from_storage=storage, to_storage=snapshot,
-                              to_study_name=name)
+            optuna.copy_study(
+                from_study_name=s.study_name, from_storage=storage, to_storage=snapshot, to_study_name=name
+            )
     return snapshot, artifacts, f"a snapshot of {len(sources)} runs (start again to refresh)"
 
 

@@ -46,8 +46,9 @@ def test_a_saved_config_replays_exactly_and_keeps_its_nulls(tmp_path):
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["noise"] is None
 
     first = hn.quantum.search(out=tmp_path / "first", **FAST)
-    code = main(["quantum", "--config", str(first.dir / "config.yaml"), "--out", str(tmp_path / "again"),
-                 "--no-progress"])
+    code = main(
+        ["quantum", "--config", str(first.dir / "config.yaml"), "--out", str(tmp_path / "again"), "--no-progress"]
+    )
     again = hn.load(tmp_path / "again")
     assert code == 0 and again.settings == first.settings
     columns = ["number", "reward", "accuracy", "two_qubit_gates"]
@@ -102,9 +103,15 @@ def test_a_run_directory_is_never_overwritten_and_a_resume_keeps_its_settings(tm
 
 def test_hpo_runs_the_nni_space_lr_momentum_and_a_resume_extends_its_budget(tmp_path, capsys):
     space = tmp_path / "nni.json"  # NNI's space as written for the classical detector
-    space.write_text(json.dumps({"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
-                                 "momentum": {"_type": "uniform", "_value": [0, 1]},
-                                 "batch_size": {"_type": "choice", "_value": [32, 64]}}))
+    space.write_text(
+        json.dumps(
+            {
+                "lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
+                "momentum": {"_type": "uniform", "_value": [0, 1]},
+                "batch_size": {"_type": "choice", "_value": [32, 64]},
+            }
+        )
+    )
     settings = dict(space=str(space), trials=2, repeats=1, seeds=1, progress=False)
     run = hn.tune("quantum", out=tmp_path / "h", **settings)
     out = capsys.readouterr().out
@@ -126,18 +133,36 @@ def test_the_wheel_holds_every_package_and_the_packaged_configs(tmp_path):
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).is_file():
             shutil.copy(ROOT / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path / "dist"), str(src)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = (tmp_path / "dist").glob("hybrid_nas-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     packages = {p.parent for p in (src / "hybrid_nas").rglob("__init__.py")}
-    assert {"engine", "storages", "strategies", "quantum", "classical", "hybrid", "nb201", "tuning",
-            "configs"} <= {p.name for p in packages}
+    assert {"engine", "storages", "strategies", "quantum", "classical", "hybrid", "nb201", "tuning", "configs"} <= {
+        p.name for p in packages
+    }
     assert all((d / "__init__.py").is_file() for d in {p.parent for p in src.rglob("*.py")})  # no namespace dirs
     modules = {p.relative_to(src).as_posix() for p in (src / "hybrid_nas").rglob("*.py")}
     assert modules <= names, sorted(modules - names)
-    data = {p.relative_to(src).as_posix() for p in (src / "hybrid_nas").rglob("*")
-            if p.suffix in (".yaml", ".yml", ".json", ".gz", ".md", ".typed")}
+    data = {
+        p.relative_to(src).as_posix()
+        for p in (src / "hybrid_nas").rglob("*")
+        if p.suffix in (".yaml", ".yml", ".json", ".gz", ".md", ".typed")
+    }
     assert data and data <= names, sorted(data - names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "hybrid-nas = hybrid_nas.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -32,13 +32,19 @@ def test_block_output_shape_for_every_op(op):
     k, act = parse_op(op)
     spatial = [m for m in block.modules() if getattr(m, "kernels", (1,)) != (1,)]
     assert spatial and all(m.conv.weight.shape[-1] == k and m.k == k for m in spatial)
-    assert all(type(m.act).__name__.lower().startswith({"leaky": "leaky", "relu": "relu", "mish": "mish",
-                                                         "silu": "silu"}[act]) for m in spatial)
+    assert all(
+        type(m.act).__name__.lower().startswith({"leaky": "leaky", "relu": "relu", "mish": "mish", "silu": "silu"}[act])
+        for m in spatial
+    )
 
 
 def test_bad_op_names_are_refused():
-    for bad, needle in (("4x4_relu", "kernel 4x4"), ("3x5_relu", "<k>x<k>"), ("3x3_gelu", "activation"),
-                        ("conv", "<k>x<k>")):
+    for bad, needle in (
+        ("4x4_relu", "kernel 4x4"),
+        ("3x5_relu", "<k>x<k>"),
+        ("3x3_gelu", "activation"),
+        ("conv", "<k>x<k>"),
+    ):
         with pytest.raises(SpaceError, match=needle):
             parse_op(bad)
     with pytest.raises(SpaceError, match="did you mean '5x5_silu'"):
@@ -46,11 +52,19 @@ def test_bad_op_names_are_refused():
 
 
 def test_scope_and_stage_op_sets_are_the_seeds():
-    scopes = {"small": ops_of({3}, {"relu", "silu"}), "medium": ops_of({3, 5}, {"relu", "silu"}),
-              "large": ops_of({3, 5}, {"relu", "silu", "leaky"}), "full": ops_of(ALL_KERNELS, ALL_ACTS)}
-    stage = {0: ops_of({3}, {"relu", "silu"}), 1: ops_of({3}, {"relu", "silu"}),
-             2: ops_of({3, 5}, {"relu", "silu", "leaky"}), 3: ops_of(ALL_KERNELS, ALL_ACTS),
-             5: ops_of(ALL_KERNELS, ALL_ACTS)}
+    scopes = {
+        "small": ops_of({3}, {"relu", "silu"}),
+        "medium": ops_of({3, 5}, {"relu", "silu"}),
+        "large": ops_of({3, 5}, {"relu", "silu", "leaky"}),
+        "full": ops_of(ALL_KERNELS, ALL_ACTS),
+    }
+    stage = {
+        0: ops_of({3}, {"relu", "silu"}),
+        1: ops_of({3}, {"relu", "silu"}),
+        2: ops_of({3, 5}, {"relu", "silu", "leaky"}),
+        3: ops_of(ALL_KERNELS, ALL_ACTS),
+        5: ops_of(ALL_KERNELS, ALL_ACTS),
+    }
     for name, expected_scope in scopes.items():
         assert set(scope_opset(name).ops()) == expected_scope
         for s, expected_stage in stage.items():
@@ -61,7 +75,7 @@ def test_positions_and_stages_of_the_yolov9_models():
     neck = NeckSpace("yolov9t", "full")
     assert [d.name for d in neck.decisions] == ["m12", "m15", "m18", "m21"]
     assert neck.stages == {12: 4, 15: 3, 18: 4, 21: 5}  # P4, P3, P4, P5
-    assert neck.size() == 12 ** 4
+    assert neck.size() == 12**4
     c = NeckSpace("yolov9c", "full", positions="all")
     assert c.layers == (2, 4, 6, 8, 12, 15, 18, 21) and c.stages[2] == 2
     assert set(c["m2"].options) == ops_of({3, 5}, {"relu", "silu", "leaky"})  # stage 2's preference
@@ -93,7 +107,9 @@ def test_path_sampling_reaches_every_op(sampling):
     for d in space.decisions:
         assert set(seen[d.name]) == set(d.options)
     if sampling == "sandwich":  # the student is the all-smallest path on every other batch
-        assert seen["m12"]["3x3_relu"] + seen["m12"]["3x3_silu"] + seen["m12"]["3x3_leaky"] + seen["m12"]["3x3_mish"] > 250
+        assert (
+            seen["m12"]["3x3_relu"] + seen["m12"]["3x3_silu"] + seen["m12"]["3x3_leaky"] + seen["m12"]["3x3_mish"] > 250
+        )
 
 
 @pytest.mark.slow
@@ -135,8 +151,10 @@ def test_generated_objects_span_the_three_detection_scales(tmp_path):
     """At 160 px the P3/P4/P5 heads (strides 8/16/32) each need objects of their size: boxes under 32 px,
     32-64 px and over 64 px, several objects per image, every band in most images."""
     data = digits_detection(imgsz=160, n_images=20, seed=5, root=tmp_path)
-    per_image = [np.array([line.split() for line in f.read_text().splitlines()], float)
-                 for f in sorted(data.parent.glob("labels/*/*.txt"))]
+    per_image = [
+        np.array([line.split() for line in f.read_text().splitlines()], float)
+        for f in sorted(data.parent.glob("labels/*/*.txt"))
+    ]
     sides = [160 * np.maximum(rows[:, 3], rows[:, 4]) for rows in per_image]
     bands = [((s < 32).sum(), ((s >= 32) & (s <= 64)).sum(), (s > 64).sum()) for s in sides]
     totals = np.sum(bands, axis=0)
@@ -256,8 +274,10 @@ def test_distillation_is_zero_for_an_identical_student_and_never_reaches_the_tea
     from hybrid_nas.classical.distill import distillation_loss
 
     g = torch.Generator().manual_seed(0)
-    teacher = {"scores": torch.randn(2, 3, 50, generator=g, requires_grad=True),
-               "boxes": torch.randn(2, 4 * 16, 50, generator=g, requires_grad=True)}
+    teacher = {
+        "scores": torch.randn(2, 3, 50, generator=g, requires_grad=True),
+        "boxes": torch.randn(2, 4 * 16, 50, generator=g, requires_grad=True),
+    }
     same = {k: v.detach().clone().requires_grad_() for k, v in teacher.items()}
     assert abs(float(distillation_loss(same, teacher).detach())) < 1e-5
     for key in teacher:  # each output on its own moves the loss
@@ -321,8 +341,20 @@ def test_exported_subnet_loads_trains_and_validates_with_ultralytics(tiny_data, 
         assert {f"m{i}": b.op for i, b in network.blocks(model.model).items()} == dict(arch)
     for k, v in sub.state_dict().items():
         torch.testing.assert_close(from_pt.model.state_dict()[k], v)
-    from_pt.train(data=str(tiny_data), epochs=1, imgsz=64, batch=4, device="cpu", workers=0, plots=False,
-                  project=str(tmp_path), name="ft", exist_ok=True, verbose=False, amp=False)
+    from_pt.train(
+        data=str(tiny_data),
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        device="cpu",
+        workers=0,
+        plots=False,
+        project=str(tmp_path),
+        name="ft",
+        exist_ok=True,
+        verbose=False,
+        amp=False,
+    )
     stats = from_pt.val(data=str(tiny_data), imgsz=64, batch=4, device="cpu", plots=False, verbose=False)
     assert 0 <= stats.box.map50 <= 1
     tuned = YOLO(str(tmp_path / "ft" / "weights" / "last.pt"))
@@ -344,8 +376,21 @@ def test_a_tango_architecture_becomes_a_yaml_that_ultralytics_trains(tiny_data, 
     ops = {i: b.op for i, b in network.blocks(model.model).items()}
     assert ops == {12: "5x5_mish", 15: "3x3_mish", 18: "3x3_leaky", 21: "3x3_mish"}
     assert to_tango(ops) == ({k: v for k, v in tango.items() if k not in doc["skipped"]}, None)
-    model.train(data=str(tiny_data), epochs=1, imgsz=64, batch=4, device="cpu", workers=0, plots=False, val=False,
-                project=str(tmp_path), name="t1", exist_ok=True, verbose=False, amp=False)
+    model.train(
+        data=str(tiny_data),
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        device="cpu",
+        workers=0,
+        plots=False,
+        val=False,
+        project=str(tmp_path),
+        name="t1",
+        exist_ok=True,
+        verbose=False,
+        amp=False,
+    )
     trained = YOLO(str(tmp_path / "t1" / "weights" / "last.pt"))
     assert {i: b.op for i, b in network.blocks(trained.model).items()} == ops
     # the other way: 7x7 has no TANGO index; tango8 offers exactly TANGO's ops everywhere

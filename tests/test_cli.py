@@ -27,7 +27,9 @@ def run(args, capsys):
 
 def test_bench_nb201_writes_the_run_directory(tmp_path, capsys):
     out = tmp_path / "run"
-    code, stdout, _ = run(["bench", "nb201", "--budget", "80", "--seed", "1", "--out", str(out), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        ["bench", "nb201", "--budget", "80", "--seed", "1", "--out", str(out), "--no-progress"], capsys
+    )
     assert code == 0
     best = json.loads((out / "best.json").read_text())
     trials = stored(out)[1]
@@ -60,15 +62,18 @@ def test_resume_extends_a_run_and_report_rewrites_it(tmp_path, capsys):
     assert "| trial | architecture |" in (tmp_path / "run" / "summary.md").read_text()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--strategy", "evoluton"], "unknown strategy 'evoluton' (did you mean 'evolution'?)"),
-    (["--objective", "mnasnet"], "unknown objective 'mnasnet' (did you mean 'mnasnet-soft'?)"),
-    (["--device", "pixel4"], "unknown NB201 latency device 'pixel4' (did you mean 'pixel3'?)"),
-    (["--T", "0"], "T must be a positive number"),
-    (["--T", "-5", "--objective", "pareto"], "T must be a positive number"),
-    (["--budget", "0"], "--budget must be at least 1 trial, got 0"),
-    (["--workers", "0"], "--workers must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--strategy", "evoluton"], "unknown strategy 'evoluton' (did you mean 'evolution'?)"),
+        (["--objective", "mnasnet"], "unknown objective 'mnasnet' (did you mean 'mnasnet-soft'?)"),
+        (["--device", "pixel4"], "unknown NB201 latency device 'pixel4' (did you mean 'pixel3'?)"),
+        (["--T", "0"], "T must be a positive number"),
+        (["--T", "-5", "--objective", "pareto"], "T must be a positive number"),
+        (["--budget", "0"], "--budget must be at least 1 trial, got 0"),
+        (["--workers", "0"], "--workers must be >= 1"),
+    ],
+)
 def test_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["bench", "nb201", "--out", str(tmp_path / "r"), "--no-progress", *args], capsys)
     assert code == 2
@@ -96,15 +101,35 @@ def test_corrupt_store_and_config_are_one_clear_line(tmp_path, capsys):
 def test_console_script_lists_its_commands():
     out = subprocess.run(["hybrid-nas", "--help"], capture_output=True, text=True, check=True).stdout
     assert "bench" in out and "report" in out
-    err = subprocess.run([sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--T", "abc"],
-                         capture_output=True, text=True).stderr
+    err = subprocess.run(
+        [sys.executable, "-m", "hybrid_nas.cli", "bench", "nb201", "--T", "abc"], capture_output=True, text=True
+    ).stderr
     assert err == "hybrid-nas: error: T must be a number or null, got 'abc'\n"
 
 
 def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     out = tmp_path / "q"
-    code, stdout, _ = run(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "4",
-                           "--epochs", "2", "--noise", "FakeManilaV2", "--out", str(out), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "quantum",
+            "--task",
+            "moons",
+            "--scope",
+            "zz_ry",
+            "--layers",
+            "2",
+            "--budget",
+            "4",
+            "--epochs",
+            "2",
+            "--noise",
+            "FakeManilaV2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0
     best = json.loads((out / "best.json").read_text())
     metrics = best["best"]["metrics"]
@@ -119,19 +144,25 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     assert best["best"]["description"] in stdout and "noisy" in stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--scope", "u3cu"], "unknown quantum scope 'u3cu' (did you mean 'u3cu3'?)"),
-    (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
-    (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
-    (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
-    (["--optimization-level", "4"], "unknown optimization level '4'; expected one of '0', '1', '2', '3'"),
-    (["--shots", "0"], "--shots must be at least 1"),
-    (["--encoder", "ryzxy,ryzxy_interleave"], "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)"),
-    (["--precision", "half"], "unknown precision 'half'; expected one of 'double', 'single'"),
-    (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--task", "digits10", "--noise", "FakeManilaV2"], "the circuit needs 10 qubits, FakeManilaV2 has 5"),
-    (["--task", "moons", "--qubits", "1"], "a circuit needs at least 2 qubits, got 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scope", "u3cu"], "unknown quantum scope 'u3cu' (did you mean 'u3cu3'?)"),
+        (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
+        (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
+        (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
+        (["--optimization-level", "4"], "unknown optimization level '4'; expected one of '0', '1', '2', '3'"),
+        (["--shots", "0"], "--shots must be at least 1"),
+        (
+            ["--encoder", "ryzxy,ryzxy_interleave"],
+            "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)",
+        ),
+        (["--precision", "half"], "unknown precision 'half'; expected one of 'double', 'single'"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--task", "digits10", "--noise", "FakeManilaV2"], "the circuit needs 10 qubits, FakeManilaV2 has 5"),
+        (["--task", "moons", "--qubits", "1"], "a circuit needs at least 2 qubits, got 1"),
+    ],
+)
 def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
     code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err
@@ -144,23 +175,79 @@ def test_a_wide_csv_runs_without_manual_reduction(tmp_path, capsys):
     centres = rng.normal(size=(12, 100))
     labels = rng.integers(0, 12, 240)
     path = tmp_path / "wide.csv"
-    path.write_text("\n".join([",".join(f"f{i}" for i in range(100)) + ",label"] +
-                              [",".join(f"{v:.3f}" for v in centres[k] + 0.3 * rng.normal(size=100)) + f",c{k}"
-                               for k in labels]))
+    path.write_text(
+        "\n".join(
+            [",".join(f"f{i}" for i in range(100)) + ",label"]
+            + [",".join(f"{v:.3f}" for v in centres[k] + 0.3 * rng.normal(size=100)) + f",c{k}" for k in labels]
+        )
+    )
     out = tmp_path / "wide"
-    code, stdout, _ = run(["quantum", "--task", f"csv:{path}", "--layers", "1", "--budget", "2", "--epochs", "1",
-                           "--noise", "none", "--out", str(out), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "quantum",
+            "--task",
+            f"csv:{path}",
+            "--layers",
+            "1",
+            "--budget",
+            "2",
+            "--epochs",
+            "1",
+            "--noise",
+            "none",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0 and "on 12 qubits" in stdout
     assert (out / "best.qasm").read_text().count("input float[64]") == 100  # every feature is encoded
-    code, stdout, _ = run(["quantum", "--task", f"csv:{path}", "--qubits", "14", "--layers", "1", "--budget", "1",
-                           "--epochs", "1", "--noise", "none", "--out", str(tmp_path / "wide14"), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "quantum",
+            "--task",
+            f"csv:{path}",
+            "--qubits",
+            "14",
+            "--layers",
+            "1",
+            "--budget",
+            "1",
+            "--epochs",
+            "1",
+            "--noise",
+            "none",
+            "--out",
+            str(tmp_path / "wide14"),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0 and "on 14 qubits" in stdout
 
 
 def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
     out = tmp_path / "sweep"
-    code, stdout, _ = run(["depth-sweep", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "3",
-                           "--epochs", "2", "--out", str(out), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "depth-sweep",
+            "--task",
+            "moons",
+            "--scope",
+            "zz_ry",
+            "--layers",
+            "2",
+            "--budget",
+            "3",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0
     rows = json.loads((out / "depth_sweep.json").read_text())
     assert [r["layers"] for r in rows] == [1, 2]
@@ -174,9 +261,29 @@ def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
 
 def test_one_shot_search_scores_by_inherited_weights_and_retrains_the_best(tmp_path, capsys):
     out = tmp_path / "one-shot"
-    code, stdout, _ = run(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "2", "--budget", "6",
-                           "--supercircuit-epochs", "3", "--finetune-steps", "2", "--noise", "none", "--out", str(out),
-                           "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "quantum",
+            "--task",
+            "moons",
+            "--scope",
+            "zz_ry",
+            "--layers",
+            "2",
+            "--budget",
+            "6",
+            "--supercircuit-epochs",
+            "3",
+            "--finetune-steps",
+            "2",
+            "--noise",
+            "none",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0 and "SuperCircuit trained: 3 epochs" in stdout
     meta = stored(out)[0]
     assert meta["evaluator"]["name"] == "supercircuit" and meta["evaluator"]["finetune_steps"] == 2
@@ -192,8 +299,26 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # a relative --out (ultralytics would nest a relative project in its own runs/)
     out = tmp_path / "c"
-    args = ["classical", "--scopes", "small,medium", "--supernet-epochs", "1", "--imgsz", "64", "--n-images", "12",
-            "--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", "c", "--no-progress"]
+    args = [
+        "classical",
+        "--scopes",
+        "small,medium",
+        "--supernet-epochs",
+        "1",
+        "--imgsz",
+        "64",
+        "--n-images",
+        "12",
+        "--batch",
+        "4",
+        "--calibration-images",
+        "4",
+        "--budget",
+        "3",
+        "--out",
+        "c",
+        "--no-progress",
+    ]
     code, stdout, _ = run(args, capsys)
     assert code == 0
     rows = json.loads((out / "scopes.json").read_text())["scopes"]
@@ -220,7 +345,10 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
     # the store knows its supernet: what it was trained with and the hash of its weights
     meta = stored(out / "small")[0]
     supernet = meta["evaluator"]["supernet"]
-    assert supernet["epochs"] == 1 and supernet["sha256"] == hashlib.sha256((out / "supernet.pt").read_bytes()).hexdigest()[:16]
+    assert (
+        supernet["epochs"] == 1
+        and supernet["sha256"] == hashlib.sha256((out / "supernet.pt").read_bytes()).hexdigest()[:16]
+    )
     # ... so a resume against other weights is refused, not mixed into the stored trials
     import torch
 
@@ -246,30 +374,50 @@ def test_classical_into_a_used_directory_is_refused_before_any_training(tmp_path
     assert (out / "supernet.pt").read_bytes() == b"weights of an earlier run"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--scope", "medum"], "unknown classical scope 'medum' (did you mean 'medium'?)"),
-    (["--data", "/nowhere/data.yaml"], "data set '/nowhere/data.yaml' not found"),
-    (["--profile", "phone"], "unknown device profile 'phone'"),
-    (["--sampling", "sandwitch"], "did you mean 'sandwich'?"),
-    (["--sampling", "sandwich", "--distill", "-0.5"], "--distill must be >= 0, got -0.5"),
-    (["--latency", "file:/nowhere/t.json"], "latency table /nowhere/t.json not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scope", "medum"], "unknown classical scope 'medum' (did you mean 'medium'?)"),
+        (["--data", "/nowhere/data.yaml"], "data set '/nowhere/data.yaml' not found"),
+        (["--profile", "phone"], "unknown device profile 'phone'"),
+        (["--sampling", "sandwitch"], "did you mean 'sandwich'?"),
+        (["--sampling", "sandwich", "--distill", "-0.5"], "--distill must be >= 0, got -0.5"),
+        (["--latency", "file:/nowhere/t.json"], "latency table /nowhere/t.json not found"),
+    ],
+)
 def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
-    code, _, err = run(["classical", "--out", str(tmp_path / "c"), "--imgsz", "64", "--n-images", "8",
-                        "--supernet-epochs", "1", "--no-progress", *args], capsys)
+    code, _, err = run(
+        [
+            "classical",
+            "--out",
+            str(tmp_path / "c"),
+            "--imgsz",
+            "64",
+            "--n-images",
+            "8",
+            "--supernet-epochs",
+            "1",
+            "--no-progress",
+            *args,
+        ],
+        capsys,
+    )
     assert code == 2 and err.count("\n") == 1 and message in err
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
-@pytest.mark.parametrize("args, message", [
-    (["classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here; use --device cpu"),
-    (["classical", "--latency-device", "cuda:1"], "--latency-device cuda:1: torch sees no CUDA GPU here"),
-    (["classical", "--device", "npu"], "unknown device 'npu'; expected cpu, cuda, cuda:N or mps"),
-    (["hpo", "classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
-    (["latency-table", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
-    (["classical", "--latency", "measure", "--workers", "2"], "--latency measure times candidates on cores"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here; use --device cpu"),
+        (["classical", "--latency-device", "cuda:1"], "--latency-device cuda:1: torch sees no CUDA GPU here"),
+        (["classical", "--device", "npu"], "unknown device 'npu'; expected cpu, cuda, cuda:N or mps"),
+        (["hpo", "classical", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
+        (["latency-table", "--device", "cuda"], "--device cuda: torch sees no CUDA GPU here"),
+        (["classical", "--latency", "measure", "--workers", "2"], "--latency measure times candidates on cores"),
+    ],
+)
 def test_a_device_that_is_not_here_is_refused_before_any_work(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     code, _, err = run([*args, "--out", str(tmp_path / "out")], capsys)
@@ -280,9 +428,31 @@ def test_a_device_that_is_not_here_is_refused_before_any_work(args, message, tmp
 def test_classical_nas_then_hpo_in_one_go(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "c"
-    code, stdout, _ = run(["classical", "--scope", "small", "--supernet-epochs", "1", "--imgsz", "64", "--n-images", "12",
-                           "--batch", "4", "--calibration-images", "4", "--budget", "2", "--hpo-trials", "1",
-                           "--out", str(out), "--no-progress"], capsys)
+    code, stdout, _ = run(
+        [
+            "classical",
+            "--scope",
+            "small",
+            "--supernet-epochs",
+            "1",
+            "--imgsz",
+            "64",
+            "--n-images",
+            "12",
+            "--batch",
+            "4",
+            "--calibration-images",
+            "4",
+            "--budget",
+            "2",
+            "--hpo-trials",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0 and "| tuned |" in stdout
     hpo = json.loads((out / "hpo" / "hpo.json").read_text())
     assert hpo["default"]["params"]["lr0"] == 0.001 and "test_map50" in hpo["tuned"]["mean"]

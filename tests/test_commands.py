@@ -41,8 +41,10 @@ def test_no_engine_module_imports_a_space_package():
 
 
 def test_import_hybrid_nas_loads_no_heavy_library():
-    probe = ("import sys, hybrid_nas; print(','.join(m for m in ('torch', 'qiskit', 'ultralytics', 'optuna', "
-             "'pennylane', 'smac', 'numpy') if m in sys.modules))")
+    probe = (
+        "import sys, hybrid_nas; print(','.join(m for m in ('torch', 'qiskit', 'ultralytics', 'optuna', "
+        "'pennylane', 'smac', 'numpy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == ""
 
@@ -53,8 +55,10 @@ def test_every_command_has_a_job_and_every_space_its_api():
     for command in commands().values():
         job = command.job
         assert callable(job) and (not isinstance(job, type) or issubclass(job, Job)), command.name
-    assert type(commands()[("classical",)].job(ClassicalSettings.resolve(from_tango='{"m_13": 6}'), "c")).__name__ \
+    assert (
+        type(commands()[("classical",)].job(ClassicalSettings.resolve(from_tango='{"m_13": 6}'), "c")).__name__
         == "TangoExportJob"
+    )
     assert callable(hn.quantum.search) and callable(hn.quantum.depth_sweep) and callable(hn.classical.search)
     assert callable(hn.classical.latency_table) and callable(hn.hybrid.search) and callable(hn.nb201.search)
     assert callable(hn.tune) and callable(hn.load) and hn.Run.__name__ == "Run"
@@ -64,8 +68,13 @@ def test_every_command_has_a_job_and_every_space_its_api():
 
 def test_no_api_function_shares_its_name_with_a_module_of_its_package():
     # importing a submodule sets the package attribute of its name: a function of that name would vanish
-    api = {"quantum": ("search", "depth_sweep"), "classical": ("search", "latency_table"), "hybrid": ("search",),
-           "nb201": ("search",), "tuning": ("tune",)}
+    api = {
+        "quantum": ("search", "depth_sweep"),
+        "classical": ("search", "latency_table"),
+        "hybrid": ("search",),
+        "nb201": ("search",),
+        "tuning": ("tune",),
+    }
     for package, functions in api.items():
         modules = {p.stem for p in (ROOT / "hybrid_nas" / package).iterdir() if p.suffix == ".py" or p.is_dir()}
         assert not modules & set(functions), package
@@ -89,16 +98,37 @@ def test_a_settings_object_runs_as_its_keywords_do(tmp_path):
 
 
 def test_depth_sweep_through_the_api_writes_one_study_per_depth(tmp_path):
-    run = hn.quantum.depth_sweep(out=tmp_path / "s", task="moons", scope="zz_ry", layers=2, budget=2, epochs=1,
-                                 noise=None, progress=False)
+    run = hn.quantum.depth_sweep(
+        out=tmp_path / "s", task="moons", scope="zz_ry", layers=2, budget=2, epochs=1, noise=None, progress=False
+    )
     assert sorted(run.studies()) == ["depth1", "depth2"]
     rows = json.loads((run.dir / "depth_sweep.json").read_text())
     assert [r["layers"] for r in rows] == [1, 2] and not (run.dir / "depth1" / "best.qasm").exists()
 
 
 def test_hybrid_command_line_prints_its_controls(tmp_path, capsys):
-    code = main(["hybrid", "--task", "moons", "--qubits", "2", "--hidden", "0", "--budget", "2", "--epochs", "1",
-                 "--strategy", "random", "--strategy-options", "{}", "--out", str(tmp_path / "h"), "--no-progress"])
+    code = main(
+        [
+            "hybrid",
+            "--task",
+            "moons",
+            "--qubits",
+            "2",
+            "--hidden",
+            "0",
+            "--budget",
+            "2",
+            "--epochs",
+            "1",
+            "--strategy",
+            "random",
+            "--strategy-options",
+            "{}",
+            "--out",
+            str(tmp_path / "h"),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "classical_only" in out and (tmp_path / "h" / "best.pt").is_file()
 
@@ -122,8 +152,17 @@ def test_latency_table_through_the_api_returns_the_table(tmp_path):
 def test_classical_search_through_the_api_exports_its_best_subnet(tmp_path, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)  # ultralytics nests a relative project in its own runs/
-    run = hn.classical.search(out="c", scope="small", supernet_epochs=1, imgsz=64, n_images=12, batch=4,
-                              calibration_images=4, budget=2, progress=False)
+    run = hn.classical.search(
+        out="c",
+        scope="small",
+        supernet_epochs=1,
+        imgsz=64,
+        n_images=12,
+        batch=4,
+        calibration_images=4,
+        budget=2,
+        progress=False,
+    )
     doc = run.result
     assert run.command == "classical" and doc["scope"] == "small" and doc["best"]["metrics"]["latency_ms"] > 0
     assert (run.dir / "best.yaml").is_file() and (run.dir / "best.pt").is_file()

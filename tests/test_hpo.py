@@ -54,15 +54,18 @@ def test_every_nni_type_converts_and_decodes_with_nni_semantics():
     assert all(x % 2 == 0 for x in col["size"])
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"lr": {"_type": "logunifrom", "_value": [1, 2]}}, "did you mean 'loguniform'"),
-    ({"lr": {"_type": "uniform", "_value": [2, 1]}}, "needs low < high"),
-    ({"lr": {"_type": "quniform", "_value": [0, 1]}}, "quniform takes 3 numbers"),
-    ({"lr": {"_type": "loguniform", "_value": [0, 1]}}, "needs low > 0"),
-    ({"lr": {"_type": "normal", "_value": [0, -1]}}, "needs sigma > 0"),
-    ({"lr": [0.1, 0.2]}, "expected {_type: ..., _value: [...]}"),
-    ({}, "non-empty mapping"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"lr": {"_type": "logunifrom", "_value": [1, 2]}}, "did you mean 'loguniform'"),
+        ({"lr": {"_type": "uniform", "_value": [2, 1]}}, "needs low < high"),
+        ({"lr": {"_type": "quniform", "_value": [0, 1]}}, "quniform takes 3 numbers"),
+        ({"lr": {"_type": "loguniform", "_value": [0, 1]}}, "needs low > 0"),
+        ({"lr": {"_type": "normal", "_value": [0, -1]}}, "needs sigma > 0"),
+        ({"lr": [0.1, 0.2]}, "expected {_type: ..., _value: [...]}"),
+        ({}, "non-empty mapping"),
+    ],
+)
 def test_bad_search_spaces_are_one_clear_error(spec, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         HPOSpace(spec)
@@ -109,11 +112,16 @@ def test_smac_proposes_values_inside_the_nni_ranges():
     assert min(late) < 0.3
 
 
-@pytest.mark.parametrize("method, repeats, fidelity", [("hpo", 1, None), ("random", 1, None), ("hpo", 3, None),
-                                                       ("multi-fidelity", 1, Fidelity("epochs", 1, 9))])
+@pytest.mark.parametrize(
+    "method, repeats, fidelity",
+    [("hpo", 1, None), ("random", 1, None), ("hpo", 3, None), ("multi-fidelity", 1, Fidelity("epochs", 1, 9))],
+)
 def test_a_resumed_hpo_study_continues_without_repeating_finished_trials(tmp_path, method, repeats, fidelity):
-    space = HPOSpace({"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
-                      "batch": {"_type": "choice", "_value": [16, 32]}}, fidelity, seeded=repeats > 1)
+    space = HPOSpace(
+        {"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]}, "batch": {"_type": "choice", "_value": [16, 32]}},
+        fidelity,
+        seeded=repeats > 1,
+    )
     store = open_study(tmp_path)
     first, _ = _study(space, store, method=method, repeats=repeats)
     first.optimize(6)
@@ -129,8 +137,9 @@ def test_a_resumed_hpo_study_continues_without_repeating_finished_trials(tmp_pat
     assert len(evaluator.calls) == 6  # only the new trials ran
     assert len({t.arch for t in after}) == 12  # none of them is a finished one again
     with pytest.raises(ConfigError, match="cannot resume"):  # another method is another study
-        _study(space, open_study(tmp_path), resume=True, method="random" if method != "random" else "hpo",
-               repeats=repeats)
+        _study(
+            space, open_study(tmp_path), resume=True, method="random" if method != "random" else "hpo", repeats=repeats
+        )
 
 
 def test_repeats_run_a_configuration_on_several_of_smacs_seeds():
@@ -156,18 +165,19 @@ def test_multi_fidelity_evaluates_at_hyperbands_budgets():
     assert set(epochs) == {1, 3, 9}  # Hyperband's budgets between 1 and 9 epochs, eta 3
     assert [p["epochs"] for p, _ in evaluator.calls] == epochs  # the target trains for the budget
     # successive halving: the best of the first rung go on at 3 epochs, the best of those at 9
-    first = trials[:epochs.index(3)]
+    first = trials[: epochs.index(3)]
     second = [t for t in trials if t.arch["epochs"] == 3 and t.arch["lr"] in {f.arch["lr"] for f in first}]
     third = [t for t in trials if t.arch["epochs"] == 9]
     assert len(first) > len(second) > 1 and len(third) >= 1
-    top = sorted(first, key=lambda t: -t.reward)[:len(second)]
+    top = sorted(first, key=lambda t: -t.reward)[: len(second)]
     assert {t.arch["lr"] for t in second} == {t.arch["lr"] for t in top}
     assert third[0].arch["lr"] == max(second, key=lambda t: t.reward).arch["lr"]
 
 
 def test_the_packaged_nni_json_space_loads_and_samples_valid_architectures():
-    space = HPOSpace.from_file(os.path.join(os.path.dirname(__file__), "..", "hybrid_nas", "configs",
-                                            "hpo_quantum_space.json"))
+    space = HPOSpace.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "hybrid_nas", "configs", "hpo_quantum_space.json")
+    )
     rng = np.random.default_rng(0)
     for _ in range(20):
         arch = space.sample(rng)
@@ -186,9 +196,15 @@ def test_unknown_hyperparameter_and_bad_method_are_one_line(tmp_path, capsys):
 def _hpo_cli(tmp_path, out, *extra):
     config = tmp_path / "fast.yaml"  # a quick target: 1-3 epochs on 64 training samples
     spec = tmp_path / "space.json"
-    spec.write_text(json.dumps({"lr": {"_type": "loguniform", "_value": [0.01, 0.5]},
-                                "epochs": {"_type": "randint", "_value": [1, 4]},
-                                "n_train": {"_type": "choice", "_value": [64]}}))
+    spec.write_text(
+        json.dumps(
+            {
+                "lr": {"_type": "loguniform", "_value": [0.01, 0.5]},
+                "epochs": {"_type": "randint", "_value": [1, 4]},
+                "n_train": {"_type": "choice", "_value": [64]},
+            }
+        )
+    )
     config.write_text(f"space: {spec}\nrepeats: 1\nseeds: 1\n")
     return ["hpo", "quantum", "--config", str(config), "--out", str(out), *extra]
 
@@ -207,12 +223,18 @@ def test_a_resume_may_raise_the_trial_budget_and_keeps_the_finished_trials(tmp_p
     assert len({t.arch for t in after}) == 5
     best = json.loads((out / "best.json").read_text())
     top = max(after, key=lambda t: t.reward)
-    assert best["trials"] == 5 and best["best"]["trial"] == top.number and best["best"]["hyperparameters"] == dict(top.arch)
+    assert (
+        best["trials"] == 5
+        and best["best"]["trial"] == top.number
+        and best["best"]["hyperparameters"] == dict(top.arch)
+    )
     assert json.loads((out / "hpo.json").read_text())["tuned"]["params"] == dict(top.arch)
     import optuna  # the live journal describes each hyperparameter by its range, for optuna-dashboard
 
-    mirrored = optuna.load_study(study_name=out.name, storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(out / "optuna.journal")))).trials
+    mirrored = optuna.load_study(
+        study_name=out.name,
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "optuna.journal"))),
+    ).trials
     assert [t.params for t in mirrored] == [dict(t.arch) for t in after]
     lr, epochs = mirrored[0].distributions["lr"], mirrored[0].distributions["epochs"]
     assert lr.log and (lr.low, lr.high) == (0.01, 0.5) and (epochs.low, epochs.high) == (1, 3)
@@ -231,8 +253,9 @@ def test_two_workers_record_every_trial_once(tmp_path, capsys):
 def test_a_killed_hpo_run_resumes_without_losing_or_repeating_trials(tmp_path):
     out = tmp_path / "killed"
     args = _hpo_cli(tmp_path, out, "--trials", "10", "--n-initial", "3")
-    proc = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_nas.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
 
     def finished():
@@ -256,8 +279,31 @@ def test_a_killed_hpo_run_resumes_without_losing_or_repeating_trials(tmp_path):
 
 def test_nas_then_hpo_in_one_go(tmp_path, capsys):
     out = tmp_path / "q"
-    assert main(["quantum", "--task", "moons", "--scope", "zz_ry", "--layers", "1", "--budget", "3", "--epochs", "2",
-                 "--noise", "none", "--hpo-trials", "3", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "quantum",
+                "--task",
+                "moons",
+                "--scope",
+                "zz_ry",
+                "--layers",
+                "1",
+                "--budget",
+                "3",
+                "--epochs",
+                "2",
+                "--noise",
+                "none",
+                "--hpo-trials",
+                "3",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     hpo = json.loads((out / "hpo" / "hpo.json").read_text())
     assert set(hpo) == {"default", "tuned"} and hpo["default"]["params"]["epochs"] == 2
     assert len(_trials(out / "hpo")) == 3
@@ -267,8 +313,27 @@ def test_nas_then_hpo_in_one_go(tmp_path, capsys):
 def test_classical_hpo_trains_with_ultralytics_and_compares_on_the_test_split(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "c"
-    assert main(["hpo", "classical", "--n-images", "12", "--imgsz", "64", "--epochs", "1", "--trials", "2",
-                 "--seeds", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "hpo",
+                "classical",
+                "--n-images",
+                "12",
+                "--imgsz",
+                "64",
+                "--epochs",
+                "1",
+                "--trials",
+                "2",
+                "--seeds",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = _trials(out)
     assert [n for n, _ in rows] == [0, 1]
     assert {"lr0", "momentum", "weight_decay", "warmup_epochs", "batch"} == set(rows[0][1])
@@ -286,25 +351,54 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
     spec = tmp_path / "space.yaml"
     spec.write_text("lr: {_type: loguniform, _value: [0.01, 0.5]}\nn_train: {_type: choice, _value: [64]}\n")
     out = tmp_path / "mf"
-    assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--min-epochs", "1",
-                 "--max-epochs", "9", "--trials", "8", "--seeds", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "hpo",
+                "quantum",
+                "--space",
+                str(spec),
+                "--method",
+                "multi-fidelity",
+                "--min-epochs",
+                "1",
+                "--max-epochs",
+                "9",
+                "--trials",
+                "8",
+                "--seeds",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     epochs = [a["epochs"] for _, a in _trials(out)]
     assert len(epochs) == 8 and set(epochs) <= {1, 3, 9} and min(epochs) == 1  # Hyperband's rungs, eta = 3
     tuned = json.loads((out / "best.json").read_text())["best"]["hyperparameters"]
     assert tuned["epochs"] == 9 == json.loads((out / "hpo.json").read_text())["tuned"]["params"]["epochs"]
     spec.write_text("epochs: {_type: randint, _value: [1, 5]}\n")
-    assert main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["hpo", "quantum", "--space", str(spec), "--method", "multi-fidelity", "--out", str(tmp_path / "x")]) == 2
+    )
     assert "'epochs' is the fidelity SMAC's Hyperband sets" in capsys.readouterr().err
 
 
 def test_the_nni_lr_momentum_space_names_the_detectors_lr0_and_refuses_both():
     from hybrid_nas.tuning.command import TARGET_ALIASES
 
-    nni = HPOSpace({"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
-                    "momentum": {"_type": "uniform", "_value": [0, 1]},
-                    "batch_size": {"_type": "choice", "_value": [8, 16]}})
+    nni = HPOSpace(
+        {
+            "lr": {"_type": "loguniform", "_value": [0.0001, 0.1]},
+            "momentum": {"_type": "uniform", "_value": [0, 1]},
+            "batch_size": {"_type": "choice", "_value": [8, 16]},
+        }
+    )
     space, renamed = nni.renamed(TARGET_ALIASES["classical"])
     assert space.names == ["lr0", "momentum", "batch"] and renamed == [("lr", "lr0"), ("batch_size", "batch")]
-    both = HPOSpace({"lr": {"_type": "uniform", "_value": [0.1, 0.2]}, "lr0": {"_type": "uniform", "_value": [0.1, 0.2]}})
+    both = HPOSpace(
+        {"lr": {"_type": "uniform", "_value": [0.1, 0.2]}, "lr0": {"_type": "uniform", "_value": [0.1, 0.2]}}
+    )
     with pytest.raises(ConfigError, match="names both 'lr' and 'lr0'"):
         both.renamed(TARGET_ALIASES["classical"])

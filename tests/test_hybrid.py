@@ -23,15 +23,20 @@ def moons():
 
 
 def hybrid_space(n_classes=2, qubits=(2, 3), readouts=("qubits", "dense")):
-    return HybridSpace(n_classes, FrontEndSpace(qubits, (0, 1), (8, 16), ("relu", "tanh")),
-                       CircuitSpace(max(qubits), 2, "rxyz", ("rx", "rx_reupload")), HeadSpace(readouts))
+    return HybridSpace(
+        n_classes,
+        FrontEndSpace(qubits, (0, 1), (8, 16), ("relu", "tanh")),
+        CircuitSpace(max(qubits), 2, "rxyz", ("rx", "rx_reupload")),
+        HeadSpace(readouts),
+    )
 
 
 def test_the_hybrid_space_is_its_parts_and_its_key_builds_the_chosen_qubits():
     space = hybrid_space(qubits=(2, 4))
     assert [d.name for d in space.decisions] == [f"{p}.{d.name}" for p, s in space.parts.items() for d in s.decisions]
-    arch = space.sample(np.random.default_rng(0)).replace(**{"front.qubits": 2, "circuit.layers": 1,
-                                                               "circuit.L0.rot.q0": "ry"})
+    arch = space.sample(np.random.default_rng(0)).replace(
+        **{"front.qubits": 2, "circuit.layers": 1, "circuit.L0.rot.q0": "ry"}
+    )
     # qubits 2 and 3 are not built on 2 qubits: their slots are inactive, so the key ignores them
     assert space.key(arch) == space.key(arch.replace(**{"circuit.L0.rot.q3": "rz"}))
     assert space.key(arch) != space.key(arch.replace(**{"circuit.L0.rot.q0": "rz"}))
@@ -56,8 +61,15 @@ def test_sampling_and_mutation_avoid_a_readout_the_qubits_cannot_carry():
 
 def test_gradients_reach_the_front_end_through_the_circuit(moons):
     space = hybrid_space()
-    arch = space.sample(np.random.default_rng(1)).replace(**{"front.hidden": 1, "front.qubits": 3, "circuit.layers": 2,
-                                                               "circuit.L0.ent": "cnot_ring", "head.readout": "dense"})
+    arch = space.sample(np.random.default_rng(1)).replace(
+        **{
+            "front.hidden": 1,
+            "front.qubits": 3,
+            "circuit.layers": 2,
+            "circuit.L0.ent": "cnot_ring",
+            "head.readout": "dense",
+        }
+    )
     model = make_model("hybrid", space, arch, moons, TrainConfig(seed=0)).double()
     x, y = torch.as_tensor(moons.x_train[:16], dtype=torch.float64), torch.as_tensor(moons.y_train[:16])
 
@@ -77,10 +89,21 @@ def test_gradients_reach_the_front_end_through_the_circuit(moons):
 
 def test_a_hybrid_learns_moons_and_its_controls_are_what_they_say(moons):
     space = hybrid_space()
-    arch = space.sample(np.random.default_rng(2)).replace(**{
-        "front.hidden": 1, "front.width0": 16, "front.activation": "tanh", "front.qubits": 3, "circuit.layers": 1,
-        "circuit.encoder": "rx", "circuit.L0.rot.q0": "ry", "circuit.L0.rot.q1": "ry", "circuit.L0.rot.q2": "ry",
-        "circuit.L0.ent": "cnot_ring", "head.readout": "dense"})
+    arch = space.sample(np.random.default_rng(2)).replace(
+        **{
+            "front.hidden": 1,
+            "front.width0": 16,
+            "front.activation": "tanh",
+            "front.qubits": 3,
+            "circuit.layers": 1,
+            "circuit.encoder": "rx",
+            "circuit.L0.rot.q0": "ry",
+            "circuit.L0.rot.q1": "ry",
+            "circuit.L0.rot.q2": "ry",
+            "circuit.L0.ent": "cnot_ring",
+            "head.readout": "dense",
+        }
+    )
     cfg = TrainConfig(epochs=15, batch=32, lr=0.02, seed=0)
     model, best = train_and_score("hybrid", space, arch, moons, cfg)
     assert best["accuracy"] > 0.9  # moons is not linearly separable: the front-end and circuit learn it
@@ -105,9 +128,18 @@ def test_a_non_finite_loss_is_the_models_error(moons):
 
 
 def test_a_hybrid_run_reports_its_best_beside_the_controls_and_exports_a_model(tmp_path):
-    run = hn.hybrid.search(out=tmp_path / "run", task="moons", qubits="2,3", hidden="0,1", widths="8", budget=5, epochs=4,
-                    strategy="random", strategy_options={},
-                    progress=False)
+    run = hn.hybrid.search(
+        out=tmp_path / "run",
+        task="moons",
+        qubits="2,3",
+        hidden="0,1",
+        widths="8",
+        budget=5,
+        epochs=4,
+        strategy="random",
+        strategy_options={},
+        progress=False,
+    )
     doc = run.result
     assert set(doc["controls"]) == {"classical_only", "circuit_only", "no_entanglement"}
     for figures in [doc["best_figures"], *doc["controls"].values()]:
@@ -132,8 +164,18 @@ def test_a_hybrid_run_reports_its_best_beside_the_controls_and_exports_a_model(t
 
 @pytest.mark.slow
 def test_a_hybrid_under_device_noise_is_scored_noisy(tmp_path):
-    run = hn.hybrid.search(out=tmp_path / "run", task="moons", qubits="2", hidden="0", budget=2, epochs=2, strategy="random",
-                    strategy_options={}, noise="FakeManilaV2", progress=False)
+    run = hn.hybrid.search(
+        out=tmp_path / "run",
+        task="moons",
+        qubits="2",
+        hidden="0",
+        budget=2,
+        epochs=2,
+        strategy="random",
+        strategy_options={},
+        noise="FakeManilaV2",
+        progress=False,
+    )
     doc = run.result
     assert doc["objective"]["quality"] == "noisy_accuracy"
     for figures in (doc["best_figures"], doc["controls"]["circuit_only"], doc["controls"]["no_entanglement"]):

@@ -12,16 +12,29 @@ def m(acc, lat):
 
 
 # Table 1 of TANGO's constrained-reward paper, T = 17 ms
-@pytest.mark.parametrize("acc, lat, expected", [
-    (0.80, 8, 0.82102), (0.84, 16, 0.83546), (0.80, 12, 0.81186), (0.84, 24, 0.77031), (0.83, 16, 0.82646),
-])
+@pytest.mark.parametrize(
+    "acc, lat, expected",
+    [
+        (0.80, 8, 0.82102),
+        (0.84, 16, 0.83546),
+        (0.80, 12, 0.81186),
+        (0.84, 24, 0.77031),
+        (0.83, 16, 0.82646),
+    ],
+)
 def test_constrained_reward_reproduces_table_1(acc, lat, expected):
     assert make_objective("constrained", T=17).reward(m(acc, lat)) == pytest.approx(expected, abs=1e-5)
 
 
-@pytest.mark.parametrize("acc, lat, expected", [
-    (0.80, 8, 0.84334), (0.84, 16, 0.84357), (0.80, 12, 0.81974), (0.84, 24, 0.81997),
-])
+@pytest.mark.parametrize(
+    "acc, lat, expected",
+    [
+        (0.80, 8, 0.84334),
+        (0.84, 16, 0.84357),
+        (0.80, 12, 0.81974),
+        (0.84, 24, 0.81997),
+    ],
+)
 def test_mnasnet_soft_reproduces_table_1(acc, lat, expected):
     assert make_objective("mnasnet-soft", T=17).reward(m(acc, lat)) == pytest.approx(expected, abs=1e-4)
 

@@ -1,6 +1,7 @@
 """Optuna storages as trial stores: the run's own journal, --storage URLs shared by drivers, the journal's
 flock lock, and `hybrid-nas dashboard`."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,10 +61,18 @@ def test_a_study_in_an_optuna_storage_reads_back_exactly_and_maps_onto_optuna(tm
 
 
 def test_a_pareto_study_stores_quality_and_cost_with_their_directions(tmp_path):
-    run = hn.nb201.search(out=tmp_path / "run", budget=20, objective="pareto", strategy="nsga2", progress=False,
-                   storage=str(tmp_path / "team.journal"))
-    assert json.loads((run.dir / "storage.json").read_text()) == {"storage": str(tmp_path / "team.journal"),
-                                                                  "study": "run"}
+    run = hn.nb201.search(
+        out=tmp_path / "run",
+        budget=20,
+        objective="pareto",
+        strategy="nsga2",
+        progress=False,
+        storage=str(tmp_path / "team.journal"),
+    )
+    assert json.loads((run.dir / "storage.json").read_text()) == {
+        "storage": str(tmp_path / "team.journal"),
+        "study": "run",
+    }
     assert not (run.dir / JOURNAL).exists()  # the study lives in the storage named, only there
     study = journal_study(tmp_path / "team.journal", "run")
     assert study.metric_names == ["accuracy", "latency_ms"]
@@ -85,8 +94,12 @@ def test_resume_in_an_optuna_storage_goes_by_the_configuration(tmp_path):
 
 def test_a_run_keeps_its_study_in_its_own_journal_which_optuna_reads(tmp_path):
     run = hn.nb201.search(out=tmp_path / "run", budget=15, progress=False)
-    assert sorted(p.name for p in run.dir.iterdir() if p.suffix in (".json", ".journal", ".sqlite")) == \
-        ["best.json", "optuna.journal", "run.json", "storage.json"]
+    assert sorted(p.name for p in run.dir.iterdir() if p.suffix in (".json", ".journal", ".sqlite")) == [
+        "best.json",
+        "optuna.journal",
+        "run.json",
+        "storage.json",
+    ]
     assert json.loads((run.dir / "storage.json").read_text()) == {"storage": None, "study": "run"}
     ours = run.view().trials
     theirs = journal_study(run.dir / JOURNAL, "run").trials
@@ -146,10 +159,8 @@ def test_a_study_running_in_another_process_shows_up_in_its_journal_as_its_trial
         deadline = time.time() + 120
         while proc.poll() is None and time.time() < deadline:
             if (tmp_path / JOURNAL).is_file():
-                try:
+                with contextlib.suppress(KeyError):  # the study is not created yet
                     seen.append(sum(t.state.is_finished() for t in journal_study(tmp_path / JOURNAL, name).trials))
-                except KeyError:  # the study is not created yet
-                    pass
             time.sleep(0.1)
     finally:
         proc.wait(timeout=60)
@@ -187,7 +198,7 @@ def test_a_killed_study_in_the_run_journal_resumes_with_every_trial_once(tmp_pat
     assert resumed.returncode == 0
     after = open_study(tmp_path).trials()
     assert [t.number for t in after] == list(range(120)) and all(t.ok for t in after)
-    assert [(t.arch, t.seed) for t in after[:len(before)]] == [(t.arch, t.seed) for t in before]  # kept
+    assert [(t.arch, t.seed) for t in after[: len(before)]] == [(t.arch, t.seed) for t in before]  # kept
     assert len(optuna.load_study(study_name=tmp_path.name, storage=open_storage(str(tmp_path / JOURNAL))).trials) == 120
 
 
@@ -202,8 +213,7 @@ HOLD_LOCK = textwrap.dedent("""
 
 def test_a_journal_lock_dies_with_the_process_that_held_it(tmp_path):
     path = tmp_path / "x.journal"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], env=ENV, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], env=ENV, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
         assert not _acquired_within(path, 0.5)  # held: another process waits
@@ -267,8 +277,12 @@ def get_json(url: str, timeout: float = 60):
 def test_the_dashboard_command_serves_a_finished_run_through_optuna_dashboards_api(tmp_path):
     run = hn.nb201.search(out=tmp_path / "run", budget=12, progress=False)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hybrid_nas.cli", "dashboard", str(run.dir), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_nas.cli", "dashboard", str(run.dir), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         studies = get_json(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
         assert [s["study_name"] for s in studies] == ["run"]
@@ -279,8 +293,9 @@ def test_the_dashboard_command_serves_a_finished_run_through_optuna_dashboards_a
     assert f"http://127.0.0.1:{port}/" in out
     ours = run.view().trials
     assert [t["number"] for t in detail["trials"]] == [t.number for t in ours]
-    assert [{p["name"]: p["param_external_value"] for p in t["params"]} for t in detail["trials"]] == \
-        [dict(t.arch) for t in ours]
+    assert [{p["name"]: p["param_external_value"] for p in t["params"]} for t in detail["trials"]] == [
+        dict(t.arch) for t in ours
+    ]
     assert [t["values"][0] for t in detail["trials"]] == pytest.approx([t.reward for t in ours])
     names = {a["filename"] for a in detail["artifacts"]}
     assert {"pareto.png", "summary.md", f"trial {run.best['trial']} best.json"} <= names
@@ -357,8 +372,17 @@ def postgres():
     run = lambda *cmd: subprocess.run(as_user + list(cmd), check=True, capture_output=True, text=True)  # noqa: E731
     try:
         run(str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "hn", "--auth=trust")
-        run(ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w", "start",
-            "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1")
+        run(
+            ctl,
+            "-D",
+            str(data / "db"),
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+        )
         run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "hn", "study")
         yield f"postgresql://hn@127.0.0.1:{port}/study"
     finally:

@@ -58,8 +58,13 @@ def test_pennylane_broadcasts_a_batch_of_samples():
 
 
 def test_figures_count_params_gates_and_depth():
-    ops = (Op("ry", (0,), (("x", 0),)), Op("u3", (1,), (("w", 0), ("w", 1), ("w", 2))),
-           Op("cnot", (0, 1)), Op("rz", (2,), (("w", 3),)), Op("cu3", (1, 2), (("w", 4), ("w", 5), ("w", 6))))
+    ops = (
+        Op("ry", (0,), (("x", 0),)),
+        Op("u3", (1,), (("w", 0), ("w", 1), ("w", 2))),
+        Op("cnot", (0, 1)),
+        Op("rz", (2,), (("w", 3),)),
+        Op("cu3", (1, 2), (("w", 4), ("w", 5), ("w", 6))),
+    )
     figures = Circuit(3, ops, 1).figures()
     assert figures == {"params": 7.0, "gates": 5.0, "two_qubit_gates": 2.0, "depth": 3.0}
     qc = to_qiskit(Circuit(3, ops, 1))

@@ -48,14 +48,19 @@ def test_splits_are_fixed_by_the_seed():
 def test_csv_task_and_its_errors(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "d.csv"
-    rows = ["f1,f2,f3,kind"] + [f"{a:.3f},{b:.3f},{a + b:.3f},{'big' if a + b > 1 else 'small'}"
-                                for a, b in rng.uniform(0, 1, (60, 2))]
+    rows = ["f1,f2,f3,kind"] + [
+        f"{a:.3f},{b:.3f},{a + b:.3f},{'big' if a + b > 1 else 'small'}" for a, b in rng.uniform(0, 1, (60, 2))
+    ]
     path.write_text("\n".join(rows))
     task = load_task(f"csv:{path}", label_column="kind")
     assert (task.n_features, task.n_classes) == (3, 2)
     wide = tmp_path / "wide.csv"
-    wide.write_text("\n".join([",".join(f"f{i}" for i in range(10)) + ",y"] +
-                              [",".join(f"{v:.3f}" for v in rng.uniform(size=10)) + f",{k % 3}" for k in range(30)]))
+    wide.write_text(
+        "\n".join(
+            [",".join(f"f{i}" for i in range(10)) + ",y"]
+            + [",".join(f"{v:.3f}" for v in rng.uniform(size=10)) + f",{k % 3}" for k in range(30)]
+        )
+    )
     task = load_task(f"csv:{wide}", label_column="y")
     assert (task.n_qubits, task.encoder, task.n_features, task.n_classes) == (3, "ryzxy", 10, 3)  # 4 rows on 3 qubits
     with pytest.raises(DataError, match="did you mean 'kind'"):

@@ -78,7 +78,11 @@ def test_a_diverging_loss_is_a_clear_error():
 
     space = CircuitSpace(n_qubits=4, max_layers=1, scope="u3cu3")
     with pytest.raises(FloatingPointError, match="training loss became nan"):
-        train(space.build(space.uniform(1, "u3", "cu3_ring")), load_task("digits4"), TrainConfig(epochs=1, init_scale=float("inf")))
+        train(
+            space.build(space.uniform(1, "u3", "cu3_ring")),
+            load_task("digits4"),
+            TrainConfig(epochs=1, init_scale=float("inf")),
+        )
 
 
 def test_a_circuit_without_trainable_gates_is_scored_as_encoded():
@@ -200,7 +204,9 @@ def test_single_precision_agrees_with_pennylane_to_1e5():
     reference = np.array(to_pennylane(circuit)(weights, xs)).T  # broadcast over the batch
     assert np.allclose(got.numpy(), reference, atol=1e-5, rtol=0)
     single = sim.states(weights, sim.encode(xs))
-    assert single.dtype == torch.complex64 and not np.allclose(got.numpy(), reference, atol=1e-12, rtol=0)  # really single
+    assert single.dtype == torch.complex64 and not np.allclose(
+        got.numpy(), reference, atol=1e-12, rtol=0
+    )  # really single
 
 
 def test_digits10_learns_on_10_qubits():

@@ -17,7 +17,7 @@ def test_scope_restricts_the_options_and_circuits_build(scope):
     for _ in range(3):
         arch = space.canonical(space.sample(rng))
         circuit = space.build(arch)
-        used = {op.gate for op in circuit.ops[circuit.n_features:]} if arch["encoder"] == "rx" else set()
+        used = {op.gate for op in circuit.ops[circuit.n_features :]} if arch["encoder"] == "rx" else set()
         assert used <= {*s.rotations, *(e.rpartition("_")[0] for e in s.entanglers)}
         w = rng.uniform(-1, 1, circuit.n_weights)
         x = rng.uniform(0, 1, circuit.n_features)

@@ -35,12 +35,18 @@ def test_supercircuit_training_learns_and_is_searched_like_any_evaluator():
         return np.mean([inherited_accuracy(space, bank, a, task.x_val, task.y_val, 4) for a in archs])
 
     assert mean_inherited(result.weights) > mean_inherited(untrained) + 0.1  # the bank learned for every sub-circuit
-    study = Study(space, SuperCircuitEvaluator(space, task, result.weights), make_objective("weighted", cost="two_qubit_gates"),
-                  make_strategy("evolution", space, seed=0, population=6, sample=3)).optimize(20)
+    study = Study(
+        space,
+        SuperCircuitEvaluator(space, task, result.weights),
+        make_objective("weighted", cost="two_qubit_gates"),
+        make_strategy("evolution", space, seed=0, population=6, sample=3),
+    ).optimize(20)
     assert len(study.trials) == 20 and all(t.ok for t in study.trials)
 
     # a few fine-tuning steps from the inherited weights: better scores, and the bank stays as it was
     bank = result.weights.copy()
-    plain, tuned = (SuperCircuitEvaluator(space, task, bank, finetune_steps=k, training=TrainConfig(lr=0.05)) for k in (0, 10))
+    plain, tuned = (
+        SuperCircuitEvaluator(space, task, bank, finetune_steps=k, training=TrainConfig(lr=0.05)) for k in (0, 10)
+    )
     gain = [tuned.evaluate(a, 0)["accuracy"] - plain.evaluate(a, 0)["accuracy"] for a in archs]
     assert np.mean(gain) > 0.02 and np.array_equal(bank, result.weights)

@@ -8,7 +8,9 @@ from hybrid_nas import Architecture, Decision, ProductSpace, SearchSpace, SpaceE
 
 @pytest.fixture
 def space():
-    return SearchSpace([Decision("k", ("3x3", "5x5", "7x7")), Decision("act", ("relu", "silu")), Decision("layers", (1, 2))])
+    return SearchSpace(
+        [Decision("k", ("3x3", "5x5", "7x7")), Decision("act", ("relu", "silu")), Decision("layers", (1, 2))]
+    )
 
 
 def test_architecture_is_an_order_free_hashable_value():
@@ -64,6 +66,7 @@ def test_nb201_notation_round_trips(nb201):
 
 # ---- a product of named sub-spaces ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def product(space):
     from hybrid_nas.quantum.space import CircuitSpace
@@ -85,13 +88,15 @@ def test_a_product_samples_as_its_parts_do_with_the_same_generator(product):
         arch = product.sample(a)
         assert arch == product.join({n: s.sample(b) for n, s in product.parts.items()})
         assert {n: product.part(arch, n) for n in product.parts} == {
-            n: s.validate(product.part(arch, n)) for n, s in product.parts.items()}
+            n: s.validate(product.part(arch, n)) for n, s in product.parts.items()
+        }
 
 
 def test_a_product_key_is_its_parts_keys(product):
     circuit = product.parts["circuit"]
-    arch = product.join({"net": {"k": "3x3", "act": "relu", "layers": 1},
-                         "circuit": circuit.uniform(1, "ry", "cnot_ring", "rx")})
+    arch = product.join(
+        {"net": {"k": "3x3", "act": "relu", "layers": 1}, "circuit": circuit.uniform(1, "ry", "cnot_ring", "rx")}
+    )
     # layer 1 is inactive at layers=1: the circuit part's key ignores it, and so does the product's
     inactive = arch.replace(**{"circuit.L1.rot.q0": "rz"})
     active = arch.replace(**{"circuit.L0.rot.q0": "rz"})

@@ -30,26 +30,43 @@ def test_every_strategy_proposes_valid_archs_and_accepts_unasked_results(name, n
 @pytest.mark.parametrize("name", ["random", "evolution", "nsga2", "reinforce"])
 def test_same_seed_same_trial_sequence(name, nb201):
     space, ev = nb201
-    runs = [Study(space, ev, make_objective("constrained", T=17), make_strategy(name, space, seed=5), seed=5)
-            .optimize(60).trials for _ in range(2)]
+    runs = [
+        Study(space, ev, make_objective("constrained", T=17), make_strategy(name, space, seed=5), seed=5)
+        .optimize(60)
+        .trials
+        for _ in range(2)
+    ]
     assert [t.arch for t in runs[0]] == [t.arch for t in runs[1]]
-    other = Study(space, ev, make_objective("constrained", T=17), make_strategy(name, space, seed=6), seed=6).optimize(60)
+    other = Study(space, ev, make_objective("constrained", T=17), make_strategy(name, space, seed=6), seed=6).optimize(
+        60
+    )
     assert [t.arch for t in other.trials] != [t.arch for t in runs[0]]
 
 
 def test_evolution_beats_random_search_on_nb201(nb201):
     space, ev = nb201
     obj = make_objective("constrained", T=17)
-    scores = {name: np.median([best_feasible_accuracy(
-        Study(space, ev, obj, make_strategy(name, space, seed=s), seed=s).optimize(300)) for s in range(7)])
-        for name in ("random", "evolution")}
+    scores = {
+        name: np.median(
+            [
+                best_feasible_accuracy(Study(space, ev, obj, make_strategy(name, space, seed=s), seed=s).optimize(300))
+                for s in range(7)
+            ]
+        )
+        for name in ("random", "evolution")
+    }
     assert scores["evolution"] > scores["random"]
 
 
 def test_reinforce_controller_learns_the_rewarding_choices():
     ev = CountingEvaluator(TOY)
-    study = Study(TOY, ev, make_objective("weighted", weights={"accuracy": 1.0}),
-                  make_strategy("reinforce", TOY, seed=0, lr=0.005), count_repeats=True).optimize(400)
+    study = Study(
+        TOY,
+        ev,
+        make_objective("weighted", weights={"accuracy": 1.0}),
+        make_strategy("reinforce", TOY, seed=0, lr=0.005),
+        count_repeats=True,
+    ).optimize(400)
     acc = [t.metrics["accuracy"] for t in study.trials]
     assert np.mean(acc[:20]) < 0.45  # uniform start: a third of the decisions right
     assert np.mean(acc[-50:]) > 0.9
@@ -59,8 +76,9 @@ def test_smac_learns_from_every_result_without_repeats():
     best = []
     for seed in (0, 1):
         strategy = make_strategy("smac", TOY, seed=seed, n_trials=80, n_initial=10)
-        study = Study(TOY, CountingEvaluator(TOY), make_objective("weighted", weights={"accuracy": 1.0}),
-                      strategy).optimize(80)
+        study = Study(
+            TOY, CountingEvaluator(TOY), make_objective("weighted", weights={"accuracy": 1.0}), strategy
+        ).optimize(80)
         archs = [t.arch for t in study.trials]
         assert len(set(archs)) == len(archs) == 80
         assert len(strategy.smac.runhistory) == 80  # every result was told to SMAC's model
@@ -83,7 +101,8 @@ def test_nsga2_front_is_non_dominated_and_feasible(nb201):
     assert not any(dominates(u, v) for u in vecs for v in vecs)
     # the front reaches further than a random population of the same size would
     assert max(-v[0] for v in vecs) >= best_feasible_accuracy(
-        Study(space, ev, make_objective("pareto", T=17), make_strategy("random", space, seed=0)).optimize(100))
+        Study(space, ev, make_objective("pareto", T=17), make_strategy("random", space, seed=0)).optimize(100)
+    )
 
 
 def test_strategy_names_and_options_are_checked(nb201):

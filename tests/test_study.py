@@ -29,25 +29,39 @@ REWARD = {"weights": {"accuracy": 1.0}}
 
 def toy_study(store=None, strategy="random", seed=0, **kw):
     ev = kw.pop("evaluator", None) or CountingEvaluator(TOY)
-    return Study(TOY, ev, make_objective("weighted", **REWARD), make_strategy(strategy, TOY, seed=seed),
-                 store=store, seed=seed, **kw)
+    return Study(
+        TOY,
+        ev,
+        make_objective("weighted", **REWARD),
+        make_strategy(strategy, TOY, seed=seed),
+        store=store,
+        seed=seed,
+        **kw,
+    )
 
 
 def test_each_architecture_is_evaluated_once_and_repeats_cost_no_budget():
     small = SearchSpace([Decision("d0", ("a", "b")), Decision("d1", ("a", "b", "c"))], name="small")
-    study = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
-                  make_strategy("random", small, seed=0)).optimize(6)
+    study = Study(
+        small, CountingEvaluator(small), make_objective("weighted", **REWARD), make_strategy("random", small, seed=0)
+    ).optimize(6)
     archs = [t.arch for t in study.trials]
     assert len(archs) == len(set(archs)) == 6  # the whole space, though random proposes repeats
-    more = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
-                 make_strategy("random", small, seed=0)).optimize(50)
+    more = Study(
+        small, CountingEvaluator(small), make_objective("weighted", **REWARD), make_strategy("random", small, seed=0)
+    ).optimize(50)
     assert len(more.trials) == 6 and "evaluated architectures" in more.stop_reason
 
 
 def test_count_repeats_records_every_sample_and_reuses_the_result():
     small = SearchSpace([Decision("d0", ("a", "b"))], name="tiny")
-    study = Study(small, CountingEvaluator(small), make_objective("weighted", **REWARD),
-                  make_strategy("random", small, seed=0), count_repeats=True).optimize(20)
+    study = Study(
+        small,
+        CountingEvaluator(small),
+        make_objective("weighted", **REWARD),
+        make_strategy("random", small, seed=0),
+        count_repeats=True,
+    ).optimize(20)
     trials = study.trials
     assert len(trials) == 20
     repeats = [t for t in trials if t.repeat_of is not None]
@@ -66,8 +80,9 @@ def test_failing_and_nan_trials_are_recorded_and_the_study_goes_on():
     crashed = [t for t in trials if t.arch["d0"] == "b"]
     nan = [t for t in trials if t.arch["d0"] == "c"]
     assert crashed and nan
-    assert all(t.state == TrialState.FAILED and t.error_line == "RuntimeError: simulated training crash"
-               for t in crashed)
+    assert all(
+        t.state == TrialState.FAILED and t.error_line == "RuntimeError: simulated training crash" for t in crashed
+    )
     assert all("Traceback" in t.error and "in evaluate" in t.error for t in crashed)  # the whole traceback is kept
     assert all(t.state == TrialState.FAILED and "non-finite metric(s) accuracy" in t.error for t in nan)
     assert all(t.ok and t.reward == t.metrics["accuracy"] for t in trials if t.arch["d0"] == "a")
@@ -100,8 +115,10 @@ def test_a_corrupt_store_is_one_clear_error(tmp_path):
         open_study(tmp_path)
 
 
-@pytest.mark.parametrize("budget, seconds, message", [(0, None, "at least 1 trial"), (None, None, "give a budget"),
-                                                       (None, -1, "must be > 0 seconds")])
+@pytest.mark.parametrize(
+    "budget, seconds, message",
+    [(0, None, "at least 1 trial"), (None, None, "give a budget"), (None, -1, "must be > 0 seconds")],
+)
 def test_bad_budgets_are_refused(budget, seconds, message):
     with pytest.raises(ConfigError, match=message):
         toy_study().optimize(budget, seconds)
@@ -155,8 +172,11 @@ def test_sigkill_mid_run_then_resume_records_every_trial_once(tmp_path):
     assert 30 <= len(before) < 120  # killed mid-run
     finished = [t for t in before if t.state != TrialState.RUNNING]
 
-    after = toy_study(open_study(path), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
-                      resume=True).optimize(120).trials
+    after = (
+        toy_study(open_study(path), strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02), resume=True)
+        .optimize(120)
+        .trials
+    )
     assert [t.number for t in after] == list(range(120))
     assert all(t.ok for t in after)
     assert len({t.arch for t in after}) == 120  # nothing evaluated twice
@@ -175,8 +195,9 @@ def test_a_worker_lost_once_is_retried_under_the_same_number_and_seed(tmp_path):
 
 def test_a_worker_that_always_dies_stops_the_study_and_resume_runs_the_trial(tmp_path):
     path = tmp_path / "run"
-    study = toy_study(open_study(path), evaluator=CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"}),
-                      workers=2).optimize(40)
+    study = toy_study(
+        open_study(path), evaluator=CountingEvaluator(TOY, die_on={"d0": "c", "d1": "c"}), workers=2
+    ).optimize(40)
     trials = study.trials
     assert not any(t.state == TrialState.FAILED for t in trials)  # a death is no verdict on the architecture
     # the killer, any trial in flight beside it, and any trial queued for a pool that broke before it started
@@ -225,11 +246,14 @@ def test_architectures_that_build_the_same_thing_count_once():
 
     space = CircuitSpace(n_qubits=2, max_layers=2, scope="zz_ry")  # 128 raw architectures, 72 distinct circuits
     ev = CountingEvaluator(space)
-    study = Study(space, ev, make_objective("weighted", **REWARD), make_strategy("random", space, seed=0),
-                  max_repeat_streak=300).optimize(200)
+    study = Study(
+        space, ev, make_objective("weighted", **REWARD), make_strategy("random", space, seed=0), max_repeat_streak=300
+    ).optimize(200)
     circuits = [str(space.build(t.arch).ops) for t in study.trials]
     assert len(circuits) == len(set(circuits))  # each circuit evaluated once
     # ... and every circuit the space can build was reached: count them by brute force
-    every = {str(space.build(space.from_indices(np.unravel_index(i, [len(d.options) for d in space.decisions]))).ops)
-             for i in range(space.size())}
+    every = {
+        str(space.build(space.from_indices(np.unravel_index(i, [len(d.options) for d in space.decisions]))).ops)
+        for i in range(space.size())
+    }
     assert set(circuits) == every

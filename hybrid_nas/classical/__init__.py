@@ -18,16 +18,30 @@ if TYPE_CHECKING:
     from hybrid_nas.engine.run import Run
 
 
-def search(settings: ClassicalSettings | None = None, /, *, out: str | Path | None = None, resume: bool = False,
-           progress: bool = True, config: str | Path | None = None, **given: Any) -> Run:
+def search(
+    settings: ClassicalSettings | None = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    config: str | Path | None = None,
+    **given: Any,
+) -> Run:
     """One-shot search of a YOLOv9 detector's ELAN blocks (settings: ``ClassicalSettings``)."""
     from hybrid_nas.engine.jobs import invoke
 
     return invoke(("classical",), settings, out=out, resume=resume, progress=progress, config=config, **given)
 
 
-def latency_table(settings: LatencyTableSettings | None = None, /, *, out: str | Path | None = None,
-                  config: str | Path | None = None, **given: Any) -> LatencyTableResult:
+def latency_table(
+    settings: LatencyTableSettings | None = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    config: str | Path | None = None,
+    **given: Any,
+) -> LatencyTableResult:
     """Measure a per-block latency table on this machine into the JSON file ``out``
     (settings: ``LatencyTableSettings``)."""
     from hybrid_nas.engine.jobs import invoke

@@ -51,9 +51,14 @@ class ScaleAwareLoss(v8DetectionLoss):
     def __init__(self, model, tal_topk: int = 10, tal_topk2: int | None = None):
         super().__init__(model, tal_topk, tal_topk2)
         a = self.assigner
-        self.assigner = ScaleAwareAssigner(topk=a.topk, num_classes=a.num_classes, alpha=a.alpha, beta=a.beta,
-                                           stride=self.stride.tolist(),  # type: ignore[union-attr]  # a tensor
-                                           topk2=a.topk2)
+        self.assigner = ScaleAwareAssigner(
+            topk=a.topk,
+            num_classes=a.num_classes,
+            alpha=a.alpha,
+            beta=a.beta,
+            stride=self.stride.tolist(),  # type: ignore[union-attr]  # a tensor
+            topk2=a.topk2,
+        )
 
     def get_assigned_targets_and_loss(self, preds, batch, **assign_kwargs):
         _, strides = make_anchors(preds["feats"], self.stride, 0.5)

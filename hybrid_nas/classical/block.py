@@ -35,7 +35,7 @@ class ElasticConv(Conv):
 
     def _weight(self, weight: torch.Tensor) -> torch.Tensor:
         off = (weight.shape[-1] - self.k) // 2
-        return weight if off == 0 else weight[..., off:off + self.k, off:off + self.k]
+        return weight if off == 0 else weight[..., off : off + self.k, off : off + self.k]
 
     def forward(self, x):
         return self.act(self.bn(F.conv2d(x, self._weight(self.conv.weight), None, 1, self.k // 2)))

@@ -21,31 +21,42 @@ if TYPE_CHECKING:
 
 @defaults_from("classical.yaml")
 class ClassicalSettings(StudyFields, Settings):
-    model: str = setting("detector whose ELAN blocks are searched", choices=("yolov9t", "yolov9s", "yolov9m", "yolov9c"))
+    model: str = setting(
+        "detector whose ELAN blocks are searched", choices=("yolov9t", "yolov9s", "yolov9m", "yolov9c")
+    )
     data: str = setting("builtin:digits (generated offline) or an ultralytics data.yaml on disk")
     n_images: int = setting("size of the generated builtin:digits set (a fifth of it is the val split)")
-    positions: str = setting("neck: layers 12, 15, 18, 21; all: the backbone's ELAN blocks too", choices=("neck", "all"))
+    positions: str = setting(
+        "neck: layers 12, 15, 18, 21; all: the backbone's ELAN blocks too", choices=("neck", "all")
+    )
     profile: str = setting("device profile of configs/classical_scopes.yaml: cloud | mobile | tiny")
     scope: str | None = setting("small | medium | large | full (null: the profile's)")
-    scopes: list[str] | None = setting("comma-separated scopes searched from one supernet, e.g. small,medium,large,full")
-    ops: str | None = setting("tango8: every position offers exactly TANGO's 8 ops instead of its scope's (null)",
-                              choices=("tango8",))
-    from_tango: str | None = setting("a TANGO architecture ({\"m_13\": 6, ...} or a JSON file): write it as "
-                                     "<out>/best.yaml and stop (no search)")
+    scopes: list[str] | None = setting(
+        "comma-separated scopes searched from one supernet, e.g. small,medium,large,full"
+    )
+    ops: str | None = setting(
+        "tango8: every position offers exactly TANGO's 8 ops instead of its scope's (null)", choices=("tango8",)
+    )
+    from_tango: str | None = setting(
+        'a TANGO architecture ({"m_13": 6, ...} or a JSON file): write it as <out>/best.yaml and stop (no search)'
+    )
     latency: str | None = setting("measure | table | file:PATH (null: the profile's)")
     latency_limit: float | None = setting("latency limit T in ms (null: the profile's)")
     device: str = setting("where the supernet trains and subnets are validated: cpu | cuda | cuda:N | mps")
     latency_device: str = setting("where candidates' latency is measured: cpu (with --threads) | cuda | cuda:N")
     threads: int = setting("CPU threads for latency measurement")
-    latency_backend: str = setting("torch, or onnxruntime (pip install 'hybrid-nas[onnx]')",
-                                   choices=("torch", "onnxruntime"))
+    latency_backend: str = setting(
+        "torch, or onnxruntime (pip install 'hybrid-nas[onnx]')", choices=("torch", "onnxruntime")
+    )
     latency_stat: str = setting("statistic of the timed runs", choices=("min", "median"))
     imgsz: int = setting("image size")
     batch: int = setting("batch size of supernet training and fine-tuning")
     supernet_epochs: int = setting("supernet training epochs")
-    sampling: str = setting("how the supernet draws a path per batch: uniform; sandwich (the largest path on the "
-                            "labels and, distilling it in place, a smaller one); progressive",
-                            choices=("uniform", "sandwich", "progressive"))
+    sampling: str = setting(
+        "how the supernet draws a path per batch: uniform; sandwich (the largest path on the "
+        "labels and, distilling it in place, a smaller one); progressive",
+        choices=("uniform", "sandwich", "progressive"),
+    )
     distill: float = setting("weight of the in-place distillation of --sampling sandwich (0: the labels only)")
     calibration_images: int = setting("training images for BatchNorm recalibration of each subnet")
     finetune_epochs: int = setting("fine-tune the exported best subnet this many epochs (0: no)")
@@ -63,16 +74,21 @@ class ClassicalSettings(StudyFields, Settings):
         resolve_device(self.device)  # a missing GPU is refused here, before any work
         resolve_device(self.latency_device, "--latency-device")
         if self.profile_values()["latency"] == "measure" and (self.workers > 1 or self.dask_scheduler):
-            raise ConfigError("--latency measure times candidates on cores that parallel trials share, which skews "
-                              "every figure: use --workers 1, or a latency table (--latency table)")
+            raise ConfigError(
+                "--latency measure times candidates on cores that parallel trials share, which skews "
+                "every figure: use --workers 1, or a latency table (--latency table)"
+            )
 
     def profile_values(self) -> dict:
         """Scope, latency source and limit: the settings', or the profile's where the settings leave them null."""
         from hybrid_nas.classical.space import profile
 
         prof = profile(self.profile)
-        return {"scope": self.scope or prof.get("scope"), "latency": self.latency or prof.get("latency"),
-                "latency_limit": self.latency_limit if self.latency_limit is not None else prof.get("latency_limit")}
+        return {
+            "scope": self.scope or prof.get("scope"),
+            "latency": self.latency or prof.get("latency"),
+            "latency_limit": self.latency_limit if self.latency_limit is not None else prof.get("latency_limit"),
+        }
 
     def searched_scopes(self) -> list[str]:
         return self.scopes or [self.profile_values()["scope"]]
@@ -96,8 +112,9 @@ class ClassicalJob(SearchJob):
         self.resolved = s.profile_values()
         self.spaces = {scope: NeckSpace(s.model, scope, s.positions, s.ops) for scope in s.searched_scopes()}
         self.union = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops)
-        self.objective = make_objective(s.objective, quality=s.quality, cost="latency_ms",
-                                        T=self.resolved["latency_limit"])
+        self.objective = make_objective(
+            s.objective, quality=s.quality, cost="latency_ms", T=self.resolved["latency_limit"]
+        )
 
     def default_dir(self) -> Path:
         return self.settings.default_dir()
@@ -118,9 +135,20 @@ class ClassicalJob(SearchJob):
 
         s = self.settings
         for scope, space in self.spaces.items():
-            evaluator = SupernetEvaluator(space, self.weights, self.data, s.imgsz, self.latency, self.table,
-                                          steps.timing(s), s.calibration_images, s.quality,
-                                          supernet=self.trained_with, workdir=run.dir / "validation", device=s.device)
+            evaluator = SupernetEvaluator(
+                space,
+                self.weights,
+                self.data,
+                s.imgsz,
+                self.latency,
+                self.table,
+                steps.timing(s),
+                s.calibration_images,
+                s.quality,
+                supernet=self.trained_with,
+                workdir=run.dir / "validation",
+                device=s.device,
+            )
             yield StudySpec("" if len(self.spaces) == 1 else scope, space, evaluator, self.objective)
 
     def artefacts(self, result: StudyResult) -> dict:
@@ -142,11 +170,17 @@ class ClassicalJob(SearchJob):
 
         rows = []
         for r in results:
-            row = {"scope": r.extra["scope"], "trials": len(r.view.trials), "seconds": r.seconds,
-                   "stop_reason": r.stop_reason}
+            row = {
+                "scope": r.extra["scope"],
+                "trials": len(r.view.trials),
+                "seconds": r.seconds,
+                "stop_reason": r.stop_reason,
+            }
             if r.best is not None:
-                row |= {"architecture": r.spec.space.describe(r.best.arch),
-                        **{k: r.best.metrics[k] for k in steps.TABLE_COLUMNS}}
+                row |= {
+                    "architecture": r.spec.space.describe(r.best.arch),
+                    **{k: r.best.metrics[k] for k in steps.TABLE_COLUMNS},
+                }
                 if r.extra["finetuned"] is not None:
                     row["finetuned"] = r.extra["finetuned"]
             rows.append(row)
@@ -163,14 +197,18 @@ class ClassicalJob(SearchJob):
         from hybrid_nas.tuning.command import after_search_summary
 
         s, doc = run.settings, json.loads((run.dir / "scopes.json").read_text())
-        lines = [f"scope {r['scope']}: {r['trials']} trials in {r['seconds']:.0f} s, stopped by {r['stop_reason']}"
-                 for r in doc["scopes"]]
+        lines = [
+            f"scope {r['scope']}: {r['trials']} trials in {r['seconds']:.0f} s, stopped by {r['stop_reason']}"
+            for r in doc["scopes"]
+        ]
         limit = doc["latency_limit"]
-        lines += [scope_table(doc["scopes"]),
-                  f"latency: {doc['latency']} ({s['threads']} thread(s), {s['imgsz']} px), limit "
-                  f"{f'{limit:g} ms' if limit is not None else 'none'}",
-                  f"run directory: {run.dir}  (supernet.pt, latency_table.json, {run.trial_files}, best.json, "
-                  "best.yaml, best.pt, summary.md, report/)"]
+        lines += [
+            scope_table(doc["scopes"]),
+            f"latency: {doc['latency']} ({s['threads']} thread(s), {s['imgsz']} px), limit "
+            f"{f'{limit:g} ms' if limit is not None else 'none'}",
+            f"run directory: {run.dir}  (supernet.pt, latency_table.json, {run.trial_files}, best.json, "
+            "best.yaml, best.pt, summary.md, report/)",
+        ]
         return "\n".join(lines + after_search_summary(run))
 
 
@@ -203,8 +241,12 @@ class TangoExportJob(Job[Run]):
         if skipped:
             comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
         write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
-        doc = {"tango": read(self.source), "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
-               "skipped": skipped, "model": s.model}
+        doc = {
+            "tango": read(self.source),
+            "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
+            "skipped": skipped,
+            "model": s.model,
+        }
         (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
         return run
 
@@ -213,11 +255,13 @@ class TangoExportJob(Job[Run]):
 
         doc = json.loads((run.dir / "tango.json").read_text())
         arch = " ".join(f"{k}={v}" for k, v in doc["architecture"].items())
-        return "\n".join([f"TANGO architecture on {doc['model']}: {arch}",
-                          "skipped (PGI auxiliary branch, not in ultralytics' models): "
-                          f"{', '.join(doc['skipped']) or 'none'}",
-                          f"run directory: {run.dir}  (best.yaml: `import hybrid_nas.classical`, then "
-                          "YOLO(\"best.yaml\"))"])
+        return "\n".join(
+            [
+                f"TANGO architecture on {doc['model']}: {arch}",
+                f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(doc['skipped']) or 'none'}",
+                f'run directory: {run.dir}  (best.yaml: `import hybrid_nas.classical`, then YOLO("best.yaml"))',
+            ]
+        )
 
 
 def classical_job(settings: ClassicalSettings, command: str) -> Job[Run]:
@@ -275,9 +319,11 @@ class LatencyTableJob(Job[LatencyTableResult]):
         return LatencyTableResult(path, table, len(pairs), len(self.space.decisions))
 
     def summary(self, result: LatencyTableResult) -> str:
-        return (f"{result.positions} positions x ops measured, correction fitted to {result.pairs} subnets: "
-                f"latency = {result.table.intercept:.2f} ms + {result.table.slope:.3f} x block sum; "
-                f"wrote {result.path}")
+        return (
+            f"{result.positions} positions x ops measured, correction fitted to {result.pairs} subnets: "
+            f"latency = {result.table.intercept:.2f} ms + {result.table.slope:.3f} x block sum; "
+            f"wrote {result.path}"
+        )
 
 
 def rebuild_space(meta: dict):
@@ -294,7 +340,19 @@ def hpo_trainer(settings, workdir: Path):
 
 register_hpo_target(HPOTarget("classical", hpo_trainer, {"lr": "lr0", "batch_size": "batch"}))
 register_space(SpaceKind("yolo", rebuild_space))
-register(Command(("classical",), "one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
-                 ClassicalSettings, classical_job))
-register(Command(("latency-table",), "measure a per-block latency table (JSON) on this machine",
-                 LatencyTableSettings, LatencyTableJob))
+register(
+    Command(
+        ("classical",),
+        "one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
+        ClassicalSettings,
+        classical_job,
+    )
+)
+register(
+    Command(
+        ("latency-table",),
+        "measure a per-block latency table (JSON) on this machine",
+        LatencyTableSettings,
+        LatencyTableJob,
+    )
+)

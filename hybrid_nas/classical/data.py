@@ -33,8 +33,9 @@ def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0
         return digits_detection(imgsz=imgsz, n_images=n_images, seed=seed)
     path = Path(data)
     if not path.is_file():
-        raise DataError(f"data set {data!r} not found: give an ultralytics data.yaml on disk or {BUILTIN!r} "
-                        "(nothing is downloaded)")
+        raise DataError(
+            f"data set {data!r} not found: give an ultralytics data.yaml on disk or {BUILTIN!r} (nothing is downloaded)"
+        )
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
@@ -46,8 +47,9 @@ def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0
             raise DataError(f"data set {data}: needs 'train', 'val' and 'names' keys")
         for entry in [doc[split]] if isinstance(doc[split], str) else doc[split]:
             if not (root / entry).exists():
-                raise DataError(f"data set {data}: its {split} images {root / entry} are not on disk "
-                                "(nothing is downloaded)")
+                raise DataError(
+                    f"data set {data}: its {split} images {root / entry} are not on disk (nothing is downloaded)"
+                )
     return path
 
 
@@ -56,8 +58,14 @@ def class_count(data_yaml: Path) -> int:
     return len((yaml.safe_load(Path(data_yaml).read_text()) or {}).get("names") or ())
 
 
-def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_fraction: float = 0.2,
-                     test_fraction: float = 0.1, root: Path | None = None) -> Path:
+def digits_detection(
+    imgsz: int = 160,
+    n_images: int = 300,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.1,
+    root: Path | None = None,
+) -> Path:
     """Write (once) the generated digits detection set and return its ``data.yaml``: train, val (what
     searches and HPO score on) and test (held out, for default-vs-tuned reports) splits."""
     root = (root or cache_dir() / "data") / f"digits-{imgsz}px-{n_images}-s{seed}-v3"
@@ -78,9 +86,15 @@ def digits_detection(imgsz: int = 160, n_images: int = 300, seed: int = 0, val_f
             (tmp / sub / split).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(tmp / "images" / split / f"{i:05d}.png"), image)
         (tmp / "labels" / split / f"{i:05d}.txt").write_text(
-            "".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels))
-    doc = {"path": str(root.resolve()), "train": "images/train", "val": "images/val", "test": "images/test",
-           "names": {i: str(i) for i in range(10)}}
+            "".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels)
+        )
+    doc = {
+        "path": str(root.resolve()),
+        "train": "images/train",
+        "val": "images/val",
+        "test": "images/test",
+        "names": {i: str(i) for i in range(10)},
+    }
     (tmp / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     try:
         tmp.rename(root)  # atomic: a concurrent writer's copy wins, ours is dropped
@@ -110,18 +124,25 @@ def _canvas(digits, imgsz: int, rng: np.random.Generator, tries: int = 30):
             for _ in range(tries):
                 size = max(8, int(rng.uniform(low, high) * imgsz))
                 x0, y0 = rng.integers(0, imgsz - size + 1, 2)
-                if not taken[y0:y0 + size, x0:x0 + size].any():
+                if not taken[y0 : y0 + size, x0 : x0 + size].any():
                     break
             else:
                 continue  # no room left for this one
             k = int(rng.integers(len(digits.images)))
             patch = cv2.resize(digits.images[k] / 16.0, (size, size), interpolation=cv2.INTER_LINEAR)
-            region = canvas[y0:y0 + size, x0:x0 + size]
-            canvas[y0:y0 + size, x0:x0 + size] = region * (1 - patch) + 255 * patch  # white ink, blended
-            taken[y0:y0 + size, x0:x0 + size] = True
+            region = canvas[y0 : y0 + size, x0 : x0 + size]
+            canvas[y0 : y0 + size, x0 : x0 + size] = region * (1 - patch) + 255 * patch  # white ink, blended
+            taken[y0 : y0 + size, x0 : x0 + size] = True
             ys, xs = np.nonzero(patch > 0.25)  # tight box around the ink, not the blank margin of the 8x8 cell
             bx0, bx1, by0, by1 = x0 + xs.min(), x0 + xs.max() + 1, y0 + ys.min(), y0 + ys.max() + 1
-            labels.append((int(digits.target[k]), (bx0 + bx1) / 2 / imgsz, (by0 + by1) / 2 / imgsz,
-                           (bx1 - bx0) / imgsz, (by1 - by0) / imgsz))
+            labels.append(
+                (
+                    int(digits.target[k]),
+                    (bx0 + bx1) / 2 / imgsz,
+                    (by0 + by1) / 2 / imgsz,
+                    (bx1 - bx0) / imgsz,
+                    (by1 - by0) / imgsz,
+                )
+            )
     image = np.repeat(canvas.astype(np.uint8)[..., None], 3, axis=2)
     return image, labels

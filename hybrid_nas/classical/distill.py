@@ -35,8 +35,9 @@ def distillation_loss(student: dict, teacher: dict) -> torch.Tensor:
     exactly when the outputs agree."""
     t_scores, s_scores = teacher["scores"].detach(), student["scores"]  # (B, nc, anchors), logits
     t_prob = t_scores.sigmoid()
-    cls = (F.binary_cross_entropy_with_logits(s_scores, t_prob, reduction="none")
-           - F.binary_cross_entropy_with_logits(t_scores, t_prob, reduction="none"))
+    cls = F.binary_cross_entropy_with_logits(s_scores, t_prob, reduction="none") - F.binary_cross_entropy_with_logits(
+        t_scores, t_prob, reduction="none"
+    )
     b, _, a = s_scores.shape
     t_box = teacher["boxes"].detach().view(b, 4, -1, a).log_softmax(2)  # (B, 4 sides, bins, anchors)
     s_box = student["boxes"].view(b, 4, -1, a).log_softmax(2)

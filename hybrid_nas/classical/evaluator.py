@@ -39,12 +39,25 @@ class SupernetEvaluator(Evaluator):
     name = "supernet"
     quality = "map50"
 
-    def __init__(self, space: NeckSpace, weights: Path, data: Path, imgsz: int, latency: str = "table",
-                 table: LatencyTable | None = None, timing: Timing = Timing(), calibration_images: int = 64,
-                 quality: str = "map50", supernet: dict | None = None, workdir: Path | None = None,
-                 device: str = "cpu"):
+    def __init__(
+        self,
+        space: NeckSpace,
+        weights: Path,
+        data: Path,
+        imgsz: int,
+        latency: str = "table",
+        table: LatencyTable | None = None,
+        timing: Timing = Timing(),
+        calibration_images: int = 64,
+        quality: str = "map50",
+        supernet: dict | None = None,
+        workdir: Path | None = None,
+        device: str = "cpu",
+    ):
         if latency not in ("measure", "table"):
-            raise ConfigError(f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)")
+            raise ConfigError(
+                f"latency source {latency!r}: expected 'measure' or 'table' (a file is loaded as a table)"
+            )
         if latency == "table" and table is None:
             raise ConfigError("latency source 'table' needs a latency table")
         if quality not in ("map50", "map50_95"):
@@ -62,17 +75,27 @@ class SupernetEvaluator(Evaluator):
 
     def setup(self):
         if self._loaded is None:
-            self._loaded = (sn.load_supernet(self.weights).to(resolve_device(self.device)),
-                            sn.calibration_batches(self.data, self.imgsz, self.calibration_images))
+            self._loaded = (
+                sn.load_supernet(self.weights).to(resolve_device(self.device)),
+                sn.calibration_batches(self.data, self.imgsz, self.calibration_images),
+            )
 
     def _load(self):
         self.setup()
         return self._loaded
 
     def meta(self):
-        return {"name": self.name, "weights": str(self.weights), "data": str(self.data), "imgsz": self.imgsz,
-                "latency": self.latency, "timing": asdict(self.timing), "calibration_images": self.calibration_images,
-                "table_device": self.table.device if self.table else None, "supernet": self.supernet}
+        return {
+            "name": self.name,
+            "weights": str(self.weights),
+            "data": str(self.data),
+            "imgsz": self.imgsz,
+            "latency": self.latency,
+            "timing": asdict(self.timing),
+            "calibration_images": self.calibration_images,
+            "table_device": self.table.device if self.table else None,
+            "supernet": self.supernet,
+        }
 
     def subnet(self, arch: Architecture):
         """The candidate with inherited, BN-recalibrated weights (a standalone ultralytics model)."""

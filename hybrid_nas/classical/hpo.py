@@ -40,8 +40,17 @@ class DetectorTraining(Evaluator):
 
     name = "detector-training"
 
-    def __init__(self, model: str, data: Path, imgsz: int, epochs: int, base: dict | None = None,
-                 quality: str = "map50", workdir: Path | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        model: str,
+        data: Path,
+        imgsz: int,
+        epochs: int,
+        base: dict | None = None,
+        quality: str = "map50",
+        workdir: Path | None = None,
+        device: str = "cpu",
+    ):
         from ultralytics.cfg import DEFAULT_CFG_DICT
 
         import hybrid_nas.classical  # noqa: F401  (a best.yaml names our block)
@@ -68,11 +77,19 @@ class DetectorTraining(Evaluator):
     def defaults(self, names) -> dict:
         from ultralytics.cfg import DEFAULT_CFG_DICT
 
-        return {name: self.base.get(name, self.epochs if name == "epochs" else DEFAULT_CFG_DICT[name]) for name in names}
+        return {
+            name: self.base.get(name, self.epochs if name == "epochs" else DEFAULT_CFG_DICT[name]) for name in names
+        }
 
     def meta(self):
-        return {"name": self.name, "model": self.model, "data": str(self.data), "imgsz": self.imgsz,
-                "epochs": self.epochs, "base": self.base}
+        return {
+            "name": self.name,
+            "model": self.model,
+            "data": str(self.data),
+            "imgsz": self.imgsz,
+            "epochs": self.epochs,
+            "base": self.base,
+        }
 
     def evaluate(self, params, seed):
         from ultralytics import YOLO
@@ -82,10 +99,23 @@ class DetectorTraining(Evaluator):
         self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="trial-") as tmp, sn.quiet():
             start = time.perf_counter()
-            YOLO(self.model).train(trainer=ScaleAwareTrainer, data=str(self.data), imgsz=self.imgsz, seed=seed,
-                                   deterministic=True, device=ultralytics_device(self.device), workers=0, amp=False,
-                                   plots=False, val=False, project=tmp, name="train", exist_ok=True, verbose=False,
-                                   **args)
+            YOLO(self.model).train(
+                trainer=ScaleAwareTrainer,
+                data=str(self.data),
+                imgsz=self.imgsz,
+                seed=seed,
+                deterministic=True,
+                device=ultralytics_device(self.device),
+                workers=0,
+                amp=False,
+                plots=False,
+                val=False,
+                project=tmp,
+                name="train",
+                exist_ok=True,
+                verbose=False,
+                **args,
+            )
             seconds = time.perf_counter() - start
             trained = sn.load_supernet(Path(tmp) / "train" / "weights" / "last.pt")
             metrics = sn.validate(trained, self.data, self.imgsz, Path(tmp) / "val", device=self.device)

@@ -75,6 +75,7 @@ def measure_ms(module: torch.nn.Module, shape: tuple[int, ...], timing: Timing =
 
         def forward():
             return model(x)
+
     with torch_threads(timing.threads):
         for _ in range(timing.warmup):
             forward()
@@ -95,12 +96,14 @@ def _onnxruntime(model: torch.nn.Module, x: torch.Tensor, n_threads: int):
 
     try:
         import onnxruntime as ort
+
         buffer = io.BytesIO()
         # torch's annotation names paths only; a file object is documented and works
         torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=17)  # type: ignore[arg-type]
     except ImportError as e:
-        raise ConfigError(f"latency backend onnxruntime needs onnx and onnxruntime ({e}): "
-                          "pip install 'hybrid-nas[onnx]'") from None
+        raise ConfigError(
+            f"latency backend onnxruntime needs onnx and onnxruntime ({e}): pip install 'hybrid-nas[onnx]'"
+        ) from None
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = n_threads, 1
     session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
@@ -155,8 +158,9 @@ class LatencyTable:
         try:
             return sum(self.entries[name][op] for name, op in arch.items())
         except KeyError as e:
-            raise ConfigError(f"latency table has no entry for {e.args[0]!r}; build it for this space's "
-                              "model and scope") from None
+            raise ConfigError(
+                f"latency table has no entry for {e.args[0]!r}; build it for this space's model and scope"
+            ) from None
 
     def predict(self, arch: Architecture, corrected: bool = True) -> float:
         s = self.block_sum(arch)
@@ -184,8 +188,15 @@ class LatencyTable:
             raise DataError(f"latency table {path} is not a hybrid-nas latency table: {e}") from None
 
 
-def build_table(space: NeckSpace, imgsz: int, timing: Timing = Timing(), calibration: int = 12, seed: int = 0,
-                supernet=None, nc: int = 10) -> tuple[LatencyTable, list[tuple[float, float]]]:
+def build_table(
+    space: NeckSpace,
+    imgsz: int,
+    timing: Timing = Timing(),
+    calibration: int = 12,
+    seed: int = 0,
+    supernet=None,
+    nc: int = 10,
+) -> tuple[LatencyTable, list[tuple[float, float]]]:
     """Measure every (position, op) block alone, then ``calibration`` random whole subnets to fit the
     correction. Returns the table and the calibration pairs (block sum, measured ms)."""
     from hybrid_nas.classical import network

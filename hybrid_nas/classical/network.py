@@ -63,8 +63,10 @@ def searchable_yaml(model: str | dict, ops: Mapping[int, Sequence[str] | str], n
     table = rows(d)
     for i, layer_ops in ops.items():
         if not 0 <= i < len(table) or table[i][2] not in ("RepNCSPELAN4", BLOCK):
-            raise ConfigError(f"layer {i} of {d.get('yaml_file', 'the model')} is not an ELAN block; "
-                              f"searchable layers: {elan_layers(d)}")
+            raise ConfigError(
+                f"layer {i} of {d.get('yaml_file', 'the model')} is not an ELAN block; "
+                f"searchable layers: {elan_layers(d)}"
+            )
         listed = [layer_ops] if isinstance(layer_ops, str) else list(layer_ops)
         table[i][2], table[i][3] = BLOCK, [*table[i][3][:4], listed[0] if len(listed) == 1 else listed]
     return d
@@ -91,8 +93,14 @@ def parse_model(d, ch, verbose=True):
 def swap_block(old: RepNCSPELAN4, ops) -> SearchableELAN:
     """A searchable block with the channels and graph position of a built RepNCSPELAN4."""
     built: Any = old  # ultralytics' parse_model tags every layer with i, f, type and np, unknown to torch's types
-    new = SearchableELAN(built.cv1.conv.in_channels, built.cv4.conv.out_channels, built.cv1.conv.out_channels,
-                         built.cv2[1].conv.out_channels, len(built.cv2[0].m), ops)
+    new = SearchableELAN(
+        built.cv1.conv.in_channels,
+        built.cv4.conv.out_channels,
+        built.cv1.conv.out_channels,
+        built.cv2[1].conv.out_channels,
+        len(built.cv2[0].m),
+        ops,
+    )
     new.i, new.f = built.i, built.f
     new.type = BLOCK  # type: ignore[method-assign, assignment]  # ultralytics' layer tag shadows nn.Module.type
     new.np = sum(p.numel() for p in new.parameters())

@@ -23,19 +23,39 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
     """``run_dir/supernet.pt`` (trained now, or kept from this directory's earlier run when resuming) and what
     it was trained with, which the evaluator's meta carries so a resume against another supernet is refused."""
     path = run_dir / "supernet.pt"
-    trained_with = {"scopes": space.scope, "data": s.data, "n_images": s.n_images, "imgsz": s.imgsz,
-                    "batch": s.batch, "epochs": s.supernet_epochs, "sampling": s.sampling, "seed": s.seed}
+    trained_with = {
+        "scopes": space.scope,
+        "data": s.data,
+        "n_images": s.n_images,
+        "imgsz": s.imgsz,
+        "batch": s.batch,
+        "epochs": s.supernet_epochs,
+        "sampling": s.sampling,
+        "seed": s.seed,
+    }
     if s.sampling == "sandwich":
         trained_with["distill"] = s.distill
     if reuse and path.is_file():
         print(f"supernet: reusing {path}")
         return path, trained_with
-    trained = sn.train_supernet(space, data, run_dir, s.supernet_epochs, s.imgsz, s.batch, s.seed, s.sampling,
-                                device=s.device, distill=s.distill)
+    trained = sn.train_supernet(
+        space,
+        data,
+        run_dir,
+        s.supernet_epochs,
+        s.imgsz,
+        s.batch,
+        s.seed,
+        s.sampling,
+        device=s.device,
+        distill=s.distill,
+    )
     shutil.copy(trained.weights, path)
     rarest = min(trained.path_counts[d.name][op] for d in space.decisions for op in d.options)
-    print(f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
-          f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s")
+    print(
+        f"supernet: {s.supernet_epochs} epochs ({s.sampling} paths over {space.size()} subnets, "
+        f"every op trained on >= {rarest} batches) in {trained.seconds:.0f} s"
+    )
     return path, trained_with
 
 
@@ -49,16 +69,22 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> L
     elif source == "table":
         path = run_dir / "latency_table.json"
         table = LatencyTable.load(path) if path.is_file() else None
-        if table is None or table.imgsz != s.imgsz or table.timing != asdict(timing(s)) or \
-                any(d.name not in table.entries for d in space.decisions):
+        if (
+            table is None
+            or table.imgsz != s.imgsz
+            or table.timing != asdict(timing(s))
+            or any(d.name not in table.entries for d in space.decisions)
+        ):
             table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed, nc=nc)
             table.save(path)
     else:
         raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
     missing = [f"{d.name}={o}" for d in space.decisions for o in d.options if o not in table.entries.get(d.name, {})]
     if missing:
-        raise ConfigError(f"latency table lacks {missing[:4]}{' ...' if len(missing) > 4 else ''}: measure it for "
-                          f"model {space.model} with scope {space.scope}")
+        raise ConfigError(
+            f"latency table lacks {missing[:4]}{' ...' if len(missing) > 4 else ''}: measure it for "
+            f"model {space.model} with scope {space.scope}"
+        )
     return table
 
 
@@ -79,16 +105,27 @@ def export(sub, arch: Architecture, space: NeckSpace, out: Path, train_args: dic
     d = write_model_yaml(out / "best.yaml", sub.yaml, [f"hybrid-nas subnet of {space.model}: {space.describe(arch)}"])
     model = copy.deepcopy(sub).float().cpu()
     model.yaml = d
-    torch.save({"model": model, "ema": None, "train_args": train_args, "date": datetime.now().isoformat(),
-                "version": ul_version, "hybrid_nas": {"architecture": dict(arch)}}, out / "best.pt")
+    torch.save(
+        {
+            "model": model,
+            "ema": None,
+            "train_args": train_args,
+            "date": datetime.now().isoformat(),
+            "version": ul_version,
+            "hybrid_nas": {"architecture": dict(arch)},
+        },
+        out / "best.pt",
+    )
 
 
 def write_model_yaml(path: Path, d: dict, comments: list[str]) -> dict:
     """Write the model dictionary ``d`` as an ultralytics model YAML headed by ``comments`` and the line that
     says how to load it; returns the dictionary written (without ultralytics' build-time keys)."""
     d = {k: v for k, v in d.items() if k not in ("yaml_file", "scale")}
-    header = [*comments, "Load with `import hybrid_nas.classical` first (it teaches ultralytics' parser the "
-                         "SearchableELAN row)."]
+    header = [
+        *comments,
+        "Load with `import hybrid_nas.classical` first (it teaches ultralytics' parser the SearchableELAN row).",
+    ]
     path.write_text("".join(f"# {line}\n" for line in header) + model_yaml_text(d))
     return d
 
@@ -97,8 +134,13 @@ def model_yaml_text(d: dict) -> str:
     """A model dictionary in ultralytics' own layout: one flow-style row per layer."""
     lines = [yaml.safe_dump({k: v}, sort_keys=False).rstrip() for k, v in d.items() if k not in ("backbone", "head")]
     for part in ("backbone", "head"):
-        lines += [f"{part}:", *(f"  - {json.dumps(row)}  # {i}" for i, row in
-                                enumerate(d[part], start=0 if part == "backbone" else len(d["backbone"])))]
+        lines += [
+            f"{part}:",
+            *(
+                f"  - {json.dumps(row)}  # {i}"
+                for i, row in enumerate(d[part], start=0 if part == "backbone" else len(d["backbone"]))
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -110,27 +152,46 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
 
     with sn.quiet():
         model = YOLO(str(weights))
-        model.train(trainer=ScaleAwareTrainer, data=str(data), epochs=s.finetune_epochs, imgsz=s.imgsz,
-                    batch=s.batch, device=ultralytics_device(s.device), workers=0, plots=False,
-                    project=str(out.resolve()), name="finetune", exist_ok=True, seed=s.seed, amp=False, verbose=False)
+        model.train(
+            trainer=ScaleAwareTrainer,
+            data=str(data),
+            epochs=s.finetune_epochs,
+            imgsz=s.imgsz,
+            batch=s.batch,
+            device=ultralytics_device(s.device),
+            workers=0,
+            plots=False,
+            project=str(out.resolve()),
+            name="finetune",
+            exist_ok=True,
+            seed=s.seed,
+            amp=False,
+            verbose=False,
+        )
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
     return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val", device=s.device)
 
 
 def scope_table(rows: list[dict]) -> str:
     """TANGO's table: Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency | params."""
-    lines = ["| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) | params |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| Scope | Architecture | Precision | Recall | mAP50 | mAP50-95 | latency (ms) | params |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r.get("map50") is None:
             lines.append(f"| {r['scope']} | no feasible subnet | | | | | | |")
             continue
-        lines.append(f"| {r['scope']} | `{r['architecture']}` | {r['precision']:.3f} | {r['recall']:.3f} | "
-                     f"{r['map50']:.3f} | {r['map50_95']:.3f} | {r['latency_ms']:.1f} | {r['params'] / 1e6:.2f} M |")
+        lines.append(
+            f"| {r['scope']} | `{r['architecture']}` | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['map50']:.3f} | {r['map50_95']:.3f} | {r['latency_ms']:.1f} | {r['params'] / 1e6:.2f} M |"
+        )
         if "finetuned" in r:
             f = r["finetuned"]
-            lines.append(f"| {r['scope']} (fine-tuned) | same | {f['precision']:.3f} | {f['recall']:.3f} | "
-                         f"{f['map50']:.3f} | {f['map50_95']:.3f} | | |")
+            lines.append(
+                f"| {r['scope']} (fine-tuned) | same | {f['precision']:.3f} | {f['recall']:.3f} | "
+                f"{f['map50']:.3f} | {f['map50_95']:.3f} | | |"
+            )
     return "\n".join(lines)
 
 

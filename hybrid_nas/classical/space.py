@@ -30,17 +30,23 @@ class OpSet:
         kernels, acts = tuple(entry.get("kernels") or ()), tuple(entry.get("activations") or ())
         bad = [k for k in kernels if k not in KERNELS] + [a for a in acts if a not in ACTIVATIONS]
         if bad:
-            raise ConfigError(f"{where}: unknown kernel(s)/activation(s) {bad}; kernels {list(KERNELS)}, "
-                              f"activations {list(ACTIVATIONS)}")
+            raise ConfigError(
+                f"{where}: unknown kernel(s)/activation(s) {bad}; kernels {list(KERNELS)}, "
+                f"activations {list(ACTIVATIONS)}"
+            )
         return cls(kernels, acts)
 
     def __and__(self, other: OpSet) -> OpSet:
-        return OpSet(tuple(k for k in self.kernels if k in other.kernels),
-                     tuple(a for a in self.activations if a in other.activations))
+        return OpSet(
+            tuple(k for k in self.kernels if k in other.kernels),
+            tuple(a for a in self.activations if a in other.activations),
+        )
 
     def __or__(self, other: OpSet) -> OpSet:
-        return OpSet(tuple(sorted({*self.kernels, *other.kernels})),
-                     tuple(dict.fromkeys((*self.activations, *other.activations))))
+        return OpSet(
+            tuple(sorted({*self.kernels, *other.kernels})),
+            tuple(dict.fromkeys((*self.activations, *other.activations))),
+        )
 
     def ops(self) -> tuple[str, ...]:
         return tuple(f"{k}x{k}_{a}" for k in sorted(self.kernels) for a in self.activations)
@@ -99,8 +105,9 @@ class NeckSpace(SearchSpace):
         self.layers = tuple(i for i in network.elan_layers(d) if positions == "all" or i >= n_backbone)
         self.stages = {i: stage_of[i] for i in self.layers}
         scope_ops = scope_opset(scope)
-        super().__init__([Decision(f"m{i}", OP_SETS[ops] or (scope_ops & stage_opset(self.stages[i])).ops())
-                          for i in self.layers])
+        super().__init__(
+            [Decision(f"m{i}", OP_SETS[ops] or (scope_ops & stage_opset(self.stages[i])).ops()) for i in self.layers]
+        )
 
     def ops(self, arch: Architecture) -> dict[int, str]:
         """Layer index -> op."""
@@ -126,5 +133,10 @@ class NeckSpace(SearchSpace):
         return " ".join(f"m{i}={arch[f'm{i}']}" for i in self.layers)
 
     def to_json(self) -> dict:
-        return {**super().to_json(), "model": self.model, "scope": self.scope, "positions": self.positions,
-                "ops": self.op_set}
+        return {
+            **super().to_json(),
+            "model": self.model,
+            "scope": self.scope,
+            "positions": self.positions,
+            "ops": self.op_set,
+        }

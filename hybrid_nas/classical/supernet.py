@@ -56,8 +56,9 @@ class SupernetTrainer(ScaleAwareTrainer):
     activates one path (``draw_path``) per batch, with ``sandwich`` also the largest path as the teacher of an
     in-place distillation weighted ``distill``; ``path_counts`` tallies the ops each position trained."""
 
-    def __init__(self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None,
-                 distill: float = 1.0):
+    def __init__(
+        self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None, distill: float = 1.0
+    ):
         if sampling not in SAMPLINGS:
             raise ConfigError(unknown("supernet sampling", sampling, SAMPLINGS))
         if not distill >= 0:
@@ -79,8 +80,9 @@ class SupernetTrainer(ScaleAwareTrainer):
         teacher = self.space.extreme(largest=True, rng=self.path_rng) if self.sampling == "sandwich" else None
         self.batches += 1
         network.set_path(self.model, self.space.ops(arch))
-        sandwich = (Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill)
-                    if teacher is not None else None)
+        sandwich = (
+            Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill) if teacher is not None else None
+        )
         self.model.sandwich = sandwich  # type: ignore[union-attr]  # ultralytics types the model as its source path
         for path in filter(None, (teacher, arch)):
             for name, op in path.items():
@@ -95,19 +97,45 @@ class TrainedSupernet:
     seconds: float
 
 
-def train_supernet(space: NeckSpace, data: Path, out_dir: Path, epochs: int, imgsz: int = 160, batch: int = 16,
-                   seed: int = 0, sampling: str = "uniform", workers: int = 0, verbose: bool = False,
-                   device: str = "cpu", distill: float = 1.0) -> TrainedSupernet:
-    overrides = dict(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, deterministic=True,
-                     workers=workers, device=ultralytics_device(device), amp=False, plots=False, val=False,
-                     project=str(Path(out_dir).resolve()), name="supernet", exist_ok=True, verbose=verbose,
-                     model=f"{space.model}.yaml")
+def train_supernet(
+    space: NeckSpace,
+    data: Path,
+    out_dir: Path,
+    epochs: int,
+    imgsz: int = 160,
+    batch: int = 16,
+    seed: int = 0,
+    sampling: str = "uniform",
+    workers: int = 0,
+    verbose: bool = False,
+    device: str = "cpu",
+    distill: float = 1.0,
+) -> TrainedSupernet:
+    overrides = dict(
+        data=str(data),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=batch,
+        seed=seed,
+        deterministic=True,
+        workers=workers,
+        device=ultralytics_device(device),
+        amp=False,
+        plots=False,
+        val=False,
+        project=str(Path(out_dir).resolve()),
+        name="supernet",
+        exist_ok=True,
+        verbose=verbose,
+        model=f"{space.model}.yaml",
+    )
     start = time.perf_counter()
     with quiet(not verbose):
         trainer = SupernetTrainer(space, sampling, overrides, distill)
         trainer.train()
-    return TrainedSupernet(load_supernet(Path(trainer.last)), Path(trainer.last), trainer.path_counts,
-                           time.perf_counter() - start)
+    return TrainedSupernet(
+        load_supernet(Path(trainer.last)), Path(trainer.last), trainer.path_counts, time.perf_counter() - start
+    )
 
 
 def load_supernet(weights: Path):
@@ -134,7 +162,7 @@ def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     if w.shape == shape:
         return w.clone()
     off = (w.shape[-1] - shape[-1]) // 2
-    return w[..., off:off + shape[-1], off:off + shape[-2]].clone()
+    return w[..., off : off + shape[-1], off : off + shape[-2]].clone()
 
 
 def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16):
@@ -182,13 +210,27 @@ def recalibrate_bn(model, batches) -> None:
     model.eval()
 
 
-def validate(model, data: Path, imgsz: int, save_dir: Path, batch: int = 16, split: str = "val",
-             device: str = "cpu") -> dict[str, float]:
+def validate(
+    model, data: Path, imgsz: int, save_dir: Path, batch: int = 16, split: str = "val", device: str = "cpu"
+) -> dict[str, float]:
     """ultralytics' validator on a split of the data set: precision, recall, mAP50, mAP50-95. ``save_dir``
     (which the validator creates even when it saves nothing) keeps it out of the working directory."""
-    args = dict(data=str(data), imgsz=imgsz, batch=batch, device=ultralytics_device(device), plots=False, verbose=False,
-                workers=0, save_json=False, split=split)
+    args = dict(
+        data=str(data),
+        imgsz=imgsz,
+        batch=batch,
+        device=ultralytics_device(device),
+        plots=False,
+        verbose=False,
+        workers=0,
+        save_json=False,
+        split=split,
+    )
     with quiet():
         stats = DetectionValidator(save_dir=Path(save_dir), args=args)(model=copy.deepcopy(model))
-    return {"precision": stats["metrics/precision(B)"], "recall": stats["metrics/recall(B)"],
-            "map50": stats["metrics/mAP50(B)"], "map50_95": stats["metrics/mAP50-95(B)"]}
+    return {
+        "precision": stats["metrics/precision(B)"],
+        "recall": stats["metrics/recall(B)"],
+        "map50": stats["metrics/mAP50(B)"],
+        "map50_95": stats["metrics/mAP50-95(B)"],
+    }

@@ -38,7 +38,9 @@ def read(source: str | dict) -> dict:
         value = json.loads(text)
     except json.JSONDecodeError as e:
         where = "" if text is source else f" in {source}"
-        raise ConfigError(f"a TANGO architecture must be JSON like '{{\"m_13\": 6}}' or a JSON file; {e}{where}") from None
+        raise ConfigError(
+            f"a TANGO architecture must be JSON like '{{\"m_13\": 6}}' or a JSON file; {e}{where}"
+        ) from None
     if not isinstance(value, dict):
         raise ConfigError(f"a TANGO architecture is a JSON object of m_<layer>: op index, got {type(value).__name__}")
     return value
@@ -62,6 +64,8 @@ def from_tango(source: str | dict, model: str = "yolov9t") -> tuple[dict[int, st
         elif layer in elan:
             ops[layer] = TANGO_OPS[index]
         else:
-            raise ConfigError(f"TANGO {key} is our layer {layer}, not an ELAN block of {model}; its ELAN blocks are "
-                              f"{', '.join(f'm_{i + 1}' for i in sorted(elan))}")
+            raise ConfigError(
+                f"TANGO {key} is our layer {layer}, not an ELAN block of {model}; its ELAN blocks are "
+                f"{', '.join(f'm_{i + 1}' for i in sorted(elan))}"
+            )
     return ops, skipped

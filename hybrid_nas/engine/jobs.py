@@ -114,8 +114,7 @@ class SearchJob(Job[Run]):
         for spec in self.studies(run):
             study_dir = run.dir / spec.name if spec.name else run.dir
             result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
-            result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason,
-                            **self.artefacts(result)}
+            result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason, **self.artefacts(result)}
             write_best(study_dir, result.view, spec.space.describe, result.extra)
             write_report(study_dir, spec.space.describe)
             results.append(result)
@@ -124,41 +123,62 @@ class SearchJob(Job[Run]):
         return run
 
 
-def search(dir: Path, spec: StudySpec, settings: StudyFields, *, resume: bool = False,
-           progress: bool = True) -> StudyResult:
+def search(
+    dir: Path, spec: StudySpec, settings: StudyFields, *, resume: bool = False, progress: bool = True
+) -> StudyResult:
     """One study in ``dir`` with the search settings of ``settings`` (a ``StudyFields``)."""
     from hybrid_nas.engine.storages.base import open_study
     from hybrid_nas.engine.strategies import make_strategy
     from hybrid_nas.engine.study import Study
 
     strategy = make_strategy(settings.strategy, spec.space, seed=settings.seed, **settings.strategy_options)
-    study = Study(spec.space, spec.evaluator, spec.objective, strategy,
-                  store=open_study(dir, settings.storage), seed=settings.seed,
-                  count_repeats=spec.count_repeats, resume=resume, workers=settings.workers,
-                  dask_scheduler=settings.dask_scheduler, progress=progress)
+    study = Study(
+        spec.space,
+        spec.evaluator,
+        spec.objective,
+        strategy,
+        store=open_study(dir, settings.storage),
+        seed=settings.seed,
+        count_repeats=spec.count_repeats,
+        resume=resume,
+        workers=settings.workers,
+        dask_scheduler=settings.dask_scheduler,
+        progress=progress,
+    )
     start = time.perf_counter()
     try:
         study.optimize(settings.budget, settings.seconds)
-        return StudyResult(spec, Path(dir), StudyView(study.meta, study.trials), time.perf_counter() - start,
-                           study.stop_reason)
+        return StudyResult(
+            spec, Path(dir), StudyView(study.meta, study.trials), time.perf_counter() - start, study.stop_reason
+        )
     finally:
         study.store.close()
 
 
-def make_job(cmd: Command, settings: Settings | None = None, config: str | Path | None = None,
-             **given: Any) -> Job:
+def make_job(cmd: Command, settings: Settings | None = None, config: str | Path | None = None, **given: Any) -> Job:
     """The job of ``cmd`` from its settings object, or from a settings file and keyword settings."""
     if settings is None:
         settings = cmd.settings.resolve(config, **given)
     elif not isinstance(settings, cmd.settings):
-        raise ConfigError(f"`{cmd.name}` takes its settings as keyword arguments or one "
-                          f"{cmd.settings.__name__}, got {settings!r}; e.g. search(task=\"moons\", out=\"runs/q\")")
+        raise ConfigError(
+            f"`{cmd.name}` takes its settings as keyword arguments or one "
+            f'{cmd.settings.__name__}, got {settings!r}; e.g. search(task="moons", out="runs/q")'
+        )
     elif given or config is not None:
         raise ConfigError(f"give `{cmd.name}` either a {cmd.settings.__name__} or keyword settings, not both")
     return cmd.job(settings, cmd.name)
 
 
-def invoke(path: tuple[str, ...], settings: Settings | None = None, /, *, out: str | Path | None = None,
-           resume: bool = False, progress: bool = True, config: str | Path | None = None, **given: Any) -> Any:
+def invoke(
+    path: tuple[str, ...],
+    settings: Settings | None = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    config: str | Path | None = None,
+    **given: Any,
+) -> Any:
     """Run a command as the Python API does: what ``hn.quantum.search(...)`` and the others call."""
     return make_job(command(path), settings, config, **given).execute(out, resume=resume, progress=progress)

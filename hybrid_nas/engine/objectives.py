@@ -57,7 +57,8 @@ class Objective(ABC):
         return self.T is None or _metric(metrics, self.cost) <= self.T
 
     def best(self, trials: Sequence) -> object | None:
-        """The best of ``trials`` (records with ``ok``, ``metrics``, ``reward``, ``number``) by this objective's rule."""
+        """The best of ``trials`` (records with ``ok``, ``metrics``, ``reward``, ``number``) by the objective's
+        rule."""
         return choose_best(trials, self.rule, self.quality, self.cost, self.T)
 
     def meta(self) -> dict:
@@ -162,8 +163,9 @@ def _most_accurate(trials: Sequence, quality: str, cost: str):
 def front_of(trials: Sequence, quality: str, cost: str) -> list:
     """The completed trials no other completed trial beats on both quality and cost, by number."""
     ok = [t for t in trials if t.ok]
-    return sorted((ok[i] for i in pareto_front([(-t.metrics[quality], t.metrics[cost]) for t in ok])),
-                  key=lambda t: t.number)
+    return sorted(
+        (ok[i] for i in pareto_front([(-t.metrics[quality], t.metrics[cost]) for t in ok])), key=lambda t: t.number
+    )
 
 
 def choose_best(trials: Sequence, rule: str, quality: str, cost: str, T: float | None):
@@ -183,7 +185,7 @@ def rule_text(rule: str, quality: str, cost: str, T: float | None) -> str:
         LIMIT: f"the highest {quality}{within} (ties: lower {cost}, then the first found)",
         TRADE_OFF: "the highest reward (ties: the first found)",
         FRONT: f"the Pareto front of {quality} against {cost}; its pick: the highest {quality}{within} "
-               f"(ties: lower {cost}, then the first found)",
+        f"(ties: lower {cost}, then the first found)",
     }[rule]
 
 

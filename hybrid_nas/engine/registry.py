@@ -2,9 +2,9 @@
 
 Each space package registers, when its ``command`` module is imported, its commands (a subcommand, its
 settings class and its job), its space kinds (how a stored study's space is rebuilt for reports and
-stores, and the plots it adds to a study's report) and its HPO target (what ``hpo`` tunes). The modules are found through the ``hybrid_nas.spaces``
-entry points of the installed distributions, as pytest finds its plugins: a space of another package
-plugs in the same way.
+stores, and the plots it adds to a study's report) and its HPO target (what ``hpo`` tunes). The modules
+are found through the ``hybrid_nas.spaces`` entry points of the installed distributions, as pytest finds
+its plugins: a space of another package plugs in the same way.
 """
 
 from __future__ import annotations
@@ -116,8 +116,9 @@ def commands() -> dict[tuple[str, ...], Command]:
 def command(path: tuple[str, ...]) -> Command:
     known = commands()
     if path not in known:
-        raise ConfigError(f"no command {' '.join(path)!r}; the installed ones: "
-                          f"{', '.join(' '.join(p) for p in sorted(known))}")
+        raise ConfigError(
+            f"no command {' '.join(path)!r}; the installed ones: {', '.join(' '.join(p) for p in sorted(known))}"
+        )
     return known[path]
 
 

@@ -80,14 +80,28 @@ def plot_pareto(view: StudyView, path: Path) -> list[int]:
     front = sorted(view.front(), key=lambda t: t.metrics[view.cost])
     fig, ax = figure(6, 4.2)
     quality = [t.metrics.get(view.quality, np.nan) for t in view.ok]
-    ax.scatter([t.metrics.get(view.cost, np.nan) for t in view.ok], quality, s=8, alpha=0.4, color="tab:gray",
-               label="trial")
-    ax.plot([t.metrics[view.cost] for t in front], [t.metrics[view.quality] for t in front], "o-", color="tab:red",
-            ms=4, label="Pareto front")
+    ax.scatter(
+        [t.metrics.get(view.cost, np.nan) for t in view.ok], quality, s=8, alpha=0.4, color="tab:gray", label="trial"
+    )
+    ax.plot(
+        [t.metrics[view.cost] for t in front],
+        [t.metrics[view.quality] for t in front],
+        "o-",
+        color="tab:red",
+        ms=4,
+        label="Pareto front",
+    )
     best = view.best()
     if best is not None:
-        ax.plot(best.metrics[view.cost], best.metrics[view.quality], "*", color="gold", mec="k", ms=14,
-                label=f"best (trial {best.number})")
+        ax.plot(
+            best.metrics[view.cost],
+            best.metrics[view.quality],
+            "*",
+            color="gold",
+            mec="k",
+            ms=14,
+            label=f"best (trial {best.number})",
+        )
     if view.T is not None:
         ax.axvline(view.T, ls="--", color="k", lw=1, label=f"T = {view.T:g}")
     _zoom(ax, quality)
@@ -107,7 +121,7 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
     decisions = view.meta.get("space", {}).get("decisions")
     if not decisions or not view.ok:
         return False
-    ranked = sorted(view.ok, key=_by_reward)[:max(5, round(top * len(view.ok)))]
+    ranked = sorted(view.ok, key=_by_reward)[: max(5, round(top * len(view.ok)))]
     columns = list(dict.fromkeys(str(o) for options in decisions.values() for o in options))
     share = np.full((len(decisions), len(columns)), np.nan)
     for r, (name, options) in enumerate(decisions.items()):
@@ -122,8 +136,11 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, color="tab:red"))
     ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
     ax.set_yticks(range(len(decisions)), list(decisions))
-    ax.set_title(f"share of the top {len(ranked)} trials by reward choosing each option\n" +
-                 (f"red: the best trial ({best.number})" if best else "no trial qualifies as best"), fontsize=9)
+    ax.set_title(
+        f"share of the top {len(ranked)} trials by reward choosing each option\n"
+        + (f"red: the best trial ({best.number})" if best else "no trial qualifies as best"),
+        fontsize=9,
+    )
     fig.colorbar(image, ax=ax, fraction=0.04)
     save(fig, path)
     return True
@@ -131,8 +148,10 @@ def plot_choices(view: StudyView, path: Path, top: float = 0.1) -> bool:
 
 def _row(t, view: StudyView, describe) -> str:
     arch = (describe(t.arch) if describe else t.arch.key).replace("|", "\\|")  # a | would end the cell
-    return (f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
-            f"{t.metrics.get(view.cost, float('nan')):.4g} | {t.reward:.5f} |")
+    return (
+        f"| {t.number} | `{arch}` | {t.metrics.get(view.quality, float('nan')):.4f} | "
+        f"{t.metrics.get(view.cost, float('nan')):.4g} | {t.reward:.5f} |"
+    )
 
 
 def write_report(run_dir: str | Path, describe=None) -> Path:
@@ -159,8 +178,9 @@ def write_report(run_dir: str | Path, describe=None) -> Path:
     return summary
 
 
-def summary_lines(view: StudyView, name: str, front: list[int], figures: list[tuple[str, str]],
-                  describe=None) -> list[str]:
+def summary_lines(
+    view: StudyView, name: str, front: list[int], figures: list[tuple[str, str]], describe=None
+) -> list[str]:
     """``summary.md``: the study's configuration, its best, its top 10, its front, its figures, its failures."""
     by_number = {t.number: t for t in view.trials}
     header = f"| trial | architecture | {view.quality} | {view.cost} | reward |\n|---|---|---|---|---|"
@@ -171,7 +191,8 @@ def summary_lines(view: StudyView, name: str, front: list[int], figures: list[tu
         f"- strategy: `{json.dumps(view.meta.get('strategy'))}`",
         f"- objective: `{json.dumps(view.meta.get('objective'))}`",
         f"- evaluator: `{json.dumps(view.meta.get('evaluator'))}`",
-        f"- trials: {len(view.trials)} ({len(view.ok)} complete, {len(view.failed)} failed); seed {view.meta.get('seed')}",
+        f"- trials: {len(view.trials)} ({len(view.ok)} complete, {len(view.failed)} failed); "
+        f"seed {view.meta.get('seed')}",
         "",
         "## Best",
         "",

@@ -24,12 +24,15 @@ from hybrid_nas.engine.storages.base import RUN_FILE, study_dirs
 def _check_resumable(dir: Path, stored: dict, settings: Settings) -> None:
     """A resume may extend the budget or move the work elsewhere; any other change would mix two runs in one
     directory (and rewrite its ``config.yaml``), so it is refused here, before any work."""
-    changed = sorted(k for k, v in settings.to_dict().items()
-                     if k in stored and stored[k] != v and k not in settings.resumable)
+    changed = sorted(
+        k for k, v in settings.to_dict().items() if k in stored and stored[k] != v and k not in settings.resumable
+    )
     if changed:
         diff = ", ".join(f"{k}: {stored[k]!r} there vs {getattr(settings, k)!r} now" for k in changed)
-        raise ConfigError(f"cannot resume {dir} with other settings ({diff}); repeat them with "
-                          f"--config {dir / 'config.yaml'}, or choose another --out")
+        raise ConfigError(
+            f"cannot resume {dir} with other settings ({diff}); repeat them with "
+            f"--config {dir / 'config.yaml'}, or choose another --out"
+        )
 
 
 class Run:
@@ -54,8 +57,9 @@ class Run:
             _check_resumable(dir, yaml.safe_load((dir / "config.yaml").read_text()) or {}, settings)
         dir.mkdir(parents=True, exist_ok=True)
         settings.save(dir)
-        (dir / RUN_FILE).write_text(json.dumps({"command": command, "version": __version__,
-                                                "started": time.time()}) + "\n")
+        (dir / RUN_FILE).write_text(
+            json.dumps({"command": command, "version": __version__, "started": time.time()}) + "\n"
+        )
         return cls(dir)
 
     def __repr__(self) -> str:
@@ -110,9 +114,16 @@ class Run:
         for name in self.studies():
             rows = []
             for t in self.view(name).trials:
-                row = {"number": t.number, "state": t.state.name, "reward": t.reward, "seed": t.seed,
-                       "seconds": t.duration, "repeat_of": t.repeat_of,
-                       "error": t.error_line if t.error else None, **dict(t.arch)}
+                row = {
+                    "number": t.number,
+                    "state": t.state.name,
+                    "reward": t.reward,
+                    "seed": t.seed,
+                    "seconds": t.duration,
+                    "repeat_of": t.repeat_of,
+                    "error": t.error_line if t.error else None,
+                    **dict(t.arch),
+                }
                 row |= {(f"{k} (metric)" if k in row else k): v for k, v in t.metrics.items()}
                 rows.append(row)
             frame = pd.DataFrame(rows)

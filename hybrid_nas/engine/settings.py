@@ -45,8 +45,11 @@ def defaults_from(yaml_name: str):
         for name in annotations:
             declared = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
             value = values[name]
-            default = (dict(default_factory=functools.partial(copy.deepcopy, value))
-                       if isinstance(value, (dict, list)) else dict(default=value))
+            default = (
+                dict(default_factory=functools.partial(copy.deepcopy, value))
+                if isinstance(value, (dict, list))
+                else dict(default=value)
+            )
             setattr(cls, name, field(metadata=declared.metadata, **default))
         cls.__annotations__ = annotations
         cls.yaml_name = yaml_name
@@ -97,8 +100,14 @@ def _coerce(name: str, value, hint):
                 return [str(v).strip() for v in items if str(v).strip()]
     except (ValueError, yaml.YAMLError):
         pass
-    kind = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
-            list: "a list"}[base]
+    kind = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        dict: "a mapping",
+        list: "a list",
+    }[base]
     raise ConfigError(f"{name} must be {kind}{' or null' if optional else ''}, got {value!r}")
 
 
@@ -161,14 +170,22 @@ def add_flags(parser: argparse.ArgumentParser, cls: type[Settings]) -> None:
         group = f.metadata.get("group")
         if group not in groups:
             groups[group] = parser.add_argument_group(group) if group else parser
-        default = f.default if f.default is not MISSING else typing.cast(typing.Callable[[], object], f.default_factory)()
+        default = (
+            f.default if f.default is not MISSING else typing.cast(typing.Callable[[], object], f.default_factory)()
+        )
         shown = "null" if default is None else ",".join(map(str, default)) if isinstance(default, list) else default
         choices = f.metadata.get("choices")
         text = f.metadata["help"] + (f" ({' | '.join(map(str, choices))})" if choices else "")
         base = _parts(hints[f.name])[0]
         switch: dict[str, typing.Any] = dict(nargs="?", const="true") if base is bool else {}  # --flag alone: true
-        groups[group].add_argument(flag_name(f.name), dest=f.name, default=argparse.SUPPRESS, metavar=METAVARS[base],
-                                   help=f"{text} (default: {shown})".replace("%", "%%"), **switch)
+        groups[group].add_argument(
+            flag_name(f.name),
+            dest=f.name,
+            default=argparse.SUPPRESS,
+            metavar=METAVARS[base],
+            help=f"{text} (default: {shown})".replace("%", "%%"),
+            **switch,
+        )
 
 
 def given_flags(args: argparse.Namespace, cls: type[Settings]) -> dict:
@@ -179,20 +196,27 @@ def given_flags(args: argparse.Namespace, cls: type[Settings]) -> dict:
 class StudyFields(Settings):
     """The settings every search shares (a mix-in: each command's YAML holds their defaults)."""
 
-    strategy: str = setting("search strategy", group="study",
-                            choices=("random", "evolution", "nsga2", "reinforce", "smac"))
+    strategy: str = setting(
+        "search strategy", group="study", choices=("random", "evolution", "nsga2", "reinforce", "smac")
+    )
     strategy_options: dict = setting("the strategy's options, e.g. '{population: 20, sample: 5}'", group="study")
-    objective: str = setting("what the best trial is: a hard limit (constrained, mnasnet-hard), a trade-off "
-                             "(weighted, mnasnet-soft) or the Pareto front", group="study",
-                             choices=("constrained", "mnasnet-soft", "mnasnet-hard", "weighted", "pareto"))
+    objective: str = setting(
+        "what the best trial is: a hard limit (constrained, mnasnet-hard), a trade-off "
+        "(weighted, mnasnet-soft) or the Pareto front",
+        group="study",
+        choices=("constrained", "mnasnet-soft", "mnasnet-hard", "weighted", "pareto"),
+    )
     budget: int | None = setting("number of trials", group="study")
     seconds: float | None = setting("wall-time budget in seconds", group="study")
     seed: int = setting("seed of the strategy and of every trial", group="study")
     workers: int = setting("evaluate in N local worker processes", group="study")
     dask_scheduler: str | None = setting("evaluate on the Dask cluster at this address", group="study")
-    storage: str | None = setting("keep the trials in this Optuna storage instead of the run's optuna.journal: "
-                                  "sqlite:///FILE, postgresql://..., mysql://... or a journal file; drivers "
-                                  "started with the same URL and --out name share the study", group="study")
+    storage: str | None = setting(
+        "keep the trials in this Optuna storage instead of the run's optuna.journal: "
+        "sqlite:///FILE, postgresql://..., mysql://... or a journal file; drivers "
+        "started with the same URL and --out name share the study",
+        group="study",
+    )
 
     def check_study(self) -> None:
         if self.budget is None and self.seconds is None:

@@ -180,13 +180,15 @@ class ProductSpace(SearchSpace):
             if not part or "." in part:
                 raise SpaceError(f"part name {part!r} must be non-empty and hold no '.'")
         self.parts = dict(parts)
-        super().__init__([Decision(f"{part}.{d.name}", d.options) for part, space in self.parts.items()
-                          for d in space.decisions], name)
+        super().__init__(
+            [Decision(f"{part}.{d.name}", d.options) for part, space in self.parts.items() for d in space.decisions],
+            name,
+        )
 
     def part(self, arch: Mapping[str, Any], name: str) -> Architecture:
         """The choices of part ``name`` under the part's own decision names."""
         prefix = f"{name}."
-        return Architecture({k[len(prefix):]: v for k, v in arch.items() if k.startswith(prefix)})
+        return Architecture({k[len(prefix) :]: v for k, v in arch.items() if k.startswith(prefix)})
 
     def join(self, parts: Mapping[str, Mapping[str, Option]]) -> Architecture:
         """One architecture from each part's choices (the inverse of ``part``)."""
@@ -201,8 +203,9 @@ class ProductSpace(SearchSpace):
             arch = draw()
             if self.conflict(arch) is None:
                 return arch
-        raise SpaceError(f"space {self.name!r}: {self.TRIES} draws in a row conflict ({self.conflict(arch)}); "
-                         "widen the options")
+        raise SpaceError(
+            f"space {self.name!r}: {self.TRIES} draws in a row conflict ({self.conflict(arch)}); widen the options"
+        )
 
     def sample(self, rng: np.random.Generator) -> Architecture:
         return self._first_valid(lambda: self.join({n: s.sample(rng) for n, s in self.parts.items()}))
@@ -224,8 +227,9 @@ class ProductSpace(SearchSpace):
     def validate(self, arch: Mapping[str, Any]) -> Architecture:
         extra = [k for k in arch if k.split(".", 1)[0] not in self.parts]
         if extra:
-            raise SpaceError(unknown(f"part of space {self.name!r} in decision {extra[0]!r}",
-                                     extra[0].split(".", 1)[0], self.parts))
+            raise SpaceError(
+                unknown(f"part of space {self.name!r} in decision {extra[0]!r}", extra[0].split(".", 1)[0], self.parts)
+            )
         for name, space in self.parts.items():
             try:
                 space.validate(self.part(arch, name))

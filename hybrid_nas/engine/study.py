@@ -89,8 +89,12 @@ class Study:
         self.lost: dict[int, list[str]] = {}  # trial number -> why each of its evaluations was lost
         self.stop_reason = ""
         self.meta = {
-            "space": space.meta(), "evaluator": evaluator.meta(), "objective": objective.meta(),
-            "strategy": strategy.meta(), "seed": seed, "count_repeats": count_repeats,
+            "space": space.meta(),
+            "evaluator": evaluator.meta(),
+            "objective": objective.meta(),
+            "strategy": strategy.meta(),
+            "seed": seed,
+            "count_repeats": count_repeats,
         }
         self.meta["hash"] = meta_hash(self.meta)
         self._cache: dict[str, Trial] = {}  # space.key(arch) -> its first finished trial
@@ -104,9 +108,14 @@ class Study:
     def _load(self, resume: bool) -> None:
         stored, trials = self.store.get_meta(), self.store.trials()
         if trials and not resume:
-            raise ConfigError(f"the store already holds {len(trials)} trials; pass --resume to continue it, or choose another --out")
+            raise ConfigError(
+                f"the store already holds {len(trials)} trials; pass --resume to continue it, or choose another --out"
+            )
         if stored is not None and trials and stored.get("hash") != self.meta["hash"]:
-            raise ConfigError(f"cannot resume: the stored study has another configuration ({_diff(stored, self.meta)}); use the same settings or another --out")
+            raise ConfigError(
+                f"cannot resume: the stored study has another configuration ({_diff(stored, self.meta)}); "
+                "use the same settings or another --out"
+            )
         self.store.set_meta(self.meta)
         for t in trials:
             if t.state != TrialState.RUNNING:
@@ -139,10 +148,14 @@ class Study:
         self._synced = time.monotonic()
         trials = {t.number: t for t in self.store.trials()}
         self._count = max(trials, default=-1) + 1
-        self._crowded = self._crowded or any(t.state == TrialState.RUNNING and n not in self._known
-                                             for n, t in trials.items())
-        self._elsewhere = {self.space.key(t.arch) for t in trials.values()
-                           if t.state == TrialState.RUNNING and t.number not in self._known}
+        self._crowded = self._crowded or any(
+            t.state == TrialState.RUNNING and n not in self._known for n, t in trials.items()
+        )
+        self._elsewhere = {
+            self.space.key(t.arch)
+            for t in trials.values()
+            if t.state == TrialState.RUNNING and t.number not in self._known
+        }
         for t in trials.values():
             if t.number not in self._known and t.state != TrialState.RUNNING:
                 self._learn(t)
@@ -168,8 +181,15 @@ class Study:
             if not math.isfinite(reward):
                 error = f"reward is not finite ({reward}) for metrics {metrics}"
         state = TrialState.FAILED if error else TrialState.COMPLETE
-        return replace(trial, state=state, metrics=metrics or {}, reward=None if error else reward,
-                       objectives=None if error else objectives, error=error, duration=duration)
+        return replace(
+            trial,
+            state=state,
+            metrics=metrics or {},
+            reward=None if error else reward,
+            objectives=None if error else objectives,
+            error=error,
+            duration=duration,
+        )
 
     def _new(self, trial: Trial) -> Trial:
         """A new RUNNING trial under the store's number, with that number's seed."""
@@ -246,8 +266,14 @@ class _Loop:
         self.in_flight: dict[Future, str] = {}  # space.key of each pending trial, computed once
         self.start, self.next_number = time.monotonic(), study.store.next_number()
         self.streak, self.best, self.stopping = 0, -math.inf, False
-        self.bar = tqdm(total=n_trials, initial=self.next_number - len(study._requeue), disable=not study.progress,
-                        desc=study.strategy.name, unit="trial", dynamic_ncols=True)
+        self.bar = tqdm(
+            total=n_trials,
+            initial=self.next_number - len(study._requeue),
+            disable=not study.progress,
+            desc=study.strategy.name,
+            unit="trial",
+            dynamic_ncols=True,
+        )
         study.stop_reason = "budget"
 
     def stop(self, reason: str) -> None:
@@ -288,14 +314,28 @@ class _Loop:
         if not study.count_repeats and (key in self.in_flight.values() or key in study._elsewhere):
             return False  # the same arch is in flight: wait for it, the strategy hears its result then
         self.streak = 0
-        trial = study._new(Trial(number=self.next_number, arch=arch, state=TrialState.RUNNING,
-                                 seed=trial_seed(study.seed, self.next_number), started=time.time()))
+        trial = study._new(
+            Trial(
+                number=self.next_number,
+                arch=arch,
+                state=TrialState.RUNNING,
+                seed=trial_seed(study.seed, self.next_number),
+                started=time.time(),
+            )
+        )
         self.next_number = trial.number + 1
         if seen is None:
             return self.submit(trial)
         # count_repeats: a new sample with the stored result
-        trial = replace(seen, number=trial.number, arch=arch, seed=trial.seed, started=trial.started, duration=0.0,
-                        repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number)
+        trial = replace(
+            seen,
+            number=trial.number,
+            arch=arch,
+            seed=trial.seed,
+            started=trial.started,
+            duration=0.0,
+            repeat_of=seen.repeat_of if seen.repeat_of is not None else seen.number,
+        )
         study.store.put(trial)
         study._tell(trial)
         self.bar.update()
@@ -346,8 +386,10 @@ class _Loop:
         if len(lost) <= self.study.max_retries:
             self.study._requeue.append(sent)
         elif not self.stopping:
-            self.stop(f"trial {sent.number} was lost {len(lost)} times ({lost[-1]}); it stays RUNNING and --resume "
-                      "runs it again")
+            self.stop(
+                f"trial {sent.number} was lost {len(lost)} times ({lost[-1]}); it stays RUNNING and --resume "
+                "runs it again"
+            )
 
     def show(self, trial: Trial) -> None:
         self.bar.update()

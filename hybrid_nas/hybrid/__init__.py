@@ -11,8 +11,16 @@ if TYPE_CHECKING:
     from hybrid_nas.hybrid.command import HybridSettings
 
 
-def search(settings: HybridSettings | None = None, /, *, out: str | Path | None = None, resume: bool = False,
-           progress: bool = True, config: str | Path | None = None, **given: Any) -> Run:
+def search(
+    settings: HybridSettings | None = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    config: str | Path | None = None,
+    **given: Any,
+) -> Run:
     """Joint search of a front-end, a circuit and a head, beside its controls (settings: ``HybridSettings``)."""
     from hybrid_nas.engine.jobs import invoke
 

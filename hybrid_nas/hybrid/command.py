@@ -18,15 +18,18 @@ def _ints(name: str, values: list) -> list[int]:
     try:
         return [int(v) for v in values]
     except ValueError:
-        raise ConfigError(f"--{name} must be whole numbers separated by commas, got {','.join(map(str, values))}") from None
+        raise ConfigError(
+            f"--{name} must be whole numbers separated by commas, got {','.join(map(str, values))}"
+        ) from None
 
 
 @defaults_from("hybrid.yaml")
 class HybridSettings(StudyFields, TrainingFields, Settings):
     task: str = setting(TASK_NAMES)
     label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
-    qubits: list = setting("qubit counts the search may choose (the front-end hands on one angle per qubit)",
-                           group="space")
+    qubits: list = setting(
+        "qubit counts the search may choose (the front-end hands on one angle per qubit)", group="space"
+    )
     hidden: list = setting("numbers of hidden layers of the front-end", group="space")
     widths: list = setting("widths of a hidden layer", group="space")
     activations: list = setting("activations of the front-end: relu | tanh | silu | gelu", group="space")
@@ -65,8 +68,12 @@ def setup(s: HybridSettings):
     from hybrid_nas.quantum.space import CircuitSpace
 
     data = task_features(s.task, s.label_column)
-    space = HybridSpace(data.n_classes, FrontEndSpace(tuple(sorted(set(s.qubits))), s.hidden, s.widths, s.activations),
-                        CircuitSpace(max(s.qubits), s.layers, s.scope, tuple(s.encoders)), HeadSpace(s.readouts))
+    space = HybridSpace(
+        data.n_classes,
+        FrontEndSpace(tuple(sorted(set(s.qubits))), s.hidden, s.widths, s.activations),
+        CircuitSpace(max(s.qubits), s.layers, s.scope, tuple(s.encoders)),
+        HeadSpace(s.readouts),
+    )
     evaluator = HybridEvaluator(space, s.task, s.training(), s.noise, s.label_column, s.optimization_level, s.shots)
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
@@ -106,16 +113,20 @@ class HybridJob(SearchJob):
         from hybrid_nas.hybrid.report import controls_rows
 
         s, doc = run.settings, run.result
-        lines = [f"{s['task']}, scope {s['scope']}, noise {s['noise'] or 'off'}: {doc['trials']} trials "
-                 f"({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
-                 f"best ({doc['rule']}):"]
+        lines = [
+            f"{s['task']}, scope {s['scope']}, noise {s['noise'] or 'off'}: {doc['trials']} trials "
+            f"({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
+            f"best ({doc['rule']}):",
+        ]
         if doc["best"] is None:
             lines.append("  none: no completed trial meets the rule; see summary.md")
         else:
             lines.append(f"  {doc['best']['description']}  (trial {doc['best']['trial']})")
             lines += ["  " + row for row in controls_rows(doc, markdown=False)]
-        lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, best.pt, best.qasm, summary.md, "
-                     "report/hybrid_pareto.png)")
+        lines.append(
+            f"run directory: {run.dir}  ({run.trial_files}, best.json, best.pt, best.qasm, summary.md, "
+            "report/hybrid_pareto.png)"
+        )
         return "\n".join(lines)
 
 
@@ -126,5 +137,12 @@ def rebuild_space(meta: dict):
 
 
 register_space(SpaceKind("hybrid", rebuild_space))
-register(Command(("hybrid",), "search a classical front-end, a circuit and a readout head trained as one model, "
-                 "beside classical-only, circuit-only and entanglement-free controls", HybridSettings, HybridJob))
+register(
+    Command(
+        ("hybrid",),
+        "search a classical front-end, a circuit and a readout head trained as one model, "
+        "beside classical-only, circuit-only and entanglement-free controls",
+        HybridSettings,
+        HybridJob,
+    )
+)

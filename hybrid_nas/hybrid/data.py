@@ -18,6 +18,7 @@ def _sklearn(loader: str):
 
         d = getattr(sklearn.datasets, loader)()
         return d.data.astype(float), d.target
+
     return load
 
 
@@ -60,5 +61,15 @@ def load_features(name: str, seed: int = 0, label_column: str | None = None) -> 
     def standard(a):
         return ((a - mean) / scale).astype(np.float32)
 
-    return Features(name, standard(x_train), y_train, standard(x_val), y_val, standard(x_test), y_test,
-                    int(y.max()) + 1, mean, scale)
+    return Features(
+        name,
+        standard(x_train),
+        y_train,
+        standard(x_val),
+        y_val,
+        standard(x_test),
+        y_test,
+        int(y.max()) + 1,
+        mean,
+        scale,
+    )

@@ -32,8 +32,16 @@ class HybridEvaluator(Evaluator):
 
     name = "hybrid"
 
-    def __init__(self, space: HybridSpace, task: str, training: TrainConfig, noise: str | None = None,
-                 label_column: str | None = None, optimization_level: int = 1, shots: int | None = None):
+    def __init__(
+        self,
+        space: HybridSpace,
+        task: str,
+        training: TrainConfig,
+        noise: str | None = None,
+        label_column: str | None = None,
+        optimization_level: int = 1,
+        shots: int | None = None,
+    ):
         self.space, self.task_name, self.training, self.label_column = space, task, training, label_column
         self.noise = {"backend": noise, "optimization_level": optimization_level, "shots": shots} if noise else None
         data = task_features(task, label_column)  # fail now, in the caller, on a missing data set
@@ -53,8 +61,13 @@ class HybridEvaluator(Evaluator):
         task_features(self.task_name, self.label_column)
 
     def meta(self):
-        return {"name": self.name, "task": self.task_name, "label_column": self.label_column,
-                "training": asdict(self.training), "noise": self.noise}
+        return {
+            "name": self.name,
+            "task": self.task_name,
+            "label_column": self.label_column,
+            "training": asdict(self.training),
+            "noise": self.noise,
+        }
 
     def score(self, kind: str, arch: Architecture, seed: int, test: bool = True):
         """(trained model, figures) of the model ``kind`` of ``arch`` trained under ``seed``."""
@@ -80,8 +93,11 @@ class HybridEvaluator(Evaluator):
         for kind in KINDS:
             if kind != "hybrid":
                 built = self.space.without_entanglers(arch) if kind == "no_entanglement" else arch
-                controls[kind] = {"what": KINDS[kind], "description": self.space.describe(built),
-                                  **self.score(kind, arch, seed)[1]}
+                controls[kind] = {
+                    "what": KINDS[kind],
+                    "description": self.space.describe(built),
+                    **self.score(kind, arch, seed)[1],
+                }
         test = {k: figures[k] for k in ("test_accuracy", "noisy_test_accuracy") if k in figures}
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return {"test": test, "best_figures": figures, "controls": controls}

@@ -154,8 +154,12 @@ class HybridModel(nn.Module):
         classical = sum(p.numel() for name, p in self.named_parameters() if not name.startswith("middle.weights"))
         flops = sum(2 * m.in_features * m.out_features for m in self.modules() if isinstance(m, nn.Linear))
         flops += 2 * self.front.components.numel() if isinstance(self.front, Projection) else 0
-        figures = {"classical_params": float(classical), "circuit_params": float(circuit.n_params if circuit else 0),
-                   "flops": float(flops), "qubits": float(self.middle.n_out)}
+        figures = {
+            "classical_params": float(classical),
+            "circuit_params": float(circuit.n_params if circuit else 0),
+            "flops": float(flops),
+            "qubits": float(self.middle.n_out),
+        }
         figures["params"] = figures["classical_params"] + figures["circuit_params"]
         if circuit is not None:
             figures |= {k: v for k, v in circuit.figures().items() if k != "params"}

@@ -10,11 +10,20 @@ import numpy as np
 from hybrid_nas.engine.report import figure, save
 from hybrid_nas.engine.results import StudyView
 
-COLUMNS = (("test_accuracy", "test acc", ".3f"), ("noisy_test_accuracy", "noisy test acc", ".3f"),
-           ("params", "params", ".0f"), ("classical_params", "classical", ".0f"),
-           ("circuit_params", "circuit", ".0f"), ("flops", "FLOPs", ".0f"), ("two_qubit_gates", "2q gates", ".0f"))
-MARKERS = {"classical_only": ("s", "tab:green"), "circuit_only": ("^", "tab:purple"),
-           "no_entanglement": ("D", "tab:orange")}
+COLUMNS = (
+    ("test_accuracy", "test acc", ".3f"),
+    ("noisy_test_accuracy", "noisy test acc", ".3f"),
+    ("params", "params", ".0f"),
+    ("classical_params", "classical", ".0f"),
+    ("circuit_params", "circuit", ".0f"),
+    ("flops", "FLOPs", ".0f"),
+    ("two_qubit_gates", "2q gates", ".0f"),
+)
+MARKERS = {
+    "classical_only": ("s", "tab:green"),
+    "circuit_only": ("^", "tab:purple"),
+    "no_entanglement": ("D", "tab:orange"),
+}
 
 
 def _models(doc: dict) -> dict[str, dict]:
@@ -34,8 +43,11 @@ def controls_rows(doc: dict, markdown: bool = True) -> list[str]:
     for name, m in models.items():
         cells.append([name, *(format(m[k], f) if k in m else "-" for k, _, f in columns)])
     if markdown:
-        return [f"| {' | '.join(row)} |" for row in cells[:1]] + ["|" + "---|" * len(cells[0])] + \
-            [f"| {' | '.join(row)} |" for row in cells[1:]]
+        return (
+            [f"| {' | '.join(row)} |" for row in cells[:1]]
+            + ["|" + "---|" * len(cells[0])]
+            + [f"| {' | '.join(row)} |" for row in cells[1:]]
+        )
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
 
@@ -45,11 +57,23 @@ def plot_hybrid_pareto(view: StudyView, doc: dict, path: Path) -> None:
     validation figures) drawn through, the best starred, the controls marked."""
     ok = [t for t in view.ok if "test_accuracy" in t.metrics]
     fig, ax = figure(6.4, 4.4)
-    ax.scatter([t.metrics["params"] for t in ok], [t.metrics["test_accuracy"] for t in ok], s=10, alpha=0.4,
-               color="tab:gray", label="trial")
+    ax.scatter(
+        [t.metrics["params"] for t in ok],
+        [t.metrics["test_accuracy"] for t in ok],
+        s=10,
+        alpha=0.4,
+        color="tab:gray",
+        label="trial",
+    )
     front = sorted((t for t in view.front() if "test_accuracy" in t.metrics), key=lambda t: t.metrics["params"])
-    ax.plot([t.metrics["params"] for t in front], [t.metrics["test_accuracy"] for t in front], "o-",
-            color="tab:red", ms=4, label=f"front ({view.quality} vs {view.cost})")
+    ax.plot(
+        [t.metrics["params"] for t in front],
+        [t.metrics["test_accuracy"] for t in front],
+        "o-",
+        color="tab:red",
+        ms=4,
+        label=f"front ({view.quality} vs {view.cost})",
+    )
     models, best = _models(doc), None
     if "best hybrid" in models:
         best = models.pop("best hybrid")
@@ -81,8 +105,17 @@ def write_controls(run_dir: Path, view: StudyView, doc: dict) -> None:
     from hybrid_nas.hybrid.training import KINDS
 
     notes = [f"- {name}: {what}" for name, what in KINDS.items() if name != "hybrid"]
-    section = ["## Best hybrid and its controls", "",
-               "Same data, split, seed and epochs for every model; accuracy on the test split, which chose nothing.",
-               "", *rows, "", *notes, "", "![hybrid models and controls](report/hybrid_pareto.png)", ""]
+    section = [
+        "## Best hybrid and its controls",
+        "",
+        "Same data, split, seed and epochs for every model; accuracy on the test split, which chose nothing.",
+        "",
+        *rows,
+        "",
+        *notes,
+        "",
+        "![hybrid models and controls](report/hybrid_pareto.png)",
+        "",
+    ]
     summary = run_dir / "summary.md"
     summary.write_text(summary.read_text() + "\n" + "\n".join(section))

@@ -70,15 +70,19 @@ class HybridSpace(ProductSpace):
 
     def __init__(self, n_classes: int, front: FrontEndSpace, circuit: CircuitSpace, head: HeadSpace):
         if circuit.n_qubits != max(front["qubits"].options):
-            raise ConfigError(f"the circuit space has {circuit.n_qubits} qubits, the front-end offers up to "
-                              f"{max(front['qubits'].options)}")
+            raise ConfigError(
+                f"the circuit space has {circuit.n_qubits} qubits, the front-end offers up to "
+                f"{max(front['qubits'].options)}"
+            )
         self.n_classes = n_classes
         super().__init__({"front": front, "circuit": circuit, "head": head})
         qubits = cast("tuple[int, ...]", front["qubits"].options)
         readouts = cast("tuple[str, ...]", head["readout"].options)
         if all(self._readout_conflict(q, r) for q in qubits for r in readouts):
-            raise ConfigError(f"no readout fits: the qubit-per-class readout needs {n_classes} qubits and at most "
-                              f"{circuit.n_qubits} are offered; add the dense readout or more qubits")
+            raise ConfigError(
+                f"no readout fits: the qubit-per-class readout needs {n_classes} qubits and at most "
+                f"{circuit.n_qubits} are offered; add the dense readout or more qubits"
+            )
 
     @property
     def front(self) -> FrontEndSpace:
@@ -90,8 +94,7 @@ class HybridSpace(ProductSpace):
 
     def _readout_conflict(self, qubits: int, readout: str) -> str | None:
         if readout == "qubits" and self.n_classes > 2 and qubits < self.n_classes:
-            return (f"the qubit-per-class readout needs a qubit per class: {self.n_classes} classes, "
-                    f"{qubits} qubits")
+            return f"the qubit-per-class readout needs a qubit per class: {self.n_classes} classes, {qubits} qubits"
         return None
 
     def conflict(self, arch: Architecture) -> str | None:
@@ -105,14 +108,22 @@ class HybridSpace(ProductSpace):
         return arch.replace(**{d.name: NONE for d in self.decisions if d.name.endswith(".ent")})
 
     def key(self, arch: Architecture) -> str:
-        return json.dumps({"front": self.front.key(self.part(arch, "front")), "circuit": repr(self.circuit(arch).ops),
-                           "head": arch["head.readout"]}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "front": self.front.key(self.part(arch, "front")),
+                "circuit": repr(self.circuit(arch).ops),
+                "head": arch["head.readout"],
+            },
+            separators=(",", ":"),
+        )
 
     def describe(self, arch: Architecture) -> str:
         """``mlp 32 relu -> 4q | rx | ry ry - ry > cnot_ring -> dense``."""
         circuit = self.circuit_space.describe(self.part(arch, "circuit"), n_qubits=arch["front.qubits"])
-        return f"{self.front.describe(self.part(arch, 'front'))} -> {arch['front.qubits']}q | {circuit} -> " \
-               f"{arch['head.readout']}"
+        return (
+            f"{self.front.describe(self.part(arch, 'front'))} -> {arch['front.qubits']}q | {circuit} -> "
+            f"{arch['head.readout']}"
+        )
 
     def meta(self) -> dict:
         return {**super().meta(), "n_classes": self.n_classes}
@@ -124,7 +135,11 @@ class HybridSpace(ProductSpace):
         d = front["decisions"]
         widths = d.get("width0", [16])
         layers = circuit["decisions"]["layers"]
-        return cls(meta["n_classes"], FrontEndSpace(d["qubits"], d["hidden"], widths, d["activation"]),
-                   CircuitSpace(circuit["n_qubits"], max(layers), circuit["scope"],
-                                tuple(circuit["decisions"]["encoder"]), min(layers)),
-                   HeadSpace(head["decisions"]["readout"]))
+        return cls(
+            meta["n_classes"],
+            FrontEndSpace(d["qubits"], d["hidden"], widths, d["activation"]),
+            CircuitSpace(
+                circuit["n_qubits"], max(layers), circuit["scope"], tuple(circuit["decisions"]["encoder"]), min(layers)
+            ),
+            HeadSpace(head["decisions"]["readout"]),
+        )

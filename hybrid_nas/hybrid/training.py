@@ -38,8 +38,12 @@ def make_model(kind: str, space: HybridSpace, arch: Architecture, data: Features
         if kind == "circuit_only":
             front = Projection(data.x_train, circuit.n_features)
         else:
-            front = FrontEnd(data.n_features, space.front.widths(space.part(arch, "front")), arch["front.activation"],
-                             circuit.n_features)
+            front = FrontEnd(
+                data.n_features,
+                space.front.widths(space.part(arch, "front")),
+                arch["front.activation"],
+                circuit.n_features,
+            )
         if kind == "classical_only":
             middle = ClassicalStandIn(circuit.n_features, circuit.n_qubits, circuit.n_params)
         else:
@@ -56,7 +60,7 @@ def fit(model: HybridModel, data: Features, cfg: TrainConfig) -> dict[str, float
     opt = cfg.make_optimizer(list(model.parameters()))
     start, loss = time.perf_counter(), torch.tensor(float("nan"))
     model.train()
-    with threads_for(cfg.batch * 2 ** model.middle.n_out):
+    with threads_for(cfg.batch * 2**model.middle.n_out):
         for step, index in enumerate(batches(n, cfg)):
             loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
             if not torch.isfinite(loss):
@@ -71,7 +75,7 @@ def fit(model: HybridModel, data: Features, cfg: TrainConfig) -> dict[str, float
 def accuracy(model: HybridModel, x: np.ndarray, y: np.ndarray) -> float:
     """Noiseless accuracy on standardised features."""
     model.eval()
-    with threads_for(len(x) * 2 ** model.middle.n_out):
+    with threads_for(len(x) * 2**model.middle.n_out):
         return float((model(torch.as_tensor(x)).argmax(-1).numpy() == y).mean())
 
 
@@ -80,16 +84,16 @@ class NoisyRun:
     angles become the circuit's parameters, and a whole split is one batched Aer job under the device's
     noise; the head reads the noisy expectation values."""
 
-    def __init__(self, model: HybridModel, backend_name: str, optimization_level: int, seed: int,
-                 shots: int | None):
+    def __init__(self, model: HybridModel, backend_name: str, optimization_level: int, seed: int, shots: int | None):
         from hybrid_nas.quantum.hardware import fake_backend, transpiled_figures
         from hybrid_nas.quantum.noise import DeviceRun
 
         backend = fake_backend(backend_name)
         self.model, circuit = model, model.circuit
         assert circuit is not None and isinstance(model.middle, CircuitLayer), "a classical model has no circuit"
-        self.run = DeviceRun(circuit, model.middle.weights.detach().numpy(), backend, optimization_level, seed,
-                             shots=shots)
+        self.run = DeviceRun(
+            circuit, model.middle.weights.detach().numpy(), backend, optimization_level, seed, shots=shots
+        )
         self.figures = transpiled_figures(self.run.tqc, backend, circuit.n_qubits)
 
     @torch.no_grad()
@@ -100,8 +104,15 @@ class NoisyRun:
         return float((self.model.head(expvals).argmax(-1).numpy() == y).mean())
 
 
-def train_and_score(kind: str, space: HybridSpace, arch: Architecture, data: Features, cfg: TrainConfig,
-                    noise: dict | None = None, test: bool = True) -> tuple[HybridModel, dict[str, float]]:
+def train_and_score(
+    kind: str,
+    space: HybridSpace,
+    arch: Architecture,
+    data: Features,
+    cfg: TrainConfig,
+    noise: dict | None = None,
+    test: bool = True,
+) -> tuple[HybridModel, dict[str, float]]:
     """(trained model, its figures): validation (and test) accuracy, the noisy ones where ``noise`` gives
     the backend (``{"backend": name, "optimization_level": 1, "shots": None}``) and the model has a circuit,
     and the cost figures of both halves."""

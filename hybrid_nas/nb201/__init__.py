@@ -11,8 +11,16 @@ if TYPE_CHECKING:
     from hybrid_nas.nb201.command import NB201Settings
 
 
-def search(settings: NB201Settings | None = None, /, *, out: str | Path | None = None, resume: bool = False,
-           progress: bool = True, config: str | Path | None = None, **given: Any) -> Run:
+def search(
+    settings: NB201Settings | None = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    config: str | Path | None = None,
+    **given: Any,
+) -> Run:
     """A search of NAS-Bench-201 by table look-up (settings: ``NB201Settings``)."""
     from hybrid_nas.engine.jobs import invoke
 

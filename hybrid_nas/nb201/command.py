@@ -54,25 +54,31 @@ class NB201Job(SearchJob):
         oracle = {"nb201_index": i, "arch_string": load_table().arch_strings[i], "accuracy": acc, "latency_ms": lat}
         extra: dict[str, object] = {"oracle": oracle}
         if result.best is not None:
-            extra |= {"arch_string": self.space.describe(result.best.arch),
-                      "nb201_index": self.space.index(result.best.arch)}
+            extra |= {
+                "arch_string": self.space.describe(result.best.arch),
+                "nb201_index": self.space.index(result.best.arch),
+            }
         return extra
 
     def summary(self, run: Run) -> str:
         s, doc = run.settings, run.result
         limit = f"{s['T']:g} ms" if s["T"] is not None else "none"
-        lines = [f"NB201 {s['dataset']}, latency on {s['device']}, limit {limit}: {doc['trials']} trials "
-                 f"({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
-                 f"best ({doc['rule']}):"]
+        lines = [
+            f"NB201 {s['dataset']}, latency on {s['device']}, limit {limit}: {doc['trials']} trials "
+            f"({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
+            f"best ({doc['rule']}):",
+        ]
         best, oracle = doc["best"], doc["oracle"]
         if best is None:
             lines.append("  none; raise --T or the budget")
         else:
             m = best["metrics"]
-            lines += [f"  {best['description']}  accuracy {100 * m['accuracy']:.2f} %  latency {m['latency_ms']:.3f} ms  "
-                      f"reward {best['reward']:.5f}  (trial {best['trial']})",
-                      f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
-                      f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt"]
+            lines += [
+                f"  {best['description']}  accuracy {100 * m['accuracy']:.2f} %  latency {m['latency_ms']:.3f} ms  "
+                f"reward {best['reward']:.5f}  (trial {best['trial']})",
+                f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
+                f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt",
+            ]
         lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, config.yaml, summary.md, report/)")
         return "\n".join(lines)
 
@@ -90,6 +96,12 @@ def rebuild_space(meta: dict):
 
 
 register_space(SpaceKind("nb201", rebuild_space))
-register(Command(("bench", "nb201"), "NAS-Bench-201: CIFAR/ImageNet16 accuracy x latency on 27 devices (no training)",
-                 NB201Settings, NB201Job, listings=(("--list-devices", "print the latency devices and exit",
-                                                               _devices),)))
+register(
+    Command(
+        ("bench", "nb201"),
+        "NAS-Bench-201: CIFAR/ImageNet16 accuracy x latency on 27 devices (no training)",
+        NB201Settings,
+        NB201Job,
+        listings=(("--list-devices", "print the latency devices and exit", _devices),),
+    )
+)

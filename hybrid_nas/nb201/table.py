@@ -31,7 +31,9 @@ class NB201Table:
             raise DataError(f"the NB201 table has {len(rows)} rows, expected {len(OPS) ** len(EDGES)}")
         self.arch_strings = [r["arch_string"] for r in rows]
         self.index = {s: i for i, s in enumerate(self.arch_strings)}
-        self.columns = {k: np.array([float(r[k]) for r in rows]) for k in rows[0] if k not in ("nb201_index", "arch_string")}
+        self.columns = {
+            k: np.array([float(r[k]) for r in rows]) for k in rows[0] if k not in ("nb201_index", "arch_string")
+        }
         self.devices = sorted(k.removeprefix("lat_ms_") for k in self.columns if k.startswith("lat_ms_"))
 
     def accuracy(self, dataset: str) -> np.ndarray:
@@ -44,11 +46,15 @@ class NB201Table:
 @lru_cache(maxsize=1)
 def load_table() -> NB201Table:
     try:
-        with resources.files("hybrid_nas.nb201").joinpath("data/nb201.csv.gz").open("rb") as raw, \
-                gzip.open(raw, "rt", newline="") as f:
+        with (
+            resources.files("hybrid_nas.nb201").joinpath("data/nb201.csv.gz").open("rb") as raw,
+            gzip.open(raw, "rt", newline="") as f,
+        ):
             return NB201Table(list(csv.DictReader(f)))
     except (OSError, KeyError, ValueError) as e:
-        raise DataError(f"cannot read the packaged NB201 table (hybrid_nas/nb201/data/nb201.csv.gz): {e}; reinstall hybrid-nas") from None
+        raise DataError(
+            f"cannot read the packaged NB201 table (hybrid_nas/nb201/data/nb201.csv.gz): {e}; reinstall hybrid-nas"
+        ) from None
 
 
 class NB201Space(SearchSpace):
@@ -77,7 +83,9 @@ class NB201Space(SearchSpace):
                         raise ValueError
                     choices[f"edge_{to}_{src}"] = op
         except ValueError:
-            raise SpaceError(f"malformed NB201 arch string {arch_string!r}; expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2|") from None
+            raise SpaceError(
+                f"malformed NB201 arch string {arch_string!r}; expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
+            ) from None
         return self.validate(choices)
 
     def index(self, arch: Architecture) -> int:
@@ -105,7 +113,10 @@ class NB201Evaluator(Evaluator):
     def evaluate(self, arch, seed=0):
         table = load_table()
         i = table.index[self.space.describe(arch)]
-        return {"accuracy": float(table.accuracy(self.dataset)[i]) / 100.0, "latency_ms": float(table.latency(self.device)[i])}
+        return {
+            "accuracy": float(table.accuracy(self.dataset)[i]) / 100.0,
+            "latency_ms": float(table.latency(self.device)[i]),
+        }
 
     def oracle(self, T: float | None = None) -> tuple[int, float, float]:
         """(index, accuracy, latency) of the most accurate cell with latency <= T (any latency if None)."""
@@ -113,6 +124,8 @@ class NB201Evaluator(Evaluator):
         acc, lat = table.accuracy(self.dataset), table.latency(self.device)
         ok = np.ones_like(acc, bool) if T is None else lat <= T
         if not ok.any():
-            raise ConfigError(f"no NB201 cell has latency <= {T} ms on {self.device}; the fastest takes {lat.min():.3g} ms")
+            raise ConfigError(
+                f"no NB201 cell has latency <= {T} ms on {self.device}; the fastest takes {lat.min():.3g} ms"
+            )
         i = int(np.flatnonzero(ok)[np.argmax(acc[ok])])
         return i, acc[i] / 100.0, float(lat[i])

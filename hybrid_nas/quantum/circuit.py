@@ -70,6 +70,7 @@ class Circuit:
 
 # ---- entangler wiring and data encoders -------------------------------------------------------------
 
+
 def entangler_pairs(pattern: str, n: int) -> list[tuple[int, int]]:
     """``ring``: (0,1), (1,2), ..., (n-1,0); ``chain``: (0,1), ..., (n-2,n-1)."""
     if pattern == "chain" or n == 2:
@@ -89,8 +90,11 @@ _RYZXY = ("ry", "rz", "rx")  # rows cycle RY, RZ, RX: four rows are QuantumNAS's
 
 def _rotation_rows(gates: tuple[str, ...]):
     def rows(n: int, n_features: int) -> list[list[Op]]:
-        return [[Op(gates[r % len(gates)], (q,), (("x", r * n + q),)) for q in range(n) if r * n + q < n_features]
-                for r in range(-(-n_features // n))]
+        return [
+            [Op(gates[r % len(gates)], (q,), (("x", r * n + q),)) for q in range(n) if r * n + q < n_features]
+            for r in range(-(-n_features // n))
+        ]
+
     return rows
 
 
@@ -130,8 +134,9 @@ def get_encoder(name: str) -> Encoder:
     return ENCODERS[name]
 
 
-def encoder_stages(name: str, n_qubits: int, n_features: int | None = None,
-                   layers: int | None = None) -> tuple[list[list[Op]], int]:
+def encoder_stages(
+    name: str, n_qubits: int, n_features: int | None = None, layers: int | None = None
+) -> tuple[list[list[Op]], int]:
     """The encoder's data gates as one stage per layer (for ``layers``; without it, as the encoder lays
     them out), and the number of features it reads (default: the width it is made for)."""
     encoder = get_encoder(name)
@@ -142,7 +147,7 @@ def encoder_stages(name: str, n_qubits: int, n_features: int | None = None,
     elif encoder.placement == "reupload" and layers is not None:  # (None is the branch above)
         stages = [sum(rows, [])] * layers
     else:
-        stages = rows if layers is None else rows[: layers - 1] + [sum(rows[layers - 1:], [])]
+        stages = rows if layers is None else rows[: layers - 1] + [sum(rows[layers - 1 :], [])]
     return stages, n_features
 
 
@@ -155,6 +160,7 @@ def encoder_choices(spec: str | None, task_encoder: str) -> tuple[str, ...]:
 
 
 # ---- builders ---------------------------------------------------------------------------------------
+
 
 def _value(source: Source, weights, x):
     kind = source[0]

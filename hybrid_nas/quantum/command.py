@@ -39,8 +39,10 @@ class TrainingFields:
     momentum: float = setting("momentum of sgd and rmsprop")
     n_train: int | None = setting("train on the first N samples only (null: all)")
     device: str = setting("where the circuit's states live: cpu | cuda | cuda:N | mps")
-    precision: str = setting("state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
-                             choices=("double", "single"))
+    precision: str = setting(
+        "state precision: double (complex128) or single (complex64: faster, agrees to ~1e-6)",
+        choices=("double", "single"),
+    )
 
     def check_training(self) -> None:
         from hybrid_nas.engine.devices import resolve_device
@@ -55,8 +57,16 @@ class TrainingFields:
     def training(self):
         from hybrid_nas.quantum.training import TrainConfig
 
-        return TrainConfig(epochs=self.epochs, batch=self.batch, lr=self.lr, optimizer=self.optimizer,
-                           momentum=self.momentum, n_train=self.n_train, precision=self.precision, device=self.device)
+        return TrainConfig(
+            epochs=self.epochs,
+            batch=self.batch,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            momentum=self.momentum,
+            n_train=self.n_train,
+            precision=self.precision,
+            device=self.device,
+        )
 
 
 @defaults_from("quantum.yaml")
@@ -64,15 +74,22 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     task: str = setting(TASKS)
     label_column: str | None = setting("label column of a csv:PATH task (null: the last)")
     qubits: int | None = setting("number of qubits (null: the task's; a CSV's from its features and classes)")
-    encoder: str | None = setting(f"{ENCODERS}, or several comma-separated for the search to choose "
-                                  "(null: the task's and its interleaved variant)")
-    scope: str = setting("gate-set scope of configs/quantum_scopes.yaml: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full")
+    encoder: str | None = setting(
+        f"{ENCODERS}, or several comma-separated for the search to choose "
+        "(null: the task's and its interleaved variant)"
+    )
+    scope: str = setting(
+        "gate-set scope of configs/quantum_scopes.yaml: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full"
+    )
     layers: int = setting("deepest circuit searched")
-    cost: str = setting("cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, "
-                        "infidelity)")
+    cost: str = setting(
+        "cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, infidelity)"
+    )
     T: float | None = setting("cost limit (constrained, mnasnet and pareto objectives)")
-    supercircuit_epochs: int = setting("one-shot: train a SuperCircuit this many epochs and score candidates by "
-                                       "inherited weights (0: train each candidate)")
+    supercircuit_epochs: int = setting(
+        "one-shot: train a SuperCircuit this many epochs and score candidates by "
+        "inherited weights (0: train each candidate)"
+    )
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
     hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
 
@@ -95,8 +112,15 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
 
     task = load_task(s.task, label_column=s.label_column)
     space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers)
-    evaluator = QNNEvaluator(space, s.task, s.training(), noise=s.noise, label_column=s.label_column,
-                             optimization_level=s.optimization_level, shots=s.shots)
+    evaluator = QNNEvaluator(
+        space,
+        s.task,
+        s.training(),
+        noise=s.noise,
+        label_column=s.label_column,
+        optimization_level=s.optimization_level,
+        shots=s.shots,
+    )
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
 
@@ -110,10 +134,20 @@ def one_shot(s: QuantumSettings, space, evaluator):
     start = time.perf_counter()
     bank = train_supercircuit(space, evaluator.task, training).weights
     print(f"SuperCircuit trained: {s.supercircuit_epochs} epochs in {time.perf_counter() - start:.1f} s")
-    searched = SuperCircuitEvaluator(space, evaluator.task, bank,
-                                     {"task": s.task, "epochs": s.supercircuit_epochs, "lr": training.lr,
-                                      "optimizer": training.optimizer, "seed": s.seed},
-                                     finetune_steps=s.finetune_steps, training=evaluator.training)
+    searched = SuperCircuitEvaluator(
+        space,
+        evaluator.task,
+        bank,
+        {
+            "task": s.task,
+            "epochs": s.supercircuit_epochs,
+            "lr": training.lr,
+            "optimizer": training.optimizer,
+            "seed": s.seed,
+        },
+        finetune_steps=s.finetune_steps,
+        training=evaluator.training,
+    )
     return searched, make_objective(s.objective, quality="accuracy", cost=s.cost, T=s.T)
 
 
@@ -148,24 +182,44 @@ class QuantumJob(SearchJob):
 
     def summary(self, run: Run) -> str:
         s, doc = run.settings, run.result
-        lines = [f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}: "
-                 f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, stopped by {doc['stop_reason']}",
-                 f"best ({doc['rule']}):"]
+        lines = [
+            f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}: "
+            f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, "
+            f"stopped by {doc['stop_reason']}",
+            f"best ({doc['rule']}):",
+        ]
         best, test = doc["best"], doc.get("test", {})
         if best is None:
             lines.append("  none: no completed trial meets the rule; see summary.md")
         else:
             m = best["metrics"]
-            lines += [f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
-                      "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
-                          m["accuracy"], f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
-                          test["test_accuracy"],
-                          f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else ""),
-                      "  " + "  ".join(f"{k} {m[k]:g}" for k in ("params", "gates", "two_qubit_gates", "depth",
-                                                                 "transpiled_depth", "transpiled_two_qubit_gates",
-                                                                 "est_fidelity") if k in m)]
-        lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, best.qasm, best_circuit.png, "
-                     "best_weights.npy, summary.md, report/)")
+            lines += [
+                f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
+                "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+                    m["accuracy"],
+                    f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
+                    test["test_accuracy"],
+                    f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else "",
+                ),
+                "  "
+                + "  ".join(
+                    f"{k} {m[k]:g}"
+                    for k in (
+                        "params",
+                        "gates",
+                        "two_qubit_gates",
+                        "depth",
+                        "transpiled_depth",
+                        "transpiled_two_qubit_gates",
+                        "est_fidelity",
+                    )
+                    if k in m
+                ),
+            ]
+        lines.append(
+            f"run directory: {run.dir}  ({run.trial_files}, best.json, best.qasm, best_circuit.png, "
+            "best_weights.npy, summary.md, report/)"
+        )
         from hybrid_nas.tuning.command import after_search_summary
 
         return "\n".join(lines + after_search_summary(run))
@@ -194,21 +248,31 @@ class DepthSweepJob(SearchJob):
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         from hybrid_nas.quantum.depth import write_depth_sweep
 
-        rows = [{"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number,
-                 **r.best.metrics} for depth, r in enumerate(results, 1) if r.best is not None]
+        rows = [
+            {"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number, **r.best.metrics}
+            for depth, r in enumerate(results, 1)
+            if r.best is not None
+        ]
         write_depth_sweep(rows, run.dir)
 
     def summary(self, run: Run) -> str:
-        return (run.dir / "depth_sweep.md").read_text().split("\n\n")[1] + \
-            f"\nrun directory: {run.dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)"
+        return (run.dir / "depth_sweep.md").read_text().split("\n\n")[
+            1
+        ] + f"\nrun directory: {run.dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)"
 
 
 def rebuild_space(meta: dict):
     from hybrid_nas.quantum.space import CircuitSpace
 
     layers = meta["decisions"]["layers"]
-    return CircuitSpace(meta["n_qubits"], max(layers), meta["scope"], tuple(meta["decisions"]["encoder"]),
-                        min(layers), meta.get("n_features"))
+    return CircuitSpace(
+        meta["n_qubits"],
+        max(layers),
+        meta["scope"],
+        tuple(meta["decisions"]["encoder"]),
+        min(layers),
+        meta.get("n_features"),
+    )
 
 
 def _plot_depth(view, path: Path) -> bool:
@@ -225,7 +289,16 @@ def hpo_trainer(settings, workdir: Path):
 
 register_hpo_target(HPOTarget("quantum", hpo_trainer, {"batch_size": "batch"}))
 register_space(SpaceKind("pqc", rebuild_space, (Plot("depth_vs_accuracy.png", "depth vs accuracy", _plot_depth),)))
-register(Command(("quantum",), "search the gate placement of a PQC classifier (PennyLane/Qiskit)", QuantumSettings,
-                 QuantumJob))
-register(Command(("depth-sweep",), "best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and "
-                 "cost per depth", QuantumSettings, DepthSweepJob))
+register(
+    Command(
+        ("quantum",), "search the gate placement of a PQC classifier (PennyLane/Qiskit)", QuantumSettings, QuantumJob
+    )
+)
+register(
+    Command(
+        ("depth-sweep",),
+        "best circuit per number of layers 1..--layers: accuracy (noiseless, noisy) and cost per depth",
+        QuantumSettings,
+        DepthSweepJob,
+    )
+)

@@ -46,8 +46,9 @@ def adaptive_pool(images: np.ndarray, size: int) -> np.ndarray:
     h, w = images.shape[1:]
     rows = [(i * h // size, -(-(i + 1) * h // size)) for i in range(size)]
     cols = [(j * w // size, -(-(j + 1) * w // size)) for j in range(size)]
-    return np.stack([np.stack([images[:, r0:r1, c0:c1].mean(axis=(1, 2)) for c0, c1 in cols], -1)
-                     for r0, r1 in rows], 1)
+    return np.stack(
+        [np.stack([images[:, r0:r1, c0:c1].mean(axis=(1, 2)) for c0, c1 in cols], -1) for r0, r1 in rows], 1
+    )
 
 
 def _digits(classes: tuple[int, ...], size: int, n_qubits: int):
@@ -90,7 +91,9 @@ def _breast_cancer(n_features: int):
 def _csv(path: str, label_column: str | None):
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"data file {p} does not exist; give --task csv:PATH with a CSV of numeric features and a label column")
+        raise DataError(
+            f"data file {p} does not exist; give --task csv:PATH with a CSV of numeric features and a label column"
+        )
     import csv
 
     with p.open(newline="") as f:
@@ -141,8 +144,9 @@ def split(x, y, seed: int = 0, val: float = 0.2, test: float = 0.2) -> tuple[np.
     from sklearn.model_selection import train_test_split
 
     x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test, random_state=seed, stratify=y)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val / (1 - test),
-                                                      random_state=seed, stratify=y_rest)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val / (1 - test), random_state=seed, stratify=y_rest
+    )
     return x_train, y_train, x_val, y_val, x_test, y_test
 
 
@@ -156,7 +160,9 @@ def load_task(name: str, seed: int = 0, label_column: str | None = None, val: fl
         raise DataError(unknown("task", name, [*TASKS, "csv:PATH"]))
     n_classes = int(y.max()) + 1
     if n_classes > n_qubits:
-        raise DataError(f"task {name!r} has {n_classes} classes but {n_qubits} qubits: the readout needs a qubit per class")
+        raise DataError(
+            f"task {name!r} has {n_classes} classes but {n_qubits} qubits: the readout needs a qubit per class"
+        )
     x_train, y_train, x_val, y_val, x_test, y_test = split(x, y, seed, val, test)
     lo, hi = x_train.min(0), x_train.max(0)
     span = np.where(hi > lo, hi - lo, 1.0)
@@ -173,7 +179,7 @@ def readout_matrix(n_qubits: int, n_classes: int) -> np.ndarray:
     R = np.zeros((n_qubits, n_classes))
     if n_classes == 2:
         R[: n_qubits // 2, 0] = 1.0
-        R[n_qubits // 2: 2 * (n_qubits // 2), 1] = 1.0
+        R[n_qubits // 2 : 2 * (n_qubits // 2), 1] = 1.0
     else:
         R[np.arange(n_classes), np.arange(n_classes)] = 1.0
     return R

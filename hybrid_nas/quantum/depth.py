@@ -6,10 +6,16 @@ import json
 from pathlib import Path
 
 # (header, metric, format); the noisy ones only when the sweep ran with --noise
-COLUMNS = [("layers", "layers", "{:d}"), ("val accuracy", "accuracy", "{:.3f}"),
-           ("noisy val accuracy", "noisy_accuracy", "{:.3f}"), ("params", "params", "{:g}"),
-           ("2q gates", "two_qubit_gates", "{:g}"), ("circuit depth", "depth", "{:g}"),
-           ("transpiled depth", "transpiled_depth", "{:g}"), ("est. fidelity", "est_fidelity", "{:.3f}")]
+COLUMNS = [
+    ("layers", "layers", "{:d}"),
+    ("val accuracy", "accuracy", "{:.3f}"),
+    ("noisy val accuracy", "noisy_accuracy", "{:.3f}"),
+    ("params", "params", "{:g}"),
+    ("2q gates", "two_qubit_gates", "{:g}"),
+    ("circuit depth", "depth", "{:g}"),
+    ("transpiled depth", "transpiled_depth", "{:g}"),
+    ("est. fidelity", "est_fidelity", "{:.3f}"),
+]
 
 
 def write_depth_sweep(rows: list[dict], run_dir: Path) -> str:

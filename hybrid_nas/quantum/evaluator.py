@@ -34,9 +34,16 @@ class QNNEvaluator(Evaluator):
 
     name = "qnn"
 
-    def __init__(self, space: CircuitSpace, task: str = "digits4", training: TrainConfig = TrainConfig(),
-                 noise: str | None = None, label_column: str | None = None, optimization_level: int = 1,
-                 shots: int | None = None):
+    def __init__(
+        self,
+        space: CircuitSpace,
+        task: str = "digits4",
+        training: TrainConfig = TrainConfig(),
+        noise: str | None = None,
+        label_column: str | None = None,
+        optimization_level: int = 1,
+        shots: int | None = None,
+    ):
         if optimization_level not in (0, 1, 2, 3):
             raise ConfigError(f"--optimization-level must be 0, 1, 2 or 3, got {optimization_level}")
         if shots is not None and shots < 1:
@@ -54,9 +61,15 @@ class QNNEvaluator(Evaluator):
         return _task(self.task_name, self.label_column)
 
     def meta(self):
-        return {"name": self.name, "task": self.task_name, "label_column": self.label_column,
-                "training": asdict(self.training), "noise": self.noise, "optimization_level": self.optimization_level,
-                "shots": self.shots}
+        return {
+            "name": self.name,
+            "task": self.task_name,
+            "label_column": self.label_column,
+            "training": asdict(self.training),
+            "noise": self.noise,
+            "optimization_level": self.optimization_level,
+            "shots": self.shots,
+        }
 
     def _train(self, arch: Architecture, seed: int):
         circuit = self.space.build(arch)
@@ -88,8 +101,9 @@ class QNNEvaluator(Evaluator):
         figure = to_qiskit(circuit, result.weights).draw("mpl", fold=40)
         figure.savefig(run_dir / "best_circuit.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
-        test = {"test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes,
-                                          self.training)}
+        test = {
+            "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, self.training)
+        }
         if self.noise:
             run = self._device_run(circuit, result.weights, seed)
             test["noisy_test_accuracy"] = run.accuracy(task.x_test, task.y_test, task.n_classes)

@@ -78,39 +78,102 @@ def _pl_rzx(p, w):
     qml.Hadamard(wires=w[1])
 
 
-GATES: dict[str, Gate] = {g.name: g for g in (
-    # one-qubit
-    Gate("rx", 1, 1, lambda p, w: qml.RX(p[0], wires=w), lambda qc, p, w: qc.rx(p[0], *w),
-         lambda p: _rot(p[0], "x")),
-    Gate("ry", 1, 1, lambda p, w: qml.RY(p[0], wires=w), lambda qc, p, w: qc.ry(p[0], *w),
-         lambda p: _rot(p[0], "y")),
-    Gate("rz", 1, 1, lambda p, w: qml.RZ(p[0], wires=w), lambda qc, p, w: qc.rz(p[0], *w),
-         lambda p: _rot(p[0], "z")),
-    Gate("u3", 1, 3, lambda p, w: qml.U3(*p, wires=w), lambda qc, p, w: qc.u(*p, *w),
-         lambda p: _u3(*p)),
-    Gate("h", 1, 0, lambda p, w: qml.Hadamard(wires=w), lambda qc, p, w: qc.h(*w),
-         _fixed([[2**-0.5, 2**-0.5], [2**-0.5, -(2**-0.5)]])),
-    Gate("sx", 1, 0, lambda p, w: qml.SX(wires=w), lambda qc, p, w: qc.sx(*w),
-         _fixed([[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]])),
-    Gate("x", 1, 0, lambda p, w: qml.PauliX(wires=w), lambda qc, p, w: qc.x(*w),
-         _fixed([[0, 1], [1, 0]])),
-    # two-qubit
-    Gate("cnot", 2, 0, lambda p, w: qml.CNOT(wires=w), lambda qc, p, w: qc.cx(*w),
-         _fixed([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]])),
-    Gate("cz", 2, 0, lambda p, w: qml.CZ(wires=w), lambda qc, p, w: qc.cz(*w),
-         _fixed([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, -1]])),
-    Gate("crx", 2, 1, lambda p, w: qml.CRX(p[0], wires=w), lambda qc, p, w: qc.crx(p[0], *w),
-         lambda p: _controlled(_rot(p[0], "x"))),
-    Gate("cry", 2, 1, lambda p, w: qml.CRY(p[0], wires=w), lambda qc, p, w: qc.cry(p[0], *w),
-         lambda p: _controlled(_rot(p[0], "y"))),
-    Gate("crz", 2, 1, lambda p, w: qml.CRZ(p[0], wires=w), lambda qc, p, w: qc.crz(p[0], *w),
-         lambda p: _controlled(_rot(p[0], "z"))),
-    Gate("cu3", 2, 3, lambda p, w: qml.ctrl(qml.U3, control=w[0])(*p, wires=w[1]),
-         lambda qc, p, w: qc.cu(*p, 0, *w), lambda p: _controlled(_u3(*p))),
-    Gate("rzz", 2, 1, lambda p, w: qml.IsingZZ(p[0], wires=w), lambda qc, p, w: qc.rzz(p[0], *w),
-         lambda p: _pauli_pair(p[0], _Z, _Z)),
-    Gate("rxx", 2, 1, lambda p, w: qml.IsingXX(p[0], wires=w), lambda qc, p, w: qc.rxx(p[0], *w),
-         lambda p: _pauli_pair(p[0], _X, _X)),
-    Gate("rzx", 2, 1, _pl_rzx, lambda qc, p, w: qc.rzx(p[0], *w),
-         lambda p: _pauli_pair(p[0], _Z, _X)),
-)}
+GATES: dict[str, Gate] = {
+    g.name: g
+    for g in (
+        # one-qubit
+        Gate(
+            "rx", 1, 1, lambda p, w: qml.RX(p[0], wires=w), lambda qc, p, w: qc.rx(p[0], *w), lambda p: _rot(p[0], "x")
+        ),
+        Gate(
+            "ry", 1, 1, lambda p, w: qml.RY(p[0], wires=w), lambda qc, p, w: qc.ry(p[0], *w), lambda p: _rot(p[0], "y")
+        ),
+        Gate(
+            "rz", 1, 1, lambda p, w: qml.RZ(p[0], wires=w), lambda qc, p, w: qc.rz(p[0], *w), lambda p: _rot(p[0], "z")
+        ),
+        Gate("u3", 1, 3, lambda p, w: qml.U3(*p, wires=w), lambda qc, p, w: qc.u(*p, *w), lambda p: _u3(*p)),
+        Gate(
+            "h",
+            1,
+            0,
+            lambda p, w: qml.Hadamard(wires=w),
+            lambda qc, p, w: qc.h(*w),
+            _fixed([[2**-0.5, 2**-0.5], [2**-0.5, -(2**-0.5)]]),
+        ),
+        Gate(
+            "sx",
+            1,
+            0,
+            lambda p, w: qml.SX(wires=w),
+            lambda qc, p, w: qc.sx(*w),
+            _fixed([[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]]),
+        ),
+        Gate("x", 1, 0, lambda p, w: qml.PauliX(wires=w), lambda qc, p, w: qc.x(*w), _fixed([[0, 1], [1, 0]])),
+        # two-qubit
+        Gate(
+            "cnot",
+            2,
+            0,
+            lambda p, w: qml.CNOT(wires=w),
+            lambda qc, p, w: qc.cx(*w),
+            _fixed([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]),
+        ),
+        Gate(
+            "cz",
+            2,
+            0,
+            lambda p, w: qml.CZ(wires=w),
+            lambda qc, p, w: qc.cz(*w),
+            _fixed([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, -1]]),
+        ),
+        Gate(
+            "crx",
+            2,
+            1,
+            lambda p, w: qml.CRX(p[0], wires=w),
+            lambda qc, p, w: qc.crx(p[0], *w),
+            lambda p: _controlled(_rot(p[0], "x")),
+        ),
+        Gate(
+            "cry",
+            2,
+            1,
+            lambda p, w: qml.CRY(p[0], wires=w),
+            lambda qc, p, w: qc.cry(p[0], *w),
+            lambda p: _controlled(_rot(p[0], "y")),
+        ),
+        Gate(
+            "crz",
+            2,
+            1,
+            lambda p, w: qml.CRZ(p[0], wires=w),
+            lambda qc, p, w: qc.crz(p[0], *w),
+            lambda p: _controlled(_rot(p[0], "z")),
+        ),
+        Gate(
+            "cu3",
+            2,
+            3,
+            lambda p, w: qml.ctrl(qml.U3, control=w[0])(*p, wires=w[1]),
+            lambda qc, p, w: qc.cu(*p, 0, *w),
+            lambda p: _controlled(_u3(*p)),
+        ),
+        Gate(
+            "rzz",
+            2,
+            1,
+            lambda p, w: qml.IsingZZ(p[0], wires=w),
+            lambda qc, p, w: qc.rzz(p[0], *w),
+            lambda p: _pauli_pair(p[0], _Z, _Z),
+        ),
+        Gate(
+            "rxx",
+            2,
+            1,
+            lambda p, w: qml.IsingXX(p[0], wires=w),
+            lambda qc, p, w: qc.rxx(p[0], *w),
+            lambda p: _pauli_pair(p[0], _X, _X),
+        ),
+        Gate("rzx", 2, 1, _pl_rzx, lambda qc, p, w: qc.rzx(p[0], *w), lambda p: _pauli_pair(p[0], _Z, _X)),
+    )
+}

@@ -32,8 +32,10 @@ def fake_backend(name: str):
 def require_qubits(n_qubits: int, backend) -> None:
     """A one-line error where ``backend`` has fewer qubits than the circuit needs."""
     if n_qubits > backend.num_qubits:
-        raise ConfigError(f"the circuit needs {n_qubits} qubits, {type(backend).__name__} has {backend.num_qubits}: "
-                          "pick a larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)")
+        raise ConfigError(
+            f"the circuit needs {n_qubits} qubits, {type(backend).__name__} has {backend.num_qubits}: "
+            "pick a larger fake backend, e.g. FakeGuadalupeV2 (16 qubits) or FakeTorontoV2 (27)"
+        )
 
 
 def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0, weights=None, x=None):
@@ -45,16 +47,23 @@ def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: 
     from qiskit import transpile
 
     require_qubits(circuit.n_qubits, backend)
-    return transpile(to_qiskit(circuit, weights, x), backend, optimization_level=optimization_level,
-                     seed_transpiler=seed)
+    return transpile(
+        to_qiskit(circuit, weights, x), backend, optimization_level=optimization_level, seed_transpiler=seed
+    )
 
 
 def hardware_figures(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0) -> dict[str, float]:
     """Figures of the circuit transpiled to ``backend``. Angles are bound to generic random values: the
     figures do not depend on them (barring angles that happen to be 0), and bound circuits transpile fast."""
     rng = np.random.default_rng(seed)
-    tqc = transpile_for(circuit, backend, optimization_level, seed, weights=rng.uniform(0.1, 3.0, circuit.n_weights),
-                        x=rng.uniform(0.1, 3.0, circuit.n_features))
+    tqc = transpile_for(
+        circuit,
+        backend,
+        optimization_level,
+        seed,
+        weights=rng.uniform(0.1, 3.0, circuit.n_weights),
+        x=rng.uniform(0.1, 3.0, circuit.n_features),
+    )
     return transpiled_figures(tqc, backend, circuit.n_qubits)
 
 
@@ -73,5 +82,9 @@ def transpiled_figures(tqc, backend, n_qubits: int) -> dict[str, float]:
         props = target["measure"].get((q,)) if "measure" in target else None
         success *= 1.0 - ((props.error or 0.0) if props is not None else 0.0)
     # infidelity = 1 - success rate: a cost to minimise, for Pareto fronts and cost limits
-    return {"transpiled_depth": float(tqc.depth()), "transpiled_two_qubit_gates": float(two_qubit),
-            "est_fidelity": success, "infidelity": 1.0 - success}
+    return {
+        "transpiled_depth": float(tqc.depth()),
+        "transpiled_two_qubit_gates": float(two_qubit),
+        "est_fidelity": success,
+        "infidelity": 1.0 - success,
+    }

@@ -54,8 +54,9 @@ class CircuitTraining(Evaluator):
     name = "circuit-training"
     quality = "accuracy"
 
-    def __init__(self, space: CircuitSpace, arch: Architecture, task: str, base: TrainConfig,
-                 label_column: str | None = None):
+    def __init__(
+        self, space: CircuitSpace, arch: Architecture, task: str, base: TrainConfig, label_column: str | None = None
+    ):
         self.space, self.arch, self.task_name, self.base = space, arch, task, base
         self.label_column = label_column
         self.task = load_task(task, label_column=label_column)
@@ -76,23 +77,34 @@ class CircuitTraining(Evaluator):
         return {name: getattr(self.base, name) for name in names}
 
     def meta(self):
-        return {"name": self.name, "task": self.task_name, "circuit": self.space.describe(self.arch),
-                "base": asdict(self.base)}
+        return {
+            "name": self.name,
+            "task": self.task_name,
+            "circuit": self.space.describe(self.arch),
+            "base": asdict(self.base),
+        }
 
     def evaluate(self, params, seed):
         self.check(params)
         cfg = replace(self.base, seed=seed, **{k: _typed(k, v) for k, v in params.items()})
         circuit, task = self.space.build(self.arch), self.task
         result = train(circuit, task, cfg)
-        return {"accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg),
-                "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, cfg),
-                "train_seconds": result.seconds}
+        return {
+            "accuracy": accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg),
+            "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, cfg),
+            "train_seconds": result.seconds,
+        }
 
 
 def target_from_settings(s) -> CircuitTraining:
     """The target of ``hybrid-nas hpo quantum`` (and of the NNI trial entry point): a run's best circuit,
     trained as that run trained its circuits, or the built-in baseline."""
     space, arch, run_cfg = circuit_of_run(s.run_dir) if s.run_dir else baseline_circuit()
-    base = TrainConfig(**{k: run_cfg[k] for k in ("epochs", "batch", "lr", "optimizer", "momentum", "n_train",
-                                                  "precision", "device") if k in run_cfg})
+    base = TrainConfig(
+        **{
+            k: run_cfg[k]
+            for k in ("epochs", "batch", "lr", "optimizer", "momentum", "n_train", "precision", "device")
+            if k in run_cfg
+        }
+    )
     return CircuitTraining(space, arch, run_cfg["task"], base, run_cfg.get("label_column"))

@@ -51,8 +51,10 @@ def aer_method(n_active: int, noisy: bool, shots: int | None) -> str:
     if n_active <= DENSITY_MATRIX_MAX_QUBITS and (not shots or 2**n_active <= shots):
         return "density_matrix"
     if not shots:
-        raise ConfigError(f"exact noisy expectation values of {n_active} qubits need a density matrix of "
-                          f"{16 * 4**n_active / 2**30:.0f} GiB: give --shots N (noisy trajectories)")
+        raise ConfigError(
+            f"exact noisy expectation values of {n_active} qubits need a density matrix of "
+            f"{16 * 4**n_active / 2**30:.0f} GiB: give --shots N (noisy trajectories)"
+        )
     return "statevector"
 
 
@@ -72,8 +74,9 @@ def _transpiled(circuit: Circuit, weights, backend, optimization_level: int, see
         tqc, layout = qc, list(range(circuit.n_qubits))
     else:
         require_qubits(circuit.n_qubits, backend)
-        tqc = generate_preset_pass_manager(optimization_level=optimization_level, backend=backend,
-                                           seed_transpiler=seed).run(qc)
+        tqc = generate_preset_pass_manager(
+            optimization_level=optimization_level, backend=backend, seed_transpiler=seed
+        ).run(qc)
         layout = list(tqc.layout.final_index_layout())[: circuit.n_qubits]
     return tqc, [p.index for p in tqc.parameters], layout
 
@@ -95,8 +98,16 @@ class DeviceRun:
     """Trained ``weights`` of ``circuit`` transpiled once for ``backend`` (None: noiseless, untranspiled);
     each data set is then one batched job on that transpiled circuit (``tqc``), exact or of ``shots``."""
 
-    def __init__(self, circuit: Circuit, weights, backend=None, optimization_level: int = 1, seed: int = 0,
-                 method: str | None = None, shots: int | None = None):
+    def __init__(
+        self,
+        circuit: Circuit,
+        weights,
+        backend=None,
+        optimization_level: int = 1,
+        seed: int = 0,
+        method: str | None = None,
+        shots: int | None = None,
+    ):
         from qiskit import ClassicalRegister
 
         self.tqc, self._columns, layout = _transpiled(circuit, weights, backend, optimization_level, seed)
@@ -116,8 +127,9 @@ class DeviceRun:
             from qiskit_aer.primitives import EstimatorV2
 
             self._observables = _observables(circuit.n_qubits, self.tqc, backend is not None)
-            self._estimator = EstimatorV2(options={"backend_options": options, "default_precision": 0.0,
-                                                   "run_options": {"seed_simulator": seed}})
+            self._estimator = EstimatorV2(
+                options={"backend_options": options, "default_precision": 0.0, "run_options": {"seed_simulator": seed}}
+            )
 
     def _job(self, values: np.ndarray) -> np.ndarray:
         """<Z_q> (rows, qubits) for rows of feature values in the transpiled circuit's parameter order."""
@@ -138,9 +150,17 @@ class DeviceRun:
         return readout_accuracy(self.expvals(x), y, n_classes)
 
 
-def noisy_expvals(circuit: Circuit, weights, x, backend=None, method: str | None = None,
-                  shots: int | None = None, optimization_level: int = 1, seed: int = 0,
-                  batched: bool = True) -> np.ndarray:
+def noisy_expvals(
+    circuit: Circuit,
+    weights,
+    x,
+    backend=None,
+    method: str | None = None,
+    shots: int | None = None,
+    optimization_level: int = 1,
+    seed: int = 0,
+    batched: bool = True,
+) -> np.ndarray:
     """<Z_q> per sample (samples, n_qubits) under ``backend``'s noise (noiseless if None), transpiled to it."""
     return DeviceRun(circuit, weights, backend, optimization_level, seed, method, shots).expvals(x, batched)
 

@@ -32,8 +32,10 @@ class Scope:
 
 
 def load_scopes() -> dict[str, Scope]:
-    return {name: Scope(name, tuple(s.get("rotations") or ()), tuple(s.get("entanglers") or ()))
-            for name, s in packaged("quantum_scopes.yaml").items()}
+    return {
+        name: Scope(name, tuple(s.get("rotations") or ()), tuple(s.get("entanglers") or ()))
+        for name, s in packaged("quantum_scopes.yaml").items()
+    }
 
 
 def get_scope(name: str) -> Scope:
@@ -53,8 +55,15 @@ class CircuitSpace(SearchSpace):
 
     name = "pqc"
 
-    def __init__(self, n_qubits: int = 4, max_layers: int = 3, scope: str = "u3cu3", encoders=("ryzxy",),
-                 min_layers: int = 1, n_features: int | None = None):
+    def __init__(
+        self,
+        n_qubits: int = 4,
+        max_layers: int = 3,
+        scope: str = "u3cu3",
+        encoders=("ryzxy",),
+        min_layers: int = 1,
+        n_features: int | None = None,
+    ):
         if n_qubits < 2:
             raise ConfigError(f"a circuit needs at least 2 qubits, got {n_qubits}")
         if not 1 <= min_layers <= max_layers:
@@ -80,8 +89,9 @@ class CircuitSpace(SearchSpace):
         the entangler (of the first ``n_qubits`` qubits, if given)."""
         layers = []
         for layer in range(arch["layers"]):
-            rots = " ".join("-" if (g := arch[f"L{layer}.rot.q{q}"]) == NONE else g
-                            for q in range(n_qubits or self.n_qubits))
+            rots = " ".join(
+                "-" if (g := arch[f"L{layer}.rot.q{q}"]) == NONE else g for q in range(n_qubits or self.n_qubits)
+            )
             ent = arch[f"L{layer}.ent"]
             layers.append(rots + ("" if ent == NONE else f" > {ent}"))
         return " | ".join([arch["encoder"], *layers])
@@ -90,8 +100,11 @@ class CircuitSpace(SearchSpace):
         return repr(self.build(arch).ops)  # weights are numbered in gate order, so equal circuits repr equal
 
     def canonical(self, arch: Architecture) -> Architecture:
-        inactive = {d.name: d.options[0] for d in self.decisions if d.name.startswith("L")
-                    and int(d.name[1:d.name.index(".")]) >= arch["layers"]}
+        inactive = {
+            d.name: d.options[0]
+            for d in self.decisions
+            if d.name.startswith("L") and int(d.name[1 : d.name.index(".")]) >= arch["layers"]
+        }
         return arch.replace(**inactive) if inactive else arch
 
     def shared_offsets(self) -> dict[tuple, int]:
@@ -155,9 +168,16 @@ class CircuitSpace(SearchSpace):
             raise ConfigError(f"scope {self.scope.name!r} cannot build that circuit: {e}") from None
 
 
-def space_for_task(task, qubits: int | None = None, layers: int = 3, scope: str = "u3cu3", encoder: str | None = None,
-                   min_layers: int = 1) -> CircuitSpace:
+def space_for_task(
+    task,
+    qubits: int | None = None,
+    layers: int = 3,
+    scope: str = "u3cu3",
+    encoder: str | None = None,
+    min_layers: int = 1,
+) -> CircuitSpace:
     """The circuit space for a ``Task``: its qubits (or ``qubits``), its features, and the encoder
     decision from ``encoder`` ("ryzxy,zz") or the task's own."""
-    return CircuitSpace(qubits or task.n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers,
-                        task.n_features)
+    return CircuitSpace(
+        qubits or task.n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers, task.n_features
+    )

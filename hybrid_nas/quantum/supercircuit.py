@@ -38,8 +38,9 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
         return _fit(size, space.n_qubits, task, cfg, expvals_of, device=resolve_device(cfg.device))
 
 
-def inherit(space: CircuitSpace, bank, arch, task: Task | None = None, steps: int = 0,
-            cfg: TrainConfig = TrainConfig()) -> tuple[Circuit, np.ndarray]:
+def inherit(
+    space: CircuitSpace, bank, arch, task: Task | None = None, steps: int = 0, cfg: TrainConfig = TrainConfig()
+) -> tuple[Circuit, np.ndarray]:
     """(sub-circuit, weights): the circuit of ``arch`` indexing the SuperCircuit ``bank``, with the bank's
     weights, or with them fine-tuned for ``steps`` Adam steps on ``task``'s training split."""
     circuit = space.build(arch, shared=True)
@@ -61,8 +62,15 @@ class SuperCircuitEvaluator(Evaluator):
 
     name = "supercircuit"
 
-    def __init__(self, space: CircuitSpace, task: Task, bank: np.ndarray, meta: dict | None = None,
-                 finetune_steps: int = 0, training: TrainConfig = TrainConfig()):
+    def __init__(
+        self,
+        space: CircuitSpace,
+        task: Task,
+        bank: np.ndarray,
+        meta: dict | None = None,
+        finetune_steps: int = 0,
+        training: TrainConfig = TrainConfig(),
+    ):
         self.space, self.task, self.bank, self._meta = space, task, np.asarray(bank), meta or {}
         self.finetune_steps, self.training = finetune_steps, training
 
@@ -71,6 +79,11 @@ class SuperCircuitEvaluator(Evaluator):
 
     def evaluate(self, arch, seed):
         t = self.task
-        circuit, weights = inherit(self.space, self.bank, arch, t, self.finetune_steps, replace(self.training, seed=seed))
+        circuit, weights = inherit(
+            self.space, self.bank, arch, t, self.finetune_steps, replace(self.training, seed=seed)
+        )
         # the shared sub-circuit has the same gates and parameter count as the stand-alone one
-        return {"accuracy": accuracy(circuit, weights, t.x_val, t.y_val, t.n_classes, self.training), **circuit.figures()}
+        return {
+            "accuracy": accuracy(circuit, weights, t.x_val, t.y_val, t.n_classes, self.training),
+            **circuit.figures(),
+        }

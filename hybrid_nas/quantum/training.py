@@ -78,8 +78,16 @@ def batches(n: int, cfg: TrainConfig):
         yield from order.split(cfg.batch)
 
 
-def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of, init=None,
-         max_steps: int | None = None, device: torch.device | str = "cpu") -> TrainResult:
+def _fit(
+    n_weights: int,
+    n_qubits: int,
+    task: Task,
+    cfg: TrainConfig,
+    expvals_of,
+    init=None,
+    max_steps: int | None = None,
+    device: torch.device | str = "cpu",
+) -> TrainResult:
     """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``. Starts from
     ``init`` weights if given (else random), and stops after ``max_steps`` steps if given."""
     n = len(task.y_train) if cfg.n_train is None else min(cfg.n_train, len(task.y_train))
@@ -110,14 +118,23 @@ def _fit(n_weights: int, n_qubits: int, task: Task, cfg: TrainConfig, expvals_of
     return result
 
 
-def train(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig(), init=None,
-          max_steps: int | None = None) -> TrainResult:
+def train(
+    circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig(), init=None, max_steps: int | None = None
+) -> TrainResult:
     """Train by the package's simulator; from ``init`` weights and for at most ``max_steps`` steps if given."""
     sim = cfg.simulator(circuit)
     with threads_for(sim.batch * 2**circuit.n_qubits):
         encoded = sim.encode(task.x_train)  # the data encoder: once per data set where it fits, not per step
-        return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: sim.expvals(w, encoded[index]),
-                    init, max_steps, sim.device)
+        return _fit(
+            circuit.n_weights,
+            circuit.n_qubits,
+            task,
+            cfg,
+            lambda w, index: sim.expvals(w, encoded[index]),
+            init,
+            max_steps,
+            sim.device,
+        )
 
 
 def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
@@ -131,7 +148,7 @@ def predict_expvals(circuit: Circuit, weights, x, cfg: TrainConfig = TrainConfig
     sim = cfg.simulator(circuit)
     with torch.no_grad(), threads_for(sim.batch * 2**circuit.n_qubits):
         encoded = sim.encode(x)
-        chunks = [sim.expvals(weights, encoded[i: i + sim.batch]) for i in range(0, len(encoded), sim.batch)]
+        chunks = [sim.expvals(weights, encoded[i : i + sim.batch]) for i in range(0, len(encoded), sim.batch)]
         return torch.cat(chunks).double().cpu().numpy()
 
 

@@ -13,8 +13,17 @@ if TYPE_CHECKING:
 TARGETS = ("quantum", "classical")
 
 
-def tune(target: str, settings: Any = None, /, *, out: str | Path | None = None, resume: bool = False,
-         progress: bool = True, config: str | Path | None = None, **given: Any) -> Run:
+def tune(
+    target: str,
+    settings: Any = None,
+    /,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    config: str | Path | None = None,
+    **given: Any,
+) -> Run:
     """SMAC over the training hyperparameters of ``target``, "quantum" or "classical" (settings:
     ``HPOQuantumSettings`` / ``HPOClassicalSettings`` of ``hybrid_nas.tuning.command``)."""
     from hybrid_nas.engine.errors import ConfigError, unknown

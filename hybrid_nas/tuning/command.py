@@ -20,8 +20,10 @@ class HPOFields:
 
     run_dir: str | None = setting("a search run whose best architecture is tuned (null: the built-in baseline)")
     space: str = setting("search space in NNI's format, .json or .yaml: a path or a file of configs/")
-    method: str = setting("hpo: SMAC with a random forest; multi-fidelity: + Hyperband over epochs; random",
-                          choices=("hpo", "multi-fidelity", "random"))
+    method: str = setting(
+        "hpo: SMAC with a random forest; multi-fidelity: + Hyperband over epochs; random",
+        choices=("hpo", "multi-fidelity", "random"),
+    )
     trials: int = setting("number of trials (a resume may raise it)")
     repeats: int = setting("seeds a configuration may be evaluated on (SMAC intensification)")
     n_initial: int | None = setting("SMAC's initial design size (null: its default)")
@@ -116,34 +118,55 @@ class HPOJob(Job[Run]):
         for old, new in renamed:
             print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
         out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
-        evaluator = hpo_target(name).build(s, out / "work")  # a bad target or space fails here, before the directory is claimed
+        evaluator = hpo_target(name).build(
+            s, out / "work"
+        )  # a bad target or space fails here, before the directory is claimed
         for note in evaluator.prepare(space.names):
             print(f"hpo: {note}")
         evaluator.check(space.names)
         space = space.evaluated(s.fidelity, s.seeded)
         run = Run.start(out, self.command, s, resume)
         # the reward is the validation quality; train_seconds is only the cost column of the reports
-        objective = make_objective("weighted", quality=evaluator.quality, cost="train_seconds",
-                                   weights={evaluator.quality: 1.0})
-        result = search(run.dir, StudySpec("", space, HPOTrial(evaluator, space), objective), s, resume=resume,
-                        progress=progress)
+        objective = make_objective(
+            "weighted", quality=evaluator.quality, cost="train_seconds", weights={evaluator.quality: 1.0}
+        )
+        result = search(
+            run.dir, StudySpec("", space, HPOTrial(evaluator, space), objective), s, resume=resume, progress=progress
+        )
         view, best = result.view, result.best
         write_report(run.dir, space.describe)
         if best is None:
             first = view.failed[0].error_line if view.failed else "none finished"
-            raise ConfigError(f"no HPO trial of {run.dir} succeeded ({len(view.failed)} failed; the first: {first}); "
-                              "nothing to tune")
+            raise ConfigError(
+                f"no HPO trial of {run.dir} succeeded ({len(view.failed)} failed; the first: {first}); nothing to tune"
+            )
         incumbent = space.hyperparameters(best.arch)
         if space.fidelity is not None:  # the tuned configuration trains as long as the largest budget
             incumbent[space.fidelity.name] = space.fidelity.high
         comparison = compare(evaluator, evaluator.defaults(list(incumbent)), incumbent, s.seeds)
         write_hpo_summary(run.dir, comparison, evaluator.quality, s.seeds)
-        (run.dir / "best.json").write_text(json.dumps(
-            {"rule": f"the highest validation {evaluator.quality}", "trials": len(view.trials),
-             "failed": len(view.failed), "seconds": result.seconds, "stop_reason": result.stop_reason,
-             "quality": evaluator.quality,
-             "best": {"trial": best.number, "hyperparameters": incumbent, "architecture": dict(best.arch),
-                      "metrics": best.metrics, "reward": best.reward}}, indent=2, default=float) + "\n")
+        (run.dir / "best.json").write_text(
+            json.dumps(
+                {
+                    "rule": f"the highest validation {evaluator.quality}",
+                    "trials": len(view.trials),
+                    "failed": len(view.failed),
+                    "seconds": result.seconds,
+                    "stop_reason": result.stop_reason,
+                    "quality": evaluator.quality,
+                    "best": {
+                        "trial": best.number,
+                        "hyperparameters": incumbent,
+                        "architecture": dict(best.arch),
+                        "metrics": best.metrics,
+                        "reward": best.reward,
+                    },
+                },
+                indent=2,
+                default=float,
+            )
+            + "\n"
+        )
         publish_quietly(run.dir)
         return run
 
@@ -165,11 +188,14 @@ def summary(run: Run) -> str:
     doc, s = run.result, run.settings
     comparison = json.loads((run.dir / "hpo.json").read_text())
     best = doc["best"]["reward"]
-    return "\n".join([
-        f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
-        f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
-        comparison_table(comparison, doc["quality"]),
-        f"run directory: {run.dir}  ({run.trial_files}, best.json, hpo.json, summary.md, report/)"])
+    return "\n".join(
+        [
+            f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
+            f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
+            comparison_table(comparison, doc["quality"]),
+            f"run directory: {run.dir}  ({run.trial_files}, best.json, hpo.json, summary.md, report/)",
+        ]
+    )
 
 
 def tune_after_search(name: str, run, search_settings, progress: bool = True, resume: bool = False):
@@ -193,7 +219,19 @@ def rebuild_space(meta: dict):
 
 
 register_space(SpaceKind("hpo", rebuild_space))
-register(Command(("hpo", "quantum"), "SMAC over the training hyperparameters of a found circuit",
-                 HPOQuantumSettings, HPOQuantumJob))
-register(Command(("hpo", "classical"), "SMAC over the training arguments of a found detector",
-                 HPOClassicalSettings, HPOClassicalJob))
+register(
+    Command(
+        ("hpo", "quantum"),
+        "SMAC over the training hyperparameters of a found circuit",
+        HPOQuantumSettings,
+        HPOQuantumJob,
+    )
+)
+register(
+    Command(
+        ("hpo", "classical"),
+        "SMAC over the training arguments of a found detector",
+        HPOClassicalSettings,
+        HPOClassicalJob,
+    )
+)

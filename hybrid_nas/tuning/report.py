@@ -21,17 +21,22 @@ def compare(evaluator: Evaluator, default: dict, tuned: dict, seeds: int, first_
             runs.append(metrics or {"error": error})
         ok = [r for r in runs if "error" not in r]
         keys = sorted({k for r in ok for k in r})
-        out[name] = {"params": params, "runs": runs,
-                     "mean": {k: float(np.mean([r[k] for r in ok])) for k in keys},
-                     "std": {k: float(np.std([r[k] for r in ok])) for k in keys}}
+        out[name] = {
+            "params": params,
+            "runs": runs,
+            "mean": {k: float(np.mean([r[k] for r in ok])) for k in keys},
+            "std": {k: float(np.std([r[k] for r in ok])) for k in keys},
+        }
     return out
 
 
 def comparison_table(result: dict, quality: str) -> str:
     held_out = f"test_{quality}" if f"test_{quality}" in result["default"]["mean"] else None
     cols = [quality] + ([held_out] if held_out else [])
-    lines = ["| training | " + " | ".join(f"{c} (mean +- std)" for c in cols) + " | hyperparameters |",
-             "|---|" + "---|" * len(cols) + "---|"]
+    lines = [
+        "| training | " + " | ".join(f"{c} (mean +- std)" for c in cols) + " | hyperparameters |",
+        "|---|" + "---|" * len(cols) + "---|",
+    ]
     for name in ("default", "tuned"):
         r = result[name]
         cells = [f"{r['mean'].get(c, float('nan')):.4f} +- {r['std'].get(c, float('nan')):.4f}" for c in cols]
@@ -43,8 +48,10 @@ def comparison_table(result: dict, quality: str) -> str:
 def write_hpo_summary(out: Path, result: dict, quality: str, seeds: int) -> str:
     table = comparison_table(result, quality)
     (out / "hpo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    text = (f"\n## Default vs tuned ({seeds} seeds each; validation, and the held-out test split where the data "
-            f"has one)\n\n{table}\n")
+    text = (
+        f"\n## Default vs tuned ({seeds} seeds each; validation, and the held-out test split where the data "
+        f"has one)\n\n{table}\n"
+    )
     with open(out / "summary.md", "a") as f:
         f.write(text)
     return table

@@ -30,10 +30,29 @@ import yaml
 from hybrid_nas.engine.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.engine.space import Architecture
 
-TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
-         "lognormal", "qlognormal")
-_ARITY = {"randint": 2, "uniform": 2, "loguniform": 2, "quniform": 3, "qloguniform": 3, "normal": 2,
-          "lognormal": 2, "qnormal": 3, "qlognormal": 3}
+TYPES = (
+    "choice",
+    "randint",
+    "uniform",
+    "quniform",
+    "loguniform",
+    "qloguniform",
+    "normal",
+    "qnormal",
+    "lognormal",
+    "qlognormal",
+)
+_ARITY = {
+    "randint": 2,
+    "uniform": 2,
+    "loguniform": 2,
+    "quniform": 3,
+    "qloguniform": 3,
+    "normal": 2,
+    "lognormal": 2,
+    "qnormal": 3,
+    "qlognormal": 3,
+}
 _SIGMAS = 4.0  # bound of the normal types, in standard deviations
 SEED = "seed"  # an architecture's entry for the seed it is evaluated on (SMAC's seed, with repeats)
 _MAX_SEED = 2**31 - 1  # SMAC draws its seeds below this
@@ -55,7 +74,10 @@ class Param:
         n = _ARITY[self.type]
         if len(self.value) != n or not all(isinstance(v, (int, float)) for v in self.value):
             raise ConfigError(f"hyperparameter {self.name!r}: {self.type} takes {n} numbers, got {list(self.value)}")
-        if self.type in ("randint", "uniform", "loguniform", "quniform", "qloguniform") and not self.value[0] < self.value[1]:
+        if (
+            self.type in ("randint", "uniform", "loguniform", "quniform", "qloguniform")
+            and not self.value[0] < self.value[1]
+        ):
             raise ConfigError(f"hyperparameter {self.name!r}: {self.type} needs low < high, got {list(self.value)}")
         if "log" in self.type and self.type.endswith("uniform") and self.value[0] <= 0:
             raise ConfigError(f"hyperparameter {self.name!r}: {self.type} needs low > 0, got {list(self.value)}")
@@ -173,7 +195,9 @@ class HPOSpace:
                 raise ConfigError(f"hyperparameter {name!r}: _value must be a list, got {value!r}")
             self.params.append(Param(str(name), str(entry["_type"]), tuple(value)))
         if fidelity is not None and fidelity.name in self.spec:
-            raise ConfigError(f"{fidelity.name!r} is the fidelity SMAC's Hyperband sets; remove it from the search space")
+            raise ConfigError(
+                f"{fidelity.name!r} is the fidelity SMAC's Hyperband sets; remove it from the search space"
+            )
         if seeded and SEED in self.spec:
             raise ConfigError(f"{SEED!r} is the seed a configuration is repeated on; remove it from the search space")
         self.fidelity, self.seeded = fidelity, seeded
@@ -251,8 +275,9 @@ class HPOSpace:
         if set(arch) != set(keys):
             raise SpaceError(f"an HPO architecture has the entries {sorted(keys)}, got {sorted(arch)}")
         self.encode(arch)
-        for name, low, high in ([(self.fidelity.name, self.fidelity.low, self.fidelity.high)] if self.fidelity else []) + \
-                ([(SEED, 0, _MAX_SEED)] if self.seeded else []):
+        for name, low, high in (
+            [(self.fidelity.name, self.fidelity.low, self.fidelity.high)] if self.fidelity else []
+        ) + ([(SEED, 0, _MAX_SEED)] if self.seeded else []):
             value = arch[name]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise SpaceError(f"{name!r}: expected an integer in [{low}, {high}], got {value!r}")
@@ -263,8 +288,10 @@ class HPOSpace:
 
     def size(self) -> float:
         """How many architectures there are: finite only when every hyperparameter is a choice or randint."""
-        counts = [len(p.value) if p.type == "choice" else int(p.value[1] - p.value[0]) if p.type == "randint"
-                  else math.inf for p in self.params]
+        counts = [
+            len(p.value) if p.type == "choice" else int(p.value[1] - p.value[0]) if p.type == "randint" else math.inf
+            for p in self.params
+        ]
         if self.fidelity is not None:
             counts.append(self.fidelity.high - self.fidelity.low + 1)
         return math.inf if self.seeded else math.prod(counts)

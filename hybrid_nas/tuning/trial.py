@@ -3,9 +3,8 @@ the architecture's seed when it carries one (a configuration repeated on SMAC's 
 
 from __future__ import annotations
 
-from hybrid_nas.engine.space import Architecture
-
 from hybrid_nas.engine.evaluator import Evaluator
+from hybrid_nas.engine.space import Architecture
 from hybrid_nas.tuning.searchspace import HPOSpace
 
 

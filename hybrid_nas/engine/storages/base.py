@@ -60,7 +60,7 @@ class TrialStore(ABC):
         """Take over a stale trial; True when this driver is to run it again."""
         return False
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most stores hold nothing to release
         pass
 
 
@@ -134,12 +134,16 @@ def study_location(dir: str | Path, storage: str | None = None) -> tuple[str, st
         except (json.JSONDecodeError, KeyError, TypeError):
             raise StorageError(f"{pointer} is corrupt: it should name the study's storage and study") from None
         if storage is not None and (stored is None or _resolved(storage) != stored):
-            raise StorageError(f"the study in {dir} lives in {stored or 'the run journal'}, not {storage}; "
-                               "resume it without --storage or choose another --out")
+            raise StorageError(
+                f"the study in {dir} lives in {stored or 'the run journal'}, not {storage}; "
+                "resume it without --storage or choose another --out"
+            )
     else:
         if (dir / _LEGACY_FILE).is_file():
-            raise StorageError(f"{dir} holds a {_LEGACY_FILE} from an older hybrid-nas, which this version no "
-                               "longer reads; read it with that version or choose another --out")
+            raise StorageError(
+                f"{dir} holds a {_LEGACY_FILE} from an older hybrid-nas, which this version no "
+                "longer reads; read it with that version or choose another --out"
+            )
         stored, name = (_resolved(storage) if storage is not None else None), study_name(dir)
     if stored is None:
         return str(run_root(dir) / JOURNAL), name, True

@@ -13,13 +13,15 @@ How a trial maps onto Optuna's:
 A run's own journal has one driver (``shared=False``): a new trial is written when the study first puts it
 (RUNNING, before it is submitted), its result in one append. Several drivers on one study (``shared``):
 numbers come from the storage, so two drivers never take the same one. Each driver beats a heartbeat on the
-trials it holds, from a thread (an evaluation may run in the driver's own thread for minutes). A RUNNING trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another
-driver claims it through Optuna's WAITING -> RUNNING step and evaluates it again under its own number and seed. A
-trial is finished once: should two drivers both run it, the first result stands.
+trials it holds, from a thread (an evaluation may run in the driver's own thread for minutes). A RUNNING
+trial whose heartbeat is older than ``grace`` seconds belonged to a driver that died: another driver claims
+it through Optuna's WAITING -> RUNNING step and evaluates it again under its own number and seed. A trial
+is finished once: should two drivers both run it, the first result stands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -58,8 +60,9 @@ def open_storage(url: str):
         try:
             return Journal(Path(url))
         except ValueError as e:  # a line that is not JSON: not a journal, or one a crash cut short
-            raise StorageError(f"{url} is not an Optuna journal ({str(e).splitlines()[0]}); move it away or "
-                               "choose another --out") from None
+            raise StorageError(
+                f"{url} is not an Optuna journal ({str(e).splitlines()[0]}); move it away or choose another --out"
+            ) from None
     except Exception as e:  # noqa: BLE001 - a driver missing, a server down, a bad URL: one line
         why = str(e).splitlines()[0]
         if "import" in why.lower():
@@ -89,19 +92,38 @@ def _choice(v):
 
 
 def _trial_json(t: Trial) -> str:
-    return json.dumps({"number": t.number, "arch": dict(t.arch), "state": int(t.state), "seed": t.seed,
-                       "metrics": {k: _finite(v) for k, v in t.metrics.items()}, "reward": _finite(t.reward),
-                       "objectives": t.objectives, "error": t.error, "started": t.started,
-                       "duration": t.duration, "repeat_of": t.repeat_of})
+    return json.dumps(
+        {
+            "number": t.number,
+            "arch": dict(t.arch),
+            "state": int(t.state),
+            "seed": t.seed,
+            "metrics": {k: _finite(v) for k, v in t.metrics.items()},
+            "reward": _finite(t.reward),
+            "objectives": t.objectives,
+            "error": t.error,
+            "started": t.started,
+            "duration": t.duration,
+            "repeat_of": t.repeat_of,
+        }
+    )
 
 
 def _from_json(text: str, running: bool) -> Trial:
     d = json.loads(text)
-    return Trial(number=d["number"], arch=Architecture(d["arch"]),
-                 state=TrialState.RUNNING if running else TrialState(d["state"]), seed=d["seed"],
-                 metrics=d["metrics"], reward=d["reward"],
-                 objectives=tuple(d["objectives"]) if d["objectives"] is not None else None, error=d["error"],
-                 started=d["started"], duration=d["duration"], repeat_of=d["repeat_of"])
+    return Trial(
+        number=d["number"],
+        arch=Architecture(d["arch"]),
+        state=TrialState.RUNNING if running else TrialState(d["state"]),
+        seed=d["seed"],
+        metrics=d["metrics"],
+        reward=d["reward"],
+        objectives=tuple(d["objectives"]) if d["objectives"] is not None else None,
+        error=d["error"],
+        started=d["started"],
+        duration=d["duration"],
+        repeat_of=d["repeat_of"],
+    )
 
 
 class OptunaStore(TrialStore):
@@ -112,8 +134,9 @@ class OptunaStore(TrialStore):
     and writes a finished trial to a journal in one append.
     """
 
-    def __init__(self, storage, study: str, *, shared: bool = True, heartbeat: float = 10.0,
-                 grace: float | None = None):
+    def __init__(
+        self, storage, study: str, *, shared: bool = True, heartbeat: float = 10.0, grace: float | None = None
+    ):
         self.optuna = load_optuna()
         self.url = storage if isinstance(storage, str) else type(storage).__name__
         self.storage = open_storage(storage) if isinstance(storage, str) else storage
@@ -139,8 +162,9 @@ class OptunaStore(TrialStore):
         except self.optuna.exceptions.UpdateFinishedTrialError:
             raise
         except Exception as e:  # noqa: BLE001 - the database's own errors, as one line naming the store
-            raise StorageError(f"Optuna storage {self.url!r}, study {self.name!r}: cannot {what}: "
-                               f"{str(e).splitlines()[0]}") from None
+            raise StorageError(
+                f"Optuna storage {self.url!r}, study {self.name!r}: cannot {what}: {str(e).splitlines()[0]}"
+            ) from None
 
     def _find(self) -> int | None:
         try:
@@ -221,10 +245,13 @@ class OptunaStore(TrialStore):
     def _template(self, t: Trial, state, attrs: dict | None = None, text: str | None = None):
         running = state == self.optuna.trial.TrialState.RUNNING
         frozen = self.optuna.trial.create_trial(
-            state=state, values=None if running else self._values(t),
-            params={k: _choice(v) for k, v in t.arch.items()}, distributions=self._distributions(t.arch),
+            state=state,
+            values=None if running else self._values(t),
+            params={k: _choice(v) for k, v in t.arch.items()},
+            distributions=self._distributions(t.arch),
             user_attrs=attrs if attrs is not None else self._user_attrs(t),
-            system_attrs={TRIAL_ATTR: text if text is not None else _trial_json(t)} | self._beat_attr())
+            system_attrs={TRIAL_ATTR: text if text is not None else _trial_json(t)} | self._beat_attr(),
+        )
         if t.started is not None:  # the evaluation's own times (a trial may be written once it has finished)
             frozen.datetime_start = datetime.fromtimestamp(t.started)
             if not running:
@@ -243,8 +270,12 @@ class OptunaStore(TrialStore):
         Not shared: ``put`` writes it, under its own number."""
         if not self.shared:
             return trial
-        tid = self._call("create a trial", self.storage.create_new_trial, self.study_id,
-                         self._template(trial, self.optuna.trial.TrialState.RUNNING))
+        tid = self._call(
+            "create a trial",
+            self.storage.create_new_trial,
+            self.study_id,
+            self._template(trial, self.optuna.trial.TrialState.RUNNING),
+        )
         number = self._call("read a trial", self.storage.get_trial_number_from_id, tid)
         self._ids[number] = tid
         self._written[tid] = (self._user_attrs(trial), _trial_json(trial))
@@ -256,8 +287,10 @@ class OptunaStore(TrialStore):
         if tid is None and not self.shared:
             return self._add(trial)
         if tid is None:
-            raise StorageError(f"Optuna study {self.name!r} has no trial {trial.number}: new trials are created "
-                               "through the store, which gives their numbers")
+            raise StorageError(
+                f"Optuna study {self.name!r} has no trial {trial.number}: new trials are created "
+                "through the store, which gives their numbers"
+            )
         # each attribute is one transaction in an RDB: write only what changed since this store last wrote
         attrs, text = self._user_attrs(trial), _trial_json(trial)
         old_attrs, old_text = self._written.get(tid, ({}, None))
@@ -271,8 +304,13 @@ class OptunaStore(TrialStore):
                 self._written[tid] = (attrs, text)
                 if trial.state != TrialState.RUNNING:
                     self._written.pop(tid)
-                    self._call("finish a trial", self.storage.set_trial_state_values, tid, self._state(trial),
-                               self._values(trial))
+                    self._call(
+                        "finish a trial",
+                        self.storage.set_trial_state_values,
+                        tid,
+                        self._state(trial),
+                        self._values(trial),
+                    )
                     self._release(tid)
                 else:
                     self._hold(tid)
@@ -288,13 +326,19 @@ class OptunaStore(TrialStore):
     def _add(self, trial: Trial) -> None:
         """Not shared: a new trial, in whatever state the study first puts it, in one storage operation."""
         if trial.number != self.next_number():
-            raise StorageError(f"Optuna study {self.name!r}: trial {trial.number} cannot follow trial "
-                               f"{self.next_number() - 1}; a study numbers its trials one after another")
+            raise StorageError(
+                f"Optuna study {self.name!r}: trial {trial.number} cannot follow trial "
+                f"{self.next_number() - 1}; a study numbers its trials one after another"
+            )
         if self.study_id is None:
             raise StorageError(f"Optuna study {self.name!r} has no configuration yet; set_meta comes first")
         attrs, text = self._user_attrs(trial), _trial_json(trial)
-        tid = self._call("write a trial", self.storage.create_new_trial, self.study_id,
-                         self._template(trial, self._state(trial), attrs, text))
+        tid = self._call(
+            "write a trial",
+            self.storage.create_new_trial,
+            self.study_id,
+            self._template(trial, self._state(trial), attrs, text),
+        )
         self._ids[trial.number], self._count = tid, trial.number + 1
         if trial.state == TrialState.RUNNING:
             self._written[tid] = (attrs, text)
@@ -316,8 +360,10 @@ class OptunaStore(TrialStore):
         out: dict[int, Trial] = {}
         for f in frozen:
             if TRIAL_ATTR not in f.system_attrs:
-                raise StorageError(f"Optuna study {self.name!r} in {self.url!r} holds trial {f.number}, "
-                                   "which hybrid-nas did not write; choose another study name or storage")
+                raise StorageError(
+                    f"Optuna study {self.name!r} in {self.url!r} holds trial {f.number}, "
+                    "which hybrid-nas did not write; choose another study name or storage"
+                )
             running = not f.state.is_finished()
             t = _from_json(f.system_attrs[TRIAL_ATTR], running)
             if t.number != f.number:
@@ -340,12 +386,16 @@ class OptunaStore(TrialStore):
         if self.study_id is None or not self.shared:
             return []
         now, s = time.time(), self.optuna.trial.TrialState
-        frozen = self._call("read trials", self.storage.get_all_trials, self.study_id, deepcopy=False,
-                            states=(s.RUNNING, s.WAITING))
+        frozen = self._call(
+            "read trials", self.storage.get_all_trials, self.study_id, deepcopy=False, states=(s.RUNNING, s.WAITING)
+        )
         with self._lock:
             held = set(self._held)
-        return [f.number for f in frozen if self._id(f.number) not in held
-                and now - float(f.system_attrs.get(BEAT_ATTR, 0.0)) > self.grace]
+        return [
+            f.number
+            for f in frozen
+            if self._id(f.number) not in held and now - float(f.system_attrs.get(BEAT_ATTR, 0.0)) > self.grace
+        ]
 
     def claim(self, number: int) -> bool:
         """Take over a stale trial. Optuna's WAITING -> RUNNING step lets one claimant win; two that look
@@ -383,10 +433,9 @@ class OptunaStore(TrialStore):
             with self._lock:
                 held = list(self._held)
             for tid in held:
-                try:
+                # finished meanwhile, or the database is briefly away: the next beat tries again
+                with contextlib.suppress(Exception):
                     self.storage.set_trial_system_attr(tid, BEAT_ATTR, time.time())
-                except Exception:  # noqa: BLE001 - finished meanwhile, or the database is briefly away
-                    pass
 
     def close(self):
         self._closed.set()

@@ -28,7 +28,10 @@ class Strategy(ABC):
         """The next architecture to evaluate."""
 
     def tell(  # noqa: B027 - an optional hook: a strategy that learns nothing from results keeps it
-        self, arch: Architecture, reward: float | None, objectives: tuple[float, ...] | None = None,
+        self,
+        arch: Architecture,
+        reward: float | None,
+        objectives: tuple[float, ...] | None = None,
         feasible: bool = True,
     ) -> None:
         """The result of ``arch``: its reward (None when the trial failed), its objective vector

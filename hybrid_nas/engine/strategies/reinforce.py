@@ -51,8 +51,15 @@ class Reinforce(Strategy):
 
     name = "reinforce"
 
-    def __init__(self, space, seed=0, lr: float = 0.003, hidden: int = 64, baseline_decay: float = 0.95,
-                 entropy_weight: float = 0.01):
+    def __init__(
+        self,
+        space,
+        seed=0,
+        lr: float = 0.003,
+        hidden: int = 64,
+        baseline_decay: float = 0.95,
+        entropy_weight: float = 0.01,
+    ):
         super().__init__(space, seed)
         self.lr, self.hidden, self.baseline_decay, self.entropy_weight = lr, hidden, baseline_decay, entropy_weight
         self.generator = torch.Generator().manual_seed(seed)
@@ -63,8 +70,12 @@ class Reinforce(Strategy):
         self.baseline: float | None = None
 
     def options(self):
-        return {"lr": self.lr, "hidden": self.hidden, "baseline_decay": self.baseline_decay,
-                "entropy_weight": self.entropy_weight}
+        return {
+            "lr": self.lr,
+            "hidden": self.hidden,
+            "baseline_decay": self.baseline_decay,
+            "entropy_weight": self.entropy_weight,
+        }
 
     def reseed(self, entropy):
         super().reseed(entropy)
@@ -87,4 +98,3 @@ class Reinforce(Strategy):
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-

@@ -34,8 +34,9 @@ class SMACStrategy(Strategy):
 
     name = "smac"
 
-    def __init__(self, space, seed=0, n_trials: int = 1000, n_initial: int | None = 20, method: str = "hpo",
-                 repeats: int = 1):
+    def __init__(
+        self, space, seed=0, n_trials: int = 1000, n_initial: int | None = 20, method: str = "hpo", repeats: int = 1
+    ):
         super().__init__(space, seed)
         from ConfigSpace import Categorical, Configuration, ConfigurationSpace
 
@@ -60,8 +61,17 @@ class SMACStrategy(Strategy):
         self._outdir = tempfile.mkdtemp(prefix="hybrid-nas-smac-")
         weakref.finalize(self, shutil.rmtree, self._outdir, True)
         budgets = (fidelity.low, fidelity.high) if method == "multi-fidelity" and fidelity is not None else None
-        self.smac = make_facade(self.configspace, _never_called, seed=seed, n_trials=n_trials, n_initial=n_initial,
-                                output_dir=self._outdir, kind=method, budgets=budgets, repeats=repeats)
+        self.smac = make_facade(
+            self.configspace,
+            _never_called,
+            seed=seed,
+            n_trials=n_trials,
+            n_initial=n_initial,
+            output_dir=self._outdir,
+            kind=method,
+            budgets=budgets,
+            repeats=repeats,
+        )
         self._asked: dict[Architecture, list] = {}  # an architecture -> SMAC's trials that ask for it
         # a space of ranges has what an HPO space has (architecture, encode, seed_of, budget_of)
         self.ranged: Any = space if self.ranges else None
@@ -88,8 +98,11 @@ class SMACStrategy(Strategy):
             values = {d.name: str(i) for d, i in zip(self.space.decisions, self.space.indices(arch))}
             return TrialInfo(config=self._Configuration(self.configspace, values=values), seed=self.seed)
         seed = self.ranged.seed_of(arch)
-        return TrialInfo(config=self._Configuration(self.configspace, values=self.ranged.encode(arch)),
-                         seed=self.seed if seed is None else seed, budget=self.ranged.budget_of(arch))
+        return TrialInfo(
+            config=self._Configuration(self.configspace, values=self.ranged.encode(arch)),
+            seed=self.seed if seed is None else seed,
+            budget=self.ranged.budget_of(arch),
+        )
 
     def tell(self, arch, reward, objectives=None, feasible=True):
         from smac.runhistory.dataclasses import TrialValue

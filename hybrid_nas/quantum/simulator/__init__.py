@@ -33,5 +33,17 @@ from hybrid_nas.quantum.simulator.memory import available_memory, threads_for
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, Block, GateMatrices, partition
 from hybrid_nas.quantum.simulator.statevector import GRADIENTS, PRECISIONS, Encoded, Simulator
 
-__all__ = ["BLOCK_QUBITS", "GRADIENTS", "PRECISIONS", "Block", "Encoded", "GateMatrices", "Simulator", "apply",
-           "available_memory", "matrix_grad", "partition", "threads_for"]
+__all__ = [
+    "BLOCK_QUBITS",
+    "GRADIENTS",
+    "PRECISIONS",
+    "Block",
+    "Encoded",
+    "GateMatrices",
+    "Simulator",
+    "apply",
+    "available_memory",
+    "matrix_grad",
+    "partition",
+    "threads_for",
+]

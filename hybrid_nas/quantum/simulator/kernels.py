@@ -14,7 +14,7 @@ def _equation(wires: tuple[int, ...], n: int, per_sample: bool, grad: bool = Fal
     """einsum of a gate on ``wires`` of (batch, 2, ..., 2) states; the gate is (2,)*2k, with a batch axis
     first if ``per_sample``. With ``grad``: the gradient of that gate from (output grad, input state)."""
     letters = string.ascii_letters.replace("z", "")  # z is the batch axis
-    state, outs = letters[:n], letters[n: n + len(wires)]
+    state, outs = letters[:n], letters[n : n + len(wires)]
     result = list(state)
     for w, o in zip(wires, outs):
         result[w] = o
@@ -44,14 +44,16 @@ def apply(states: torch.Tensor, m: torch.Tensor, wires: tuple[int, ...], n: int)
     return torch.einsum(_equation(wires, n, m.dim() == 3), states.view(rows, *[2] * n), gate).reshape(rows, -1)
 
 
-def matrix_grad(grad: torch.Tensor, before: torch.Tensor, wires: tuple[int, ...], n: int,
-                per_sample: bool) -> torch.Tensor:
+def matrix_grad(
+    grad: torch.Tensor, before: torch.Tensor, wires: tuple[int, ...], n: int, per_sample: bool
+) -> torch.Tensor:
     """Gradient of a block's matrix from the gradient of its output states and its input states
     (torch's convention: grad_M = grad_out @ input^H, summed over the batch unless ``per_sample``)."""
     rows, k = grad.shape[0], len(wires)
     rest = n - wires[0] - k
     if not per_sample and _contiguous(wires) and rest >= k:  # batched matmuls on views beat einsum's copies
         return (grad.view(-1, 2**k, 2**rest) @ before.view(-1, 2**k, 2**rest).mH).sum(0)
-    g = torch.einsum(_equation(wires, n, per_sample, grad=True), grad.view(rows, *[2] * n),
-                     before.conj().view(rows, *[2] * n))
+    g = torch.einsum(
+        _equation(wires, n, per_sample, grad=True), grad.view(rows, *[2] * n), before.conj().view(rows, *[2] * n)
+    )
     return g.reshape(*g.shape[: 1 if per_sample else 0], 2**k, 2**k)

@@ -79,21 +79,31 @@ class GateMatrices:
     def shared(self, weights: torch.Tensor) -> torch.Tensor:
         parts = []
         for gate, params in self.by_gate.items():
-            parts.append(GATES[gate].matrix([weights[params[:, j]] for j in range(params.shape[1])])
-                         .to(weights.device).reshape(-1))
+            parts.append(
+                GATES[gate]
+                .matrix([weights[params[:, j]] for j in range(params.shape[1])])
+                .to(weights.device)
+                .reshape(-1)
+            )
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.complex128, device=weights.device)
 
     def per_sample(self, weights: torch.Tensor, x: torch.Tensor) -> dict[int, torch.Tensor]:
         """The (batch, G, G) matrices of the gates that read data, by op index."""
-        return {i: GATES[self.ops[i].gate].matrix([torch.as_tensor(_value(p, weights, x), dtype=torch.float64)
-                                                  for p in self.ops[i].params]).to(weights.device) for i in self.data}
+        return {
+            i: GATES[self.ops[i].gate]
+            .matrix([torch.as_tensor(_value(p, weights, x), dtype=torch.float64) for p in self.ops[i].params])
+            .to(weights.device)
+            for i in self.data
+        }
 
     def __call__(self, weights: torch.Tensor, x: torch.Tensor) -> list[torch.Tensor]:
         """Op i's matrix at position i."""
         flat, data = self.shared(weights), self.per_sample(weights, x)
         g = [2 ** len(op.wires) for op in self.ops]
-        return [data[i] if i in data else flat[self.offset[i]: self.offset[i] + g[i] ** 2].view(g[i], g[i])
-                for i in range(len(self.ops))]
+        return [
+            data[i] if i in data else flat[self.offset[i] : self.offset[i] + g[i] ** 2].view(g[i], g[i])
+            for i in range(len(self.ops))
+        ]
 
 
 def embed(ops: list[Op], block_wires: tuple[int, ...], offset: dict[int, int], op_indices: list[int]):
@@ -145,9 +155,11 @@ def partition(ops: list[Op], k: int, mix_data: bool) -> list[Block]:
         touching.sort(key=lambda b: len(b.wires))
         while touching and len(set(op.wires).union(*(b.wires for b in touching))) > k:
             close(touching.pop())
-        block = Block(tuple(sorted(set(op.wires).union(*(b.wires for b in touching)))),
-                      [j for b in touching for j in b.ops] + [i],
-                      reads_data(op) or any(b.per_sample for b in touching))
+        block = Block(
+            tuple(sorted(set(op.wires).union(*(b.wires for b in touching)))),
+            [j for b in touching for j in b.ops] + [i],
+            reads_data(op) or any(b.per_sample for b in touching),
+        )
         for w in block.wires:
             open_[w] = block
     seen: set[int] = set()

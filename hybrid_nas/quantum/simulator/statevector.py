@@ -44,8 +44,16 @@ class Simulator:
     forces the block size (``n_qubits``: the fused plan).
     """
 
-    def __init__(self, circuit: Circuit, batch: int = 64, precision: str = "double", device="cpu",
-                 gradient: str = "auto", memory_budget: int | None = None, block_qubits: int | None = None):
+    def __init__(
+        self,
+        circuit: Circuit,
+        batch: int = 64,
+        precision: str = "double",
+        device="cpu",
+        gradient: str = "auto",
+        memory_budget: int | None = None,
+        block_qubits: int | None = None,
+    ):
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if gradient not in GRADIENTS:
@@ -59,17 +67,23 @@ class Simulator:
         self.blocks = partition(self.ops, self.block_qubits, mix_data=self.block_qubits < n)
         self.gate_matrices = GateMatrices(self.ops, self.device)
         for block in self.blocks:
-            block.embedding = tuple(t.to(self.device) for t in embed(
-                self.ops, block.wires, self.gate_matrices.offset, block.ops))
+            block.embedding = tuple(
+                t.to(self.device) for t in embed(self.ops, block.wires, self.gate_matrices.offset, block.ops)
+            )
         self.state_bytes = batch * 2**n * self.dtype.itemsize
         self.memory = {"backprop": (len(self.blocks) + 3) * self.state_bytes, "adjoint": 5 * self.state_bytes}
         free = available_memory(self.device)
         if self.memory["adjoint"] > free:
-            raise ConfigError(f"a {n}-qubit circuit needs {gib(self.memory['adjoint'])} for a batch of {batch} "
-                              f"states, and {gib(free)} is free on {self.device}: use fewer qubits or a smaller batch")
+            raise ConfigError(
+                f"a {n}-qubit circuit needs {gib(self.memory['adjoint'])} for a batch of {batch} "
+                f"states, and {gib(free)} is free on {self.device}: use fewer qubits or a smaller batch"
+            )
         self.memory_budget = memory_budget or free // 2
-        self.gradient = gradient if gradient != "auto" else (
-            "backprop" if self.memory["backprop"] <= self.memory_budget else "adjoint")
+        self.gradient = (
+            gradient
+            if gradient != "auto"
+            else ("backprop" if self.memory["backprop"] <= self.memory_budget else "adjoint")
+        )
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
             bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
@@ -80,9 +94,11 @@ class Simulator:
     def describe(self) -> str:
         """The plan in one line, with the memory it needs."""
         kind = "fused" if self.block_qubits == self.circuit.n_qubits else f"blocks of <= {self.block_qubits} qubits"
-        return (f"{self.circuit.n_qubits} qubits: {kind} ({len(self.blocks)} blocks), {self.gradient} gradients, "
-                f"{str(self.dtype).removeprefix('torch.')}, {self.device}; batch {self.batch} needs "
-                f"{gib(self.memory[self.gradient])}")
+        return (
+            f"{self.circuit.n_qubits} qubits: {kind} ({len(self.blocks)} blocks), {self.gradient} gradients, "
+            f"{str(self.dtype).removeprefix('torch.')}, {self.device}; batch {self.batch} needs "
+            f"{gib(self.memory[self.gradient])}"
+        )
 
     @property
     def data_key(self) -> str:
