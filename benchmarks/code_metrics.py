@@ -1,10 +1,12 @@
 """The shape of the code: lines per package, the longest functions, and what ``import hybrid_nas`` costs.
 
-    python benchmarks/code_metrics.py                 # this checkout
-    python benchmarks/code_metrics.py --root OTHER    # another checkout (e.g. a git worktree of an older commit)
+    python benchmarks/code_metrics.py                              # this checkout
+    python benchmarks/code_metrics.py --root OTHER --formatted     # another (e.g. a worktree of an older commit)
 
 Lines are non-blank, non-comment source lines; a module directly under ``hybrid_nas/`` counts as the package
-``hybrid_nas`` (the top level). The import time is the median of fresh interpreters, each run in ``--root``.
+``hybrid_nas`` (the top level). ``--formatted`` counts lines and functions on a copy formatted with this
+checkout's ruff settings, so that two checkouts formatted differently compare like for like. The import time
+is the median of fresh interpreters, each run in ``--root``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -57,19 +61,37 @@ def main() -> None:
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[1]), help="checkout to measure")
     p.add_argument("--longest", type=int, default=5, help="how many of the longest functions to list")
     p.add_argument("--rounds", type=int, default=7, help="fresh interpreters timed for the import")
+    p.add_argument("--formatted", action="store_true", help="count on a copy formatted with this checkout's ruff")
     args = p.parse_args()
     root = Path(args.root).resolve()
-    files = sorted(f for f in (root / "hybrid_nas").rglob("*.py") if "__pycache__" not in f.parts)
-    lines = Counter()
-    for f in files:
-        lines[package_of(f, root)] += code_lines(f.read_text())
     seconds, heavy = import_seconds(root, args.rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        counted = formatted_copy(root, Path(tmp)) if args.formatted else root
+        report(counted, root, seconds, heavy, args)
+
+
+def formatted_copy(root: Path, tmp: Path) -> Path:
+    """``root``'s package in ``tmp``, formatted with the ruff settings of this checkout's pyproject.toml."""
+    here = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "hybrid_nas", tmp / "hybrid_nas", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        ["ruff", "format", "-q", "--config", str(here / "pyproject.toml"), str(tmp / "hybrid_nas")], check=True
+    )
+    return tmp
+
+
+def report(counted: Path, root: Path, seconds: float, heavy: list[str], args: argparse.Namespace) -> None:
+    files = sorted(f for f in (counted / "hybrid_nas").rglob("*.py") if "__pycache__" not in f.parts)
+    lines: Counter[str] = Counter()
+    for f in files:
+        lines[package_of(f, counted)] += code_lines(f.read_text())
     doc = {
         "root": str(root),
+        "formatted": args.formatted,
         "lines": dict(sorted(lines.items())),
         "total_lines": sum(lines.values()),
         "modules": len(files),
-        "longest": longest_functions(files, root, args.longest),
+        "longest": longest_functions(files, counted, args.longest),
         "import_seconds": round(seconds, 3),
         "heavy_modules_imported": heavy,
     }

@@ -210,7 +210,8 @@ def _hpo_cli(tmp_path, out, *extra):
 
 
 def _trials(out):
-    return [(t.number, json.dumps(dict(t.arch))) for t in Run(out).view().trials]
+    """(number, architecture) of every trial the run holds."""
+    return [(t.number, t.arch) for t in Run(out).view().trials]
 
 
 def test_a_resume_may_raise_the_trial_budget_and_keeps_the_finished_trials(tmp_path, capsys):
@@ -386,7 +387,7 @@ def test_multi_fidelity_sets_the_epochs_from_hyperband_budgets(tmp_path, capsys)
 
 
 def test_the_nni_lr_momentum_space_names_the_detectors_lr0_and_refuses_both():
-    from hybrid_nas.tuning.command import TARGET_ALIASES
+    from hybrid_nas.engine.registry import hpo_target
 
     nni = HPOSpace(
         {
@@ -395,10 +396,10 @@ def test_the_nni_lr_momentum_space_names_the_detectors_lr0_and_refuses_both():
             "batch_size": {"_type": "choice", "_value": [8, 16]},
         }
     )
-    space, renamed = nni.renamed(TARGET_ALIASES["classical"])
+    space, renamed = nni.renamed(hpo_target("classical").aliases)
     assert space.names == ["lr0", "momentum", "batch"] and renamed == [("lr", "lr0"), ("batch_size", "batch")]
     both = HPOSpace(
         {"lr": {"_type": "uniform", "_value": [0.1, 0.2]}, "lr0": {"_type": "uniform", "_value": [0.1, 0.2]}}
     )
     with pytest.raises(ConfigError, match="names both 'lr' and 'lr0'"):
-        both.renamed(TARGET_ALIASES["classical"])
+        both.renamed(hpo_target("classical").aliases)

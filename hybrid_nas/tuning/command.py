@@ -110,31 +110,43 @@ class HPOJob(Job[Run]):
         from hybrid_nas.engine.jobs import StudySpec, search
         from hybrid_nas.engine.objectives import make_objective
         from hybrid_nas.engine.report import write_report
-        from hybrid_nas.tuning.report import compare, write_hpo_summary
         from hybrid_nas.tuning.trial import HPOTrial
 
+        s = self.settings
+        out = Path(out or f"runs/hpo-{self.target}-{s.method}-s{s.seed}")
+        space, trainer = self.space_and_trainer(
+            out
+        )  # a bad target or space fails here, before the directory is claimed
+        run = Run.start(out, self.command, s, resume)
+        # the reward is the validation quality; train_seconds is only the cost column of the reports
+        objective = make_objective(
+            "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
+        )
+        spec = StudySpec("", space, HPOTrial(trainer, space), objective)
+        result = search(run.dir, spec, s, resume=resume, progress=progress)
+        write_report(run.dir, space.describe)
+        self.compare(run, result, trainer)
+        publish_quietly(run.dir)
+        return run
+
+    def space_and_trainer(self, out: Path):
+        """The HPO space (with the fidelity and seed a trial carries) and the target's trainer."""
         s, name = self.settings, self.target
         space, renamed = hpo_space(s.space).renamed(hpo_target(name).aliases)
         for old, new in renamed:
             print(f"hpo: {old!r} is taken as the {name} trainer's {new!r}")
-        out = Path(out or f"runs/hpo-{name}-{s.method}-s{s.seed}")
-        evaluator = hpo_target(name).build(
-            s, out / "work"
-        )  # a bad target or space fails here, before the directory is claimed
-        for note in evaluator.prepare(space.names):
+        trainer = hpo_target(name).build(s, out / "work")
+        for note in trainer.prepare(space.names):
             print(f"hpo: {note}")
-        evaluator.check(space.names)
-        space = space.evaluated(s.fidelity, s.seeded)
-        run = Run.start(out, self.command, s, resume)
-        # the reward is the validation quality; train_seconds is only the cost column of the reports
-        objective = make_objective(
-            "weighted", quality=evaluator.quality, cost="train_seconds", weights={evaluator.quality: 1.0}
-        )
-        result = search(
-            run.dir, StudySpec("", space, HPOTrial(evaluator, space), objective), s, resume=resume, progress=progress
-        )
-        view, best = result.view, result.best
-        write_report(run.dir, space.describe)
+        trainer.check(space.names)
+        return space.evaluated(s.fidelity, s.seeded), trainer
+
+    def compare(self, run: Run, result, trainer) -> None:
+        """The best trial's configuration (the tuned one) against the untuned, both retrained on the same seeds
+        and scored on held-out data; ``hpo.json``, ``summary.md`` and ``best.json``."""
+        from hybrid_nas.tuning.report import compare, write_hpo_summary
+
+        s, space, view, best = self.settings, result.spec.space, result.view, result.best
         if best is None:
             first = view.failed[0].error_line if view.failed else "none finished"
             raise ConfigError(
@@ -143,32 +155,24 @@ class HPOJob(Job[Run]):
         incumbent = space.hyperparameters(best.arch)
         if space.fidelity is not None:  # the tuned configuration trains as long as the largest budget
             incumbent[space.fidelity.name] = space.fidelity.high
-        comparison = compare(evaluator, evaluator.defaults(list(incumbent)), incumbent, s.seeds)
-        write_hpo_summary(run.dir, comparison, evaluator.quality, s.seeds)
-        (run.dir / "best.json").write_text(
-            json.dumps(
-                {
-                    "rule": f"the highest validation {evaluator.quality}",
-                    "trials": len(view.trials),
-                    "failed": len(view.failed),
-                    "seconds": result.seconds,
-                    "stop_reason": result.stop_reason,
-                    "quality": evaluator.quality,
-                    "best": {
-                        "trial": best.number,
-                        "hyperparameters": incumbent,
-                        "architecture": dict(best.arch),
-                        "metrics": best.metrics,
-                        "reward": best.reward,
-                    },
-                },
-                indent=2,
-                default=float,
-            )
-            + "\n"
-        )
-        publish_quietly(run.dir)
-        return run
+        comparison = compare(trainer, trainer.defaults(list(incumbent)), incumbent, s.seeds)
+        write_hpo_summary(run.dir, comparison, trainer.quality, s.seeds)
+        doc = {
+            "rule": f"the highest validation {trainer.quality}",
+            "trials": len(view.trials),
+            "failed": len(view.failed),
+            "seconds": result.seconds,
+            "stop_reason": result.stop_reason,
+            "quality": trainer.quality,
+            "best": {
+                "trial": best.number,
+                "hyperparameters": incumbent,
+                "architecture": dict(best.arch),
+                "metrics": best.metrics,
+                "reward": best.reward,
+            },
+        }
+        (run.dir / "best.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
 
     def summary(self, run: Run) -> str:
         return summary(run)
