@@ -9,7 +9,7 @@ Part 2 (--quantum): the quantum default run (`hybrid-nas quantum`, in process), 
 store (opening it, importing Optuna included, writing trials) and the dashboard's artefacts against the
 run's wall time.
 
-    python benchmarks/store_cost.py --trials 1000 --baseline-root /work/before [--quantum runs/q]
+    python benchmarks/store_cost.py --trials 1000 --baseline-root ../before [--quantum runs/q]
 """
 
 from __future__ import annotations
