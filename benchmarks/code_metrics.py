@@ -86,7 +86,7 @@ def report(counted: Path, root: Path, seconds: float, heavy: list[str], args: ar
     for f in files:
         lines[package_of(f, counted)] += code_lines(f.read_text())
     doc = {
-        "root": str(root),
+        "root": root.name,  # not the path: results are committed
         "formatted": args.formatted,
         "lines": dict(sorted(lines.items())),
         "total_lines": sum(lines.values()),
