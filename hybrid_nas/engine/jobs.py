@@ -1,8 +1,9 @@
 """The one pipeline: every command's settings -> its checks -> its run directory -> its studies -> its files.
 
-A command supplies a ``Job``. Building the job is where every check happens (settings beyond their types,
-data, files named by flags): nothing is written before it succeeds. A ``SearchJob`` then runs the same
-steps for every search command, and a command overrides only what differs:
+A command supplies a ``Job``. Building the job is where a command checks what it can before any file is
+written (settings beyond their types, its space, its data); the strategy's options and the store are still
+checked once the run directory is claimed. A ``SearchJob`` then runs the same steps for every search
+command, and a command overrides only what differs:
 
     default_dir()            where the run goes when no --out is given
     prepare(run)             shared work after the directory is claimed (a data set, a supernet)
