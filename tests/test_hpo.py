@@ -251,11 +251,31 @@ def test_two_workers_record_every_trial_once(tmp_path, capsys):
     assert "| default |" in capsys.readouterr().out and (out / "hpo.json").is_file()
 
 
+# the HPO command, whose 6th evaluation hangs (trials run in the driver's process with one worker): the kill
+# always lands mid-run, however late the test's poll is scheduled
+STALLING_HPO = """
+import sys, time
+from hybrid_nas.cli import main
+from hybrid_nas.tuning.trial import HPOTrial
+
+evaluate, calls = HPOTrial.evaluate, []
+
+def stalls_after_5(self, arch, seed):
+    calls.append(arch)
+    if len(calls) > 5:
+        time.sleep(600)
+    return evaluate(self, arch, seed)
+
+HPOTrial.evaluate = stalls_after_5
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_a_killed_hpo_run_resumes_without_losing_or_repeating_trials(tmp_path):
     out = tmp_path / "killed"
     args = _hpo_cli(tmp_path, out, "--trials", "10", "--n-initial", "3")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_nas.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-c", STALLING_HPO, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.time() + 120
 
