@@ -45,6 +45,9 @@ class Measurements:
     def used(self) -> int:
         return len(self._seen)
 
+    def measured(self, key: int) -> bool:
+        return int(key) in self._seen
+
     def measure(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         new = [int(i) for i in dict.fromkeys(int(i) for i in indices) if int(i) not in self._seen]
         if self.used + len(new) > self.budget:
@@ -150,3 +153,26 @@ def select_groups(
     scores = {"+".join(c): score(tuple(c)) for c in candidates}
     best = max(candidates, key=lambda c: scores["+".join(c)])
     return tuple(best), scores
+
+
+def verify_best(
+    candidates: Sequence[tuple[int, float, float]], meter: Measurements, T: float, limit: int
+) -> tuple[int, float, float] | None:
+    """The second stage of a search on predicted latency: of ``candidates`` (key, quality, predicted
+    latency), measure the most accurate ones predicted within ``T``, at most ``limit`` of them, in order
+    of quality, and return the first whose measured latency is within T as (key, quality, latency).
+    Keys already measured cost nothing. None when no measured candidate is within T."""
+    seen: set[int] = set()
+    spent = 0
+    for key, quality, predicted in sorted(candidates, key=lambda c: (-c[1], c[2])):
+        if predicted > T or key in seen:
+            continue
+        seen.add(key)
+        fresh = not meter.measured(key)
+        if fresh and (spent >= limit or meter.used >= meter.budget):
+            break
+        true = float(meter.measure([key])[0])
+        spent += fresh
+        if true <= T:
+            return key, quality, true
+    return None

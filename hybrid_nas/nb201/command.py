@@ -18,6 +18,17 @@ class NB201Settings(StudyFields, Settings):
     device: str = setting("latency column, e.g. titan_rtx_256, pixel3, raspi4 (see --list-devices)")
     T: float | None = setting("latency target in ms")
     count_repeats: bool = setting("every sample counts, repeats too (the MnasNet-paper protocol)")
+    latency: str = setting(
+        "what the search sees as latency: the device's table, or a predictor fitted on --measurements "
+        "true cells of the device and every other device's table (the result is judged by the table)",
+        choices=("table", "predicted"),
+    )
+    measurements: int = setting("true cells measured on the device for --latency predicted")
+    verify: int = setting(
+        "of the --measurements, kept to measure the search's best candidates after it, most accurate "
+        "first, until one is within T in truth (0: the search's best is not checked)"
+    )
+    latency_margin: float = setting("added to predicted latency, in leave-one-out RMSEs of the predictor")
 
     def check(self):
         self.check_study()
@@ -25,6 +36,15 @@ class NB201Settings(StudyFields, Settings):
 
         if self.device not in load_table().devices:
             raise ConfigError(unknown("NB201 latency device", self.device, load_table().devices))
+        if self.latency == "predicted" and self.measurements - self.verify < 3:
+            raise ConfigError(
+                f"--measurements minus --verify must leave >= 3 cells to fit the predictor, got "
+                f"{self.measurements} - {self.verify}"
+            )
+        if self.verify < 0:
+            raise ConfigError(f"--verify must be >= 0, got {self.verify}")
+        if self.latency_margin < 0:
+            raise ConfigError(f"--latency-margin must be >= 0, got {self.latency_margin}")
 
 
 class NB201Job(SearchJob):
@@ -39,6 +59,18 @@ class NB201Job(SearchJob):
         super().__init__(settings, command)
         self.space, self.evaluator = NB201Space(), NB201Evaluator(settings.dataset, settings.device)
         self.objective = make_objective(settings.objective, T=settings.T)
+        self.prediction = self.meter = None
+        if settings.latency == "predicted":
+            from hybrid_nas.nb201.latency import predicted_evaluator
+
+            self.evaluator, self.prediction, self.meter = predicted_evaluator(
+                settings.dataset,
+                settings.device,
+                settings.measurements,
+                settings.measurements - settings.verify,
+                settings.latency_margin,
+                settings.seed,
+            )
 
     def default_dir(self) -> Path:
         s = self.settings
@@ -58,7 +90,42 @@ class NB201Job(SearchJob):
                 "arch_string": self.space.describe(result.best.arch),
                 "nb201_index": self.space.index(result.best.arch),
             }
+        if self.prediction is not None and self.meter is not None:
+            extra |= self._judged_by_truth(result)
         return extra
+
+    def _judged_by_truth(self, result: StudyResult) -> dict:
+        """What the predicted-latency search cost in true measurements, and its result by the table."""
+        from hybrid_nas.nb201.latency import verified_search_result
+        from hybrid_nas.nb201.table import load_table
+
+        assert self.prediction is not None and self.meter is not None
+        table, T = load_table(), self.objective.T
+        verified = None
+        if self.settings.verify and T is not None:
+            accuracy = table.accuracy(self.settings.dataset) / 100.0
+            found = verified_search_result(
+                result.view.trials, self.prediction, self.meter, T, self.settings.verify, accuracy
+            )
+            if found is not None:
+                i, acc, lat = found
+                verified = {"nb201_index": i, "arch_string": table.arch_strings[i], "accuracy": acc, "latency_ms": lat}
+        doc: dict[str, object] = {
+            "latency_source": "predicted",
+            "true_measurements": self.meter.used,
+            "fitted_on": [int(i) for i in self.prediction.measured],
+            "verified": verified,
+            "predictor": {
+                "groups": list(self.prediction.groups),
+                "penalties": {k: float(v) for k, v in self.prediction.penalties.items()},
+                "loo_rmse_ms": self.prediction.loo_rmse,
+                "margin_ms": self.evaluator.meta()["margin_ms"],
+            },
+        }
+        if result.best is not None:
+            true = float(table.latency(self.settings.device)[self.space.index(result.best.arch)])
+            doc |= {"true_latency_ms": true, "within_T_in_truth": None if T is None else true <= T}
+        return doc
 
     def summary(self, run: Run) -> str:
         s, doc = run.settings, run.result
@@ -69,13 +136,42 @@ class NB201Job(SearchJob):
             f"best ({doc['rule']}):",
         ]
         best, oracle = doc["best"], doc["oracle"]
+        predicted = doc.get("latency_source") == "predicted"
+        if predicted:
+            p = doc["predictor"]
+            lines.insert(
+                1,
+                f"latency predicted from {len(doc['fitted_on'])} true measurements on {s['device']} "
+                f"(features {'+'.join(p['groups'])}, leave-one-out RMSE {p['loo_rmse_ms']:.3f} ms, "
+                f"margin {p['margin_ms']:.3f} ms); {doc['true_measurements']} of {s['measurements']} allowed "
+                "measurements used in all; the result is judged by the table",
+            )
         if best is None:
             lines.append("  none; raise --T or the budget")
         else:
             m = best["metrics"]
+            seen = "predicted latency" if predicted else "latency"
             lines += [
-                f"  {best['description']}  accuracy {100 * m['accuracy']:.2f} %  latency {m['latency_ms']:.3f} ms  "
+                f"  {best['description']}  accuracy {100 * m['accuracy']:.2f} %  {seen} {m['latency_ms']:.3f} ms  "
                 f"reward {best['reward']:.5f}  (trial {best['trial']})",
+            ]
+            if predicted:
+                within = {True: "within T", False: "BREAKS T", None: "no limit"}[doc["within_T_in_truth"]]
+                lines.append(f"  true latency {doc['true_latency_ms']:.3f} ms ({within})")
+                v = doc["verified"]
+                if s["verify"] and s["T"] is not None:
+                    lines.append(
+                        "verified (its best candidates measured until one is within T): "
+                        + (
+                            f"{v['arch_string']}  accuracy {100 * v['accuracy']:.2f} %  "
+                            f"true latency {v['latency_ms']:.3f} ms"
+                            if v
+                            else "none within T in truth"
+                        )
+                    )
+                    if v:
+                        m = v
+            lines += [
                 f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
                 f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt",
             ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.latency_transfer import LatencyPredictor, Measurements, spearman
-from hybrid_nas.nb201.table import EDGES, OPS, load_table
+from hybrid_nas.nb201.table import EDGES, OPS, NB201Evaluator, NB201Space, load_table
 
 # HELP's reference cells ("HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via
 # Meta-Learning", 2021): the ten NB201 indices whose latencies are its hardware embedding.
@@ -157,7 +157,8 @@ def query_cells(device: str, protocol: str) -> np.ndarray:
 
 def choose_groups(known: tuple[str, ...], validation: tuple[str, ...], measurements: int, seeds: int = 3):
     """Meta-validation: the candidate groups with the best mean Spearman (HELP's protocol) over the
-    ``validation`` devices, each playing the target with ``measurements`` cells from ``known``."""
+    ``validation`` devices, each playing the target with ``measurements`` cells, the other ``known``
+    devices known."""
     from hybrid_nas.engine.latency_transfer import select_groups
 
     table = load_table()
@@ -168,8 +169,68 @@ def choose_groups(known: tuple[str, ...], validation: tuple[str, ...], measureme
             q = query_cells(d, "help")
             for s in range(seeds):
                 cells = sample_cells(measurements, s)
-                p = predict_device(d, known, table_measurements(d, measurements), cells, groups)
+                others = tuple(k for k in known if k != d)
+                p = predict_device(d, others, table_measurements(d, measurements), cells, groups)
                 rhos.append(spearman(p.latency_ms[q], table.latency(d)[q]))
         return float(np.mean(rhos))
 
     return select_groups(CANDIDATES, score)
+
+
+class NB201PredictedEvaluator(NB201Evaluator):
+    """Accuracy from the table, latency from a predictor fitted on a few true measurements of the device
+    (plus ``margin`` ms, so that a cell predicted within T is within T in truth): what a search on a
+    device never measured sees. The device's true column is not read here."""
+
+    name = "nb201-predicted"
+
+    def __init__(self, dataset: str, device: str, prediction: DevicePrediction, margin: float, seed: int):
+        super().__init__(dataset, device)
+        self.predicted = prediction.latency_ms + margin
+        self.measured, self.margin, self.seed = prediction.measured, margin, seed
+
+    def meta(self):
+        return super().meta() | {"measurements": len(self.measured), "margin_ms": self.margin, "seed": self.seed}
+
+    def evaluate(self, arch, seed=0):
+        table = load_table()
+        i = table.index[self.space.describe(arch)]
+        return {
+            "accuracy": float(table.accuracy(self.dataset)[i]) / 100.0,
+            "latency_ms": float(self.predicted[i]),
+        }
+
+
+def predicted_evaluator(
+    dataset: str, device: str, measurements: int, fit: int, margin: float, seed: int
+) -> tuple[NB201PredictedEvaluator, DevicePrediction, Measurements]:
+    """The evaluator of a search on ``device`` allowed ``measurements`` true cells, the predictor fitted
+    on ``fit`` of them (HELP's reference cells, then random ones by ``seed``; the rest are left for
+    verification): every other device of the table is known. ``margin`` is in units of the fit's
+    leave-one-out RMSE. The feature groups are chosen by meta-validation on the known devices."""
+    target = check_devices([device])[0]
+    known = tuple(d for d in load_table().devices if d != target)
+    groups, _ = choose_groups(known, known, fit, seeds=1)
+    meter = table_measurements(target, measurements)
+    prediction = predict_device(target, known, meter, sample_cells(fit, seed), groups)
+    return NB201PredictedEvaluator(dataset, target, prediction, margin * prediction.loo_rmse, seed), prediction, meter
+
+
+def verified_search_result(
+    trials, prediction: DevicePrediction, meter: Measurements, T: float, limit: int, accuracy: np.ndarray
+) -> tuple[int, float, float] | None:
+    """The search's result checked on the device: its most accurate cells predicted within ``T``
+    measured in turn (at most ``limit`` new measurements) until one is within T in truth; the cells the
+    predictor was fitted on compete too, at no cost. (index, accuracy, true latency) or None."""
+    from hybrid_nas.engine.latency_transfer import verify_best
+
+    space = NB201Space()
+    candidates = {}
+    for t in trials:
+        if t.ok:
+            i = space.index(t.arch)
+            candidates[i] = (i, float(accuracy[i]), float(prediction.latency_ms[i]))
+    measured = meter.measure(prediction.measured)  # already read: free
+    for i, lat in zip(prediction.measured, measured):
+        candidates[int(i)] = (int(i), float(accuracy[i]), float(lat))
+    return verify_best(list(candidates.values()), meter, T, limit)
