@@ -49,7 +49,6 @@ from hybrid_nas.nb201.latency import (
 )
 from hybrid_nas.nb201.table import load_table
 
-
 # The mean Spearman to beat: above HELP's 0.932 (HELP's protocol) and NASFLAT's 0.959 (NASFLAT's).
 BARS = {"help": 0.95, "nasflat": 0.96}
 

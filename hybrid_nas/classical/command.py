@@ -281,11 +281,43 @@ class LatencyTableSettings(Settings):
     backend: str = setting("torch | onnxruntime", choices=("torch", "onnxruntime"))
     calibration: int = setting("random whole subnets measured for the correction")
     seed: int = setting("seed of the calibration subnets")
+    from_tables: str | None = setting(
+        "comma-separated latency tables of other devices: measure only --measurements whole subnets here "
+        "and fit this device's table from them and those tables, instead of measuring every block"
+    )
+    measurements: int = setting("whole subnets measured here for --from-tables")
+    holdout: int = setting("further subnets measured here to report the --from-tables table's error (0: none)")
 
     def check(self):
         from hybrid_nas.engine.devices import resolve_device
 
         resolve_device(self.device)
+        if self.from_tables is not None:
+            if self.measurements < 3 or self.holdout < 0:
+                raise ConfigError(
+                    f"--from-tables needs --measurements >= 3 and --holdout >= 0, got {self.measurements}, "
+                    f"{self.holdout}"
+                )
+            self.known_tables()
+
+    def known_tables(self) -> list[LatencyTable]:
+        """The --from-tables tables, each checked against this command's model and image size."""
+        from hybrid_nas.classical.latency import LatencyTable
+
+        tables = []
+        for path in (p for p in (self.from_tables or "").split(",") if p):
+            t = LatencyTable.load(path)
+            if (t.model, t.imgsz) != (self.model, self.imgsz):
+                raise ConfigError(
+                    f"latency table {path} is for {t.model} at {t.imgsz} px, not {self.model} at {self.imgsz} px; "
+                    "pass --model and --imgsz to match, or another table"
+                )
+            tables.append(t)
+        if not tables:
+            raise ConfigError(
+                "--from-tables names no table; give one or more JSON files from `hybrid-nas latency-table`"
+            )
+        return tables
 
 
 @dataclass(frozen=True)
@@ -294,6 +326,7 @@ class LatencyTableResult:
     table: LatencyTable
     pairs: int  # whole subnets the correction was fitted to
     positions: int
+    holdout: dict | None = None  # --from-tables: the fit and its error on the held-out subnets
 
 
 class LatencyTableJob(Job[LatencyTableResult]):
@@ -313,12 +346,52 @@ class LatencyTableJob(Job[LatencyTableResult]):
 
         s = self.settings
         timing = Timing(s.threads, statistic=s.stat, backend=s.backend, device=s.device)
-        table, pairs = build_table(self.space, s.imgsz, timing, s.calibration, s.seed)
         path = Path(out or "latency_table.json")
+        if s.from_tables is not None:
+            table, doc = self._transfer(timing)
+            table.save(path)
+            return LatencyTableResult(path, table, s.measurements, len(self.space.decisions), doc)
+        table, pairs = build_table(self.space, s.imgsz, timing, s.calibration, s.seed)
         table.save(path)
         return LatencyTableResult(path, table, len(pairs), len(self.space.decisions))
 
+    def _transfer(self, timing) -> tuple[LatencyTable, dict]:
+        """This device's table from --measurements whole subnets and the --from-tables tables; its error
+        on --holdout other subnets."""
+        from dataclasses import asdict
+
+        import numpy as np
+
+        from hybrid_nas.classical.latency import LatencyTable, measure_subnet, transfer_table
+        from hybrid_nas.engine.devices import describe, resolve_device
+
+        s = self.settings
+        known = s.known_tables()
+        rng = np.random.default_rng(s.seed)
+        archs = [self.space.sample(rng) for _ in range(s.measurements + s.holdout)]
+        measured = [measure_subnet(self.space, a, s.imgsz, timing) for a in archs]
+        template = LatencyTable(s.model, s.imgsz, asdict(timing), {}, device=describe(resolve_device(s.device)))
+        n = s.measurements
+        table, doc = transfer_table(self.space, known, archs[:n], measured[:n], template)
+        if s.holdout:
+            err = np.array([table.predict(a) / m - 1.0 for a, m in zip(archs[n:], measured[n:])])
+            doc |= {"holdout": s.holdout, "within_10pct": float(np.mean(np.abs(err) <= 0.10))}
+            doc |= {"mean_abs_error": float(np.mean(np.abs(err)))}
+        return table, doc
+
     def summary(self, result: LatencyTableResult) -> str:
+        if result.holdout is not None:
+            h = result.holdout
+            error = (
+                f"; on {h['holdout']} held-out subnets {100 * h['within_10pct']:.0f} % within +-10 %, mean abs "
+                f"error {100 * h['mean_abs_error']:.1f} %"
+                if "holdout" in h
+                else ""
+            )
+            return (
+                f"table fitted from {result.pairs} whole subnets measured here and {len(h['weights'])} other "
+                f"devices' tables (leave-one-out RMSE {h['loo_rmse_ms']:.2f} ms){error}; wrote {result.path}"
+            )
         return (
             f"{result.positions} positions x ops measured, correction fitted to {result.pairs} subnets: "
             f"latency = {result.table.intercept:.2f} ms + {result.table.slope:.3f} x block sum; "

@@ -225,3 +225,40 @@ def measure_subnet(space: NeckSpace, arch: Architecture, imgsz: int, timing: Tim
     from hybrid_nas.classical import network
 
     return measure_ms(network.build(space.subnet_yaml(arch, nc=nc)), (1, 3, imgsz, imgsz), timing)
+
+
+def transfer_table(
+    space: NeckSpace,
+    known: Sequence[LatencyTable],
+    archs: Sequence[Architecture],
+    measured: Sequence[float],
+    template: LatencyTable,
+) -> tuple[LatencyTable, dict]:
+    """A latency table for a device where only the whole subnets ``archs`` were measured (``measured`` ms),
+    from the ``known`` tables of other devices: the transfer ridge (hybrid_nas.engine.latency_transfer) on
+    the subnets' one-hot decisions and the known tables' predictions. Both are additive over the blocks, so
+    the fit is a table again: per (position, op) entry plus an intercept, slope 1. ``template`` gives the
+    model, image size and timing. Returns the table and what the fit chose."""
+    from hybrid_nas.engine.latency_transfer import LatencyPredictor
+
+    columns = [(d.name, op) for d in space.decisions for op in d.options]
+
+    def one_hot(arch: Architecture) -> list[float]:
+        return [1.0 if arch[name] == op else 0.0 for name, op in columns]
+
+    groups = ("encoding", "devices") if known else ("encoding",)
+    features = {"encoding": np.array([one_hot(a) for a in archs])}
+    if known:
+        features["devices"] = np.array([[t.predict(a) for t in known] for a in archs])
+    model = LatencyPredictor(groups).fit(features, np.asarray(measured, float))
+    bias, weights = model.coefficients()
+    entries: dict[str, dict[str, float]] = {d.name: {} for d in space.decisions}
+    v = weights.get("devices", np.zeros(0))
+    for k, (name, op) in enumerate(columns):
+        entries[name][str(op)] = float(weights["encoding"][k]) + sum(
+            float(vd) * t.slope * t.entries[name][str(op)] for vd, t in zip(v, known)
+        )
+    intercept = bias + sum(float(vd) * t.intercept for vd, t in zip(v, known))
+    table = LatencyTable(template.model, template.imgsz, template.timing, entries, intercept, 1.0, template.device)
+    assert model.fit_ is not None
+    return table, {"penalties": model.fit_.penalties, "loo_rmse_ms": model.fit_.loo_rmse, "weights": v.tolist()}

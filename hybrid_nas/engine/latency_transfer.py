@@ -97,7 +97,7 @@ class LatencyPredictor:
         A = (A - self._mu) / self._sd
         self._ym = y.mean()
         yc = y - self._ym
-        sizes = [np.asarray(features[g]).reshape(n, -1).shape[1] for g in self.groups]
+        sizes = self._sizes = [np.asarray(features[g]).reshape(n, -1).shape[1] for g in self.groups]
         # Dropping every group is allowed too: the mean alone is the fallback a noisy target may need.
         options = [(*self.penalties, np.inf)] * len(self.groups)
         best: tuple[float, tuple[float, ...], np.ndarray] | None = None
@@ -120,6 +120,16 @@ class LatencyPredictor:
         err, combo, self._w = best
         self.fit_ = Fit(dict(zip(self.groups, combo)), float(np.sqrt(err)))
         return self
+
+    def coefficients(self) -> tuple[float, dict[str, np.ndarray]]:
+        """The fit as ``latency = bias + sum over groups of features[g] @ weights[g]`` on the raw features:
+        an additive model stays additive (a latency table can be written from it)."""
+        if self.fit_ is None:
+            raise RuntimeError("coefficients before fit")
+        w = self._w / self._sd
+        bias = float(self._ym - self._mu @ w)
+        edges = np.cumsum([0, *self._sizes])
+        return bias, {g: w[a:b] for g, a, b in zip(self.groups, edges[:-1], edges[1:])}
 
     def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
         if self.fit_ is None:
