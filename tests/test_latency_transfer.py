@@ -172,3 +172,35 @@ def test_the_benchmark_prints_one_json_line_for_any_split():
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(doc["devices"]) == {"raspi4", "fpga"} and doc["protocol"] == "nasflat" and doc["samples"] == 20
     assert doc["mean"] == pytest.approx(np.mean(list(doc["devices"].values())), abs=1e-4)
+
+
+def test_a_table_transferred_from_another_device_stays_a_table(tmp_path):
+    from hybrid_nas.classical.latency import LatencyTable, transfer_table
+    from hybrid_nas.classical.space import NeckSpace
+
+    space = NeckSpace("yolov9t", "full", "neck")
+    rng = np.random.default_rng(0)
+    entries = {d.name: {str(op): float(rng.uniform(0.2, 2.0)) for op in d.options} for d in space.decisions}
+    known = LatencyTable("yolov9t", 160, {}, entries, intercept=10.0, slope=1.2)
+    # the new device: 1.5x the known one, plus a fixed overhead
+    archs = [space.sample(rng) for _ in range(30)]
+    truth = [2.0 + 1.5 * known.predict(a) for a in archs]
+    table, fit = transfer_table(space, [known], archs[:8], truth[:8], known)
+    errors = [abs(table.predict(a) / t - 1) for a, t in zip(archs[8:], truth[8:])]
+    assert max(errors) < 0.01 and fit["weights"][0] == pytest.approx(1.5, rel=0.05)
+    path = tmp_path / "t.json"
+    table.save(path)
+    assert LatencyTable.load(path).predict(archs[9]) == pytest.approx(table.predict(archs[9]))
+
+
+def test_latency_table_from_tables_refuses_a_missing_or_mismatched_table(tmp_path, capsys):
+    from hybrid_nas.classical.latency import LatencyTable
+
+    code = main(["latency-table", "--from-tables", str(tmp_path / "nope.json"), "--out", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "nope.json" in err
+    LatencyTable("yolov9s", 160, {}, {}).save(tmp_path / "s.json")
+    code = main(["latency-table", "--from-tables", str(tmp_path / "s.json"), "--out", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "yolov9s" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "t.json").exists()
