@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+
+if TYPE_CHECKING:
+    from hybrid_nas.nb201.table import NB201Space
 
 
 @defaults_from("nb201.yaml")
@@ -18,6 +22,8 @@ class NB201Settings(StudyFields, Settings):
     device: str = setting("latency column, e.g. titan_rtx_256, pixel3, raspi4 (see --list-devices)")
     T: float | None = setting("latency target in ms")
     count_repeats: bool = setting("every sample counts, repeats too (the MnasNet-paper protocol)")
+
+    resumable = StudyFields.resumable - {"device"}  # here the device is the latency column, not where work runs
 
     def check(self):
         self.check_study()
@@ -31,6 +37,7 @@ class NB201Job(SearchJob):
     """``hybrid-nas bench nb201``: one study by table look-up, beside the table's oracle."""
 
     settings: NB201Settings
+    space: NB201Space
 
     def __init__(self, settings: NB201Settings, command: str):
         from hybrid_nas.engine.objectives import make_objective
@@ -79,7 +86,7 @@ class NB201Job(SearchJob):
                 f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
                 f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt",
             ]
-        lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, config.yaml, summary.md, report/)")
+        lines.append(run.listing("best.json", "config.yaml", "summary.md", "report/"))
         return "\n".join(lines)
 
 
