@@ -338,7 +338,6 @@ class LatencyTableJob(Job[LatencyTableResult]):
 
     def execute(self, out: str | Path | None, *, resume: bool = False, progress: bool = True) -> LatencyTableResult:
         from hybrid_nas.classical.latency import Timing, build_table
-
         from hybrid_nas.engine.run import check_writable
 
         s, path = self.settings, Path(out or "latency_table.json")
