@@ -19,23 +19,21 @@ from hybrid_nas.engine.errors import ConfigError
 LOCK_FILE = "run.lock"
 
 
-def _holder(fd: int) -> str:
-    """Who holds the lock, as its owner wrote it into the file."""
+def _refusal(dir: Path, fd: int) -> ConfigError:
+    """The line that refuses a second process: who holds ``dir``, as its owner wrote it into the lock file."""
     try:
         doc = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc["started"]))
-        return f"`hybrid-nas {doc['command']}` (pid {doc['pid']} on {doc['host']}, started {started})"
+        holder = f"`hybrid-nas {doc['command']}` (pid {doc['pid']} on {doc['host']}, started {started})"
+        shared = doc.get("shared", False)
     except (ValueError, KeyError, TypeError):
-        return "another process"
-
-
-def _refusal(dir: Path, fd: int, shared: bool) -> ConfigError:
-    join = (
-        "wait for it to finish, or choose another --out"
-        if not shared
-        else "drivers share a run directory only when every one of them is started with the same --storage"
+        holder, shared = "another process", False
+    then = (
+        "drivers share a run directory only when every one of them is started with the same --storage (and --resume)"
+        if shared
+        else "wait for it to finish, or choose another --out"
     )
-    return ConfigError(f"{dir} is in use by {_holder(fd)}; {join}")
+    return ConfigError(f"{dir} is in use by {holder}; {then}")
 
 
 def check_free(dir: Path, shared: bool = False) -> None:
@@ -47,7 +45,7 @@ def check_free(dir: Path, shared: bool = False) -> None:
     try:
         fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise _refusal(dir, fd, shared) from None
+        raise _refusal(dir, fd) from None
     finally:
         os.close(fd)  # closing the descriptor also drops the probe's lock
 
@@ -64,13 +62,21 @@ class RunLock:
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
-            error = _refusal(self.dir, fd, self.shared)
+            error = _refusal(self.dir, fd)
             os.close(fd)
             raise error from None
-        if not self.shared or os.fstat(fd).st_size == 0:  # a joining driver leaves the first one's name
-            owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command, "started": time.time()}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(owner).encode(), 0)
+        # the newest owner's name (of drivers sharing the lock, any one named is still running); written, then cut
+        # to length, so that a reader never finds the file empty
+        owner = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": self.command,
+            "started": time.time(),
+            "shared": self.shared,
+        }
+        text = json.dumps(owner).encode()
+        os.pwrite(fd, text, 0)
+        os.ftruncate(fd, len(text))
         self.fd = fd
         return self
 
