@@ -119,7 +119,7 @@ class SearchJob(Job[Run]):
             results = []
             for spec in self.studies(run):
                 study_dir = run.dir / spec.name if spec.name else run.dir
-                result = search(study_dir, spec, self.settings, resume=resume, progress=progress, run=run)
+                result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
                 result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason, **self.artefacts(result)}
                 write_best(study_dir, result.view, spec.space.describe, result.extra)
                 write_report(study_dir, spec.space.describe)
@@ -163,10 +163,8 @@ def search(
     *,
     resume: bool = False,
     progress: bool = True,
-    run: Run | None = None,
 ) -> StudyResult:
-    """One study in ``dir`` with the search settings of ``settings`` (a ``StudyFields``); ``run`` is told when
-    the study starts its search (its stored trials matched it)."""
+    """One study in ``dir`` with the search settings of ``settings`` (a ``StudyFields``)."""
     from hybrid_nas.engine.storages.base import open_study
     from hybrid_nas.engine.strategies import make_strategy
     from hybrid_nas.engine.study import Study
@@ -185,8 +183,6 @@ def search(
         dask_scheduler=settings.dask_scheduler,
         progress=progress,
     )
-    if run is not None:
-        run.searching = True
     start = time.perf_counter()
     try:
         study.optimize(settings.budget, settings.seconds)

@@ -73,7 +73,6 @@ class Run:
 
     def __init__(self, dir: str | Path):
         self.dir = Path(dir)
-        self.searching = False  # set once a study of the run starts its search: from then on, its files stay
 
     @classmethod
     @contextmanager
@@ -103,6 +102,7 @@ class Run:
         except OSError as e:
             raise ConfigError(f"cannot write the run directory {dir}: {e.strerror}; choose another --out") from None
         run = cls(dir)
+        stored = run.trial_count() if before else 0
         try:
             settings.save(dir)
             (dir / RUN_FILE).write_text(
@@ -110,7 +110,7 @@ class Run:
             )
             yield run
         except HybridNasError:
-            if not run.searching:
+            if run.trial_count() == stored:
                 _restore(dir, before, created)
             raise
         finally:
@@ -139,6 +139,18 @@ class Run:
         """Where the run keeps its trials, as the console's summary names them."""
         storage = self.settings.get("storage")
         return f"storage.json -> {storage}" if storage else "optuna.journal"
+
+    def trial_count(self) -> int:
+        """Trials stored across the run's studies (0 where a study cannot be read)."""
+        from hybrid_nas.engine.report import load_view
+
+        count = 0
+        for path in self.studies().values():
+            try:
+                count += len(load_view(path).trials)
+            except HybridNasError:
+                pass
+        return count
 
     def listing(self, *names: str) -> str:
         """The console's last line: the run directory, where its trials are and which of ``names`` it holds (a

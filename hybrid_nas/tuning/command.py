@@ -126,7 +126,7 @@ class HPOJob(Job[Run]):
                 "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
             )
             spec = StudySpec("", space, HPOTrial(trainer, space), objective)
-            result = search(run.dir, spec, s, resume=resume, progress=progress, run=run)
+            result = search(run.dir, spec, s, resume=resume, progress=progress)
             write_report(run.dir, space.describe)
             check_some_succeeded(run.dir, [result.view])
             self.compare(run, result, trainer)
