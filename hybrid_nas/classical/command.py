@@ -79,8 +79,7 @@ class ClassicalSettings(StudyFields, Settings):
         check_images(self)
         at_least(self, 1, "batch", "supernet_epochs", "threads", "calibration_images")
         at_least(self, 0, "distill", "finetune_epochs", "hpo_trials")
-        if self.latency_limit is not None:
-            positive(self, "latency_limit")
+        positive(self, "latency_limit")
         from hybrid_nas.engine.devices import resolve_device
 
         resolve_device(self.device)  # a missing GPU is refused here, before any work

@@ -157,12 +157,7 @@ def failure_line(*views: StudyView) -> str:
 
 
 def search(
-    dir: Path,
-    spec: StudySpec,
-    settings: StudyFields,
-    *,
-    resume: bool = False,
-    progress: bool = True,
+    dir: Path, spec: StudySpec, settings: StudyFields, *, resume: bool = False, progress: bool = True
 ) -> StudyResult:
     """One study in ``dir`` with the search settings of ``settings`` (a ``StudyFields``)."""
     from hybrid_nas.engine.storages.base import open_study

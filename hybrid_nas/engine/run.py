@@ -25,7 +25,7 @@ from hybrid_nas.engine.settings import Settings
 from hybrid_nas.engine.storages.base import JOURNAL, RUN_FILE, STORAGE_FILE, study_dirs
 
 _OWN_FILES = ("config.yaml", RUN_FILE, LOCK_FILE)  # what claiming a run directory writes
-_UNSTARTED = (*_OWN_FILES, STORAGE_FILE, JOURNAL)  # what a new run holds before its search starts
+_UNSTARTED = (*_OWN_FILES, STORAGE_FILE, JOURNAL)  # what a new run holds before its first trial
 
 
 def check_writable(dir: Path) -> None:
@@ -79,8 +79,8 @@ class Run:
     def claim(cls, dir: str | Path, command: str, settings: Settings, resume: bool = False) -> Iterator[Run]:
         """Own ``dir`` for the run while the block runs. Every check comes before the first write: the
         directory must be free (no other process runs in it), empty unless resuming, and a resume must repeat
-        the stored run. If the block fails before its search started (a setting the search itself refuses),
-        the directory is left as it was found; nothing a search stored is ever removed."""
+        the stored run. If the block is refused before it stores a trial (by a setting only the search itself
+        can check), the directory is left as it was found; nothing a search stored is ever removed."""
         dir = Path(dir)
         shared = getattr(settings, "storage", None) is not None
         check_writable(dir)
