@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import yaml
@@ -146,10 +146,8 @@ class Run:
 
         count = 0
         for path in self.studies().values():
-            try:
+            with suppress(HybridNasError):
                 count += len(load_view(path).trials)
-            except HybridNasError:
-                pass
         return count
 
     def listing(self, *names: str) -> str:
