@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_command(groups[head], command)
     report = sub.add_parser("report", help="plots and summary.md for a run directory")
     report.add_argument("run_dir", help="a run directory (holds storage.json, or one per study)")
+    report.add_argument("--out", help="write the report here instead of into the run directory (which is only read)")
     dash = sub.add_parser(
         "dashboard",
         help="optuna-dashboard on a run (live), several runs side by side, or a storage URL",
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.subcommand == "report":
         from hybrid_nas.engine.run import load
 
-        summary = load(args.run_dir).report()
+        summary = load(args.run_dir).report(args.out)
         print(f"wrote {summary} and its report/*.png")
         return 0
     if args.subcommand == "dashboard":
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except HybridNasError as e:
         print(f"hybrid-nas: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         print("hybrid-nas: interrupted; finished trials are stored: run again with --resume", file=sys.stderr)
         return 130

@@ -62,24 +62,6 @@ def test_resume_extends_a_run_and_report_rewrites_it(tmp_path, capsys):
     assert "| trial | architecture |" in (tmp_path / "run" / "summary.md").read_text()
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--strategy", "evoluton"], "unknown strategy 'evoluton' (did you mean 'evolution'?)"),
-        (["--objective", "mnasnet"], "unknown objective 'mnasnet' (did you mean 'mnasnet-soft'?)"),
-        (["--device", "pixel4"], "unknown NB201 latency device 'pixel4' (did you mean 'pixel3'?)"),
-        (["--T", "0"], "T must be a positive number"),
-        (["--T", "-5", "--objective", "pareto"], "T must be a positive number"),
-        (["--budget", "0"], "--budget must be at least 1 trial, got 0"),
-        (["--workers", "0"], "--workers must be >= 1"),
-    ],
-)
-def test_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
-    code, _, err = run(["bench", "nb201", "--out", str(tmp_path / "r"), "--no-progress", *args], capsys)
-    assert code == 2
-    assert err.count("\n") == 1 and message in err
-
-
 def test_corrupt_store_and_config_are_one_clear_line(tmp_path, capsys):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
@@ -142,30 +124,6 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     assert len(__import__("numpy").load(out / "best_weights.npy")) == metrics["params"]
     assert (out / "best_circuit.png").stat().st_size > 1000 and (out / "report" / "pareto.png").exists()
     assert best["best"]["description"] in stdout and "noisy" in stdout
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--scope", "u3cu"], "unknown quantum scope 'u3cu' (did you mean 'u3cu3'?)"),
-        (["--noise", "FakeManila"], "unknown fake backend 'FakeManila' (did you mean 'FakeManilaV2'?)"),
-        (["--task", "csv:/nowhere/data.csv"], "data file /nowhere/data.csv does not exist"),
-        (["--task", "digits5"], "unknown task 'digits5' (did you mean 'digits4'?)"),
-        (["--optimization-level", "4"], "unknown optimization level '4'; expected one of '0', '1', '2', '3'"),
-        (["--shots", "0"], "--shots must be at least 1"),
-        (
-            ["--encoder", "ryzxy,ryzxy_interleave"],
-            "unknown encoder 'ryzxy_interleave' (did you mean 'ryzxy_interleaved'?)",
-        ),
-        (["--precision", "half"], "unknown precision 'half'; expected one of 'double', 'single'"),
-        (["--device", "tpu"], "unknown device 'tpu'"),
-        (["--task", "digits10", "--noise", "FakeManilaV2"], "the circuit needs 10 qubits, FakeManilaV2 has 5"),
-        (["--task", "moons", "--qubits", "1"], "a circuit needs at least 2 qubits, got 1"),
-    ],
-)
-def test_quantum_bad_input_is_one_clear_line(args, message, tmp_path, capsys):
-    code, _, err = run(["quantum", "--out", str(tmp_path / "q"), "--no-progress", *args], capsys)
-    assert code == 2 and err.count("\n") == 1 and message in err
 
 
 def test_a_wide_csv_runs_without_manual_reduction(tmp_path, capsys):
@@ -368,42 +326,10 @@ def test_classical_into_a_used_directory_is_refused_before_any_training(tmp_path
     out = tmp_path / "c"
     out.mkdir()
     (out / "supernet.pt").write_bytes(b"weights of an earlier run")
-    code, _, err = run(["classical", "--out", str(out), "--imgsz", "64", "--n-images", "8", "--no-progress"], capsys)
+    code, _, err = run(["classical", "--out", str(out), "--imgsz", "64", "--n-images", "10", "--no-progress"], capsys)
     assert code == 2 and "is not empty; pass --resume" in err
     assert [p.name for p in out.iterdir()] == ["supernet.pt"]
     assert (out / "supernet.pt").read_bytes() == b"weights of an earlier run"
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--scope", "medum"], "unknown classical scope 'medum' (did you mean 'medium'?)"),
-        (["--data", "/nowhere/data.yaml"], "data set '/nowhere/data.yaml' not found"),
-        (["--profile", "phone"], "unknown device profile 'phone'"),
-        (["--sampling", "sandwitch"], "did you mean 'sandwich'?"),
-        (["--sampling", "sandwich", "--distill", "-0.5"], "--distill must be >= 0, got -0.5"),
-        (["--latency", "file:/nowhere/t.json"], "latency table /nowhere/t.json not found"),
-    ],
-)
-def test_classical_bad_input_is_one_clear_line(args, message, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
-    code, _, err = run(
-        [
-            "classical",
-            "--out",
-            str(tmp_path / "c"),
-            "--imgsz",
-            "64",
-            "--n-images",
-            "8",
-            "--supernet-epochs",
-            "1",
-            "--no-progress",
-            *args,
-        ],
-        capsys,
-    )
-    assert code == 2 and err.count("\n") == 1 and message in err
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")

@@ -170,13 +170,29 @@ def test_a_study_running_in_another_process_shows_up_in_its_journal_as_its_trial
     assert len(journal_study(tmp_path / JOURNAL, name).trials) == 30
 
 
-KILLED_STUDY = textwrap.dedent("""
+STALLING = """
+    import time
+    from test_study import CountingEvaluator
+
+    class Stalls(CountingEvaluator):
+        # CountingEvaluator (same metrics, same meta) whose evaluations after the first `after` hang: the kill
+        # always lands mid-run, however late the test's poll is scheduled
+        calls, after = 0, None
+
+        def evaluate(self, arch, seed):
+            Stalls.calls += 1
+            if Stalls.after is not None and Stalls.calls > Stalls.after:
+                time.sleep(600)
+            return super().evaluate(arch, seed)
+"""
+KILLED_STUDY = textwrap.dedent(STALLING) + textwrap.dedent("""
     import sys
     from hybrid_nas.engine.storages.base import open_study
-    from test_study import toy_study, CountingEvaluator, TOY
-    store = open_study(sys.argv[1])
-    toy_study(store, strategy="evolution", evaluator=CountingEvaluator(TOY, delay=0.02),
-              resume=len(sys.argv) > 2).optimize(120)
+    from test_study import toy_study, TOY
+    resume = len(sys.argv) > 2
+    Stalls.after = None if resume else 30
+    toy_study(open_study(sys.argv[1]), strategy="evolution", evaluator=Stalls(TOY, delay=0.02),
+              resume=resume).optimize(120)
 """)
 
 
@@ -306,23 +322,25 @@ def test_the_dashboard_refuses_what_is_not_a_run(tmp_path, capsys):
     assert "neither a run directory" in capsys.readouterr().err
 
 
-DRIVER = textwrap.dedent("""
+DRIVER = textwrap.dedent(STALLING) + textwrap.dedent("""
     import sys
     from hybrid_nas import SearchSpace, Study, make_objective, make_strategy
     from hybrid_nas.engine.storages.optuna_store import OptunaStore
     from hybrid_nas.engine.space import Decision
-    from test_study import CountingEvaluator
     space = SearchSpace([Decision(f"d{i}", ("a", "b", "c", "d")) for i in range(6)], name="wide")
+    Stalls.after = int(sys.argv[3]) if len(sys.argv) > 3 else None  # the driver to be killed hangs mid-trial
     # a loaded CPU can starve the beating thread for a second or two, not 5 s
     store = OptunaStore(sys.argv[1], "shared", heartbeat=0.5, grace=5.0)
-    Study(space, CountingEvaluator(space, delay=0.1), make_objective("weighted", weights={"accuracy": 1.0}),
+    Study(space, Stalls(space, delay=0.1), make_objective("weighted", weights={"accuracy": 1.0}),
           make_strategy("random", space, seed=0), store=store, resume=True).optimize(int(sys.argv[2]))
 """)
 
 
 def two_drivers_one_killed(url: str, budget: int = 40):
     """Two drivers on one study; one is killed with SIGKILL mid-run; the other finishes the study."""
-    drivers = [subprocess.Popen([sys.executable, "-c", DRIVER, url, str(budget)], env=ENV) for _ in range(2)]
+    drivers = [
+        subprocess.Popen([sys.executable, "-c", DRIVER, url, str(budget), *extra], env=ENV) for extra in (["5"], [])
+    ]
     try:
         deadline = time.time() + 120
         reader = OptunaStore(url, "shared")

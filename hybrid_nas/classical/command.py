@@ -11,12 +11,23 @@ from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import Job, SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, HPOTarget, SpaceKind, register, register_hpo_target, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
 
 if TYPE_CHECKING:
     from hybrid_nas.classical.evaluator import SupernetEvaluator
     from hybrid_nas.classical.latency import LatencyTable
     from hybrid_nas.classical.space import NeckSpace
+
+
+MIN_IMGSZ = 32  # the detector's largest stride: a smaller image has no cell to detect in
+MIN_IMAGES = 10  # builtin:digits keeps a fifth for validation: at least two images there
+
+
+def check_images(s) -> None:
+    """Image size and the size of a generated data set, for every command that trains a detector."""
+    at_least(s, MIN_IMGSZ, "imgsz")
+    if getattr(s, "data", None) == "builtin:digits":
+        at_least(s, MIN_IMAGES, "n_images")
 
 
 @defaults_from("classical.yaml")
@@ -65,10 +76,10 @@ class ClassicalSettings(StudyFields, Settings):
 
     def check(self):
         self.check_study()
-        if self.distill < 0:
-            raise ConfigError(f"--distill must be >= 0, got {self.distill}")
-        if self.supernet_epochs < 1:
-            raise ConfigError(f"--supernet-epochs must be at least 1, got {self.supernet_epochs}")
+        check_images(self)
+        at_least(self, 1, "batch", "supernet_epochs", "threads", "calibration_images")
+        at_least(self, 0, "distill", "finetune_epochs", "hpo_trials")
+        positive(self, "latency_limit")
         from hybrid_nas.engine.devices import resolve_device
 
         resolve_device(self.device)  # a missing GPU is refused here, before any work
@@ -111,10 +122,15 @@ class ClassicalJob(SearchJob):
         s = settings
         self.resolved = s.profile_values()
         self.spaces = {scope: NeckSpace(s.model, scope, s.positions, s.ops) for scope in s.searched_scopes()}
-        self.union = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops)
+        self.union = self.space = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops)
         self.objective = make_objective(
             s.objective, quality=s.quality, cost="latency_ms", T=self.resolved["latency_limit"]
         )
+        from hybrid_nas.classical import run as steps
+        from hybrid_nas.classical.data import check_data
+
+        check_data(s.data)  # the data and a --latency file are read now, not after the supernet's training
+        steps.table_from_file(self.union, self.resolved["latency"])
 
     def default_dir(self) -> Path:
         return self.settings.default_dir()
@@ -206,8 +222,16 @@ class ClassicalJob(SearchJob):
             scope_table(doc["scopes"]),
             f"latency: {doc['latency']} ({s['threads']} thread(s), {s['imgsz']} px), limit "
             f"{f'{limit:g} ms' if limit is not None else 'none'}",
-            f"run directory: {run.dir}  (supernet.pt, latency_table.json, {run.trial_files}, best.json, "
-            "best.yaml, best.pt, summary.md, report/)",
+            run.listing(
+                "supernet.pt",
+                "latency_table.json",
+                "best.json",
+                "best.yaml",
+                "best.pt",
+                "summary.md",
+                "report/",
+                *(f"{r['scope']}/" for r in doc["scopes"] if len(doc["scopes"]) > 1),
+            ),
         ]
         return "\n".join(lines + after_search_summary(run))
 
@@ -235,19 +259,19 @@ class TangoExportJob(Job[Run]):
         from hybrid_nas.classical.tango import read
 
         s, ops, skipped = self.settings, self.ops, self.skipped
-        run = Run.start(out or Path(f"runs/tango-{s.model}"), self.command, s, resume)
-        described = " ".join(f"m{i}={op}" for i, op in sorted(ops.items()))
-        comments = [f"TANGO architecture on {s.model}: {described}"]
-        if skipped:
-            comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
-        write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
-        doc = {
-            "tango": read(self.source),
-            "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
-            "skipped": skipped,
-            "model": s.model,
-        }
-        (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
+        with Run.claim(out or Path(f"runs/tango-{s.model}"), self.command, s, resume) as run:
+            described = " ".join(f"m{i}={op}" for i, op in sorted(ops.items()))
+            comments = [f"TANGO architecture on {s.model}: {described}"]
+            if skipped:
+                comments.append(f"skipped (PGI auxiliary branch, not in ultralytics' models): {', '.join(skipped)}")
+            write_model_yaml(run.dir / "best.yaml", network.searchable_yaml(s.model, ops), comments)
+            doc = {
+                "tango": read(self.source),
+                "architecture": {f"m{i}": op for i, op in sorted(ops.items())},
+                "skipped": skipped,
+                "model": s.model,
+            }
+            (run.dir / "tango.json").write_text(json.dumps(doc, indent=2) + "\n")
         return run
 
     def summary(self, run: Run) -> str:
@@ -291,13 +315,13 @@ class LatencyTableSettings(Settings):
     def check(self):
         from hybrid_nas.engine.devices import resolve_device
 
+        at_least(self, MIN_IMGSZ, "imgsz")
+        at_least(self, 1, "threads")
+        at_least(self, 2, "calibration")  # the whole-network correction is a line: two subnets at least
         resolve_device(self.device)
         if self.from_tables is not None:
-            if self.measurements < 3 or self.holdout < 0:
-                raise ConfigError(
-                    f"--from-tables needs --measurements >= 3 and --holdout >= 0, got {self.measurements}, "
-                    f"{self.holdout}"
-                )
+            at_least(self, 3, "measurements")  # the fit's leave-one-out choice needs a few points
+            at_least(self, 0, "holdout")
             self.known_tables()
 
     def known_tables(self) -> list[LatencyTable]:
@@ -343,10 +367,17 @@ class LatencyTableJob(Job[LatencyTableResult]):
 
     def execute(self, out: str | Path | None, *, resume: bool = False, progress: bool = True) -> LatencyTableResult:
         from hybrid_nas.classical.latency import Timing, build_table
+        from hybrid_nas.engine.run import check_writable
 
-        s = self.settings
+        s, path = self.settings, Path(out or "latency_table.json")
+        if path.is_dir():
+            raise ConfigError(f"--out {path} is a directory; give the JSON file to write")
+        check_writable(path.parent)  # before minutes of measurement
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"cannot write {path}: {e.strerror}; choose another --out") from None
         timing = Timing(s.threads, statistic=s.stat, backend=s.backend, device=s.device)
-        path = Path(out or "latency_table.json")
         if s.from_tables is not None:
             table, doc = self._transfer(timing)
             table.save(path)

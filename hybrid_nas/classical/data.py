@@ -27,11 +27,18 @@ def cache_dir() -> Path:
 
 
 def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0) -> Path:
-    """The path of a ``data.yaml``: generated for ``builtin:digits``, else the given file, which must exist
-    with its image folders (ultralytics would otherwise try to download it)."""
+    """The path of a ``data.yaml``: generated for ``builtin:digits``, else the given file (``check_data``)."""
     if data == BUILTIN:
         return digits_detection(imgsz=imgsz, n_images=n_images, seed=seed)
+    return check_data(data)
+
+
+def check_data(data: str) -> Path:
+    """A ``data.yaml`` on disk with its image folders (ultralytics would otherwise try to download them), or
+    ``builtin:digits``; checked before any work."""
     path = Path(data)
+    if data == BUILTIN:
+        return path
     if not path.is_file():
         raise DataError(
             f"data set {data!r} not found: give an ultralytics data.yaml on disk or {BUILTIN!r} (nothing is downloaded)"
@@ -40,6 +47,8 @@ def resolve_data(data: str, imgsz: int = 160, n_images: int = 300, seed: int = 0
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise DataError(f"data set {data}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(doc, dict):
+        raise DataError(f"data set {data}: expected a mapping with 'train', 'val' and 'names' keys")
     root = Path(doc.get("path") or path.parent)
     root = root if root.is_absolute() else path.parent / root
     for split in ("train", "val"):

@@ -61,24 +61,32 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
 
 def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> LatencyTable | None:
     """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
+    if source == "measure" or str(source).startswith("file:"):
+        return table_from_file(space, source)
+    path = run_dir / "latency_table.json"
+    table = LatencyTable.load(path) if path.is_file() else None
+    if (
+        table is None
+        or table.imgsz != s.imgsz
+        or table.timing != asdict(timing(s))
+        or any(d.name not in table.entries for d in space.decisions)
+    ):
+        table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed, nc=nc)
+        table.save(path)
+    return covering(table, space)
+
+
+def table_from_file(space: NeckSpace, source: str) -> LatencyTable | None:
+    """The table of ``--latency file:PATH`` (None for ``measure``), read and checked before any work."""
     if source == "measure":
         return None
-    table: LatencyTable | None
-    if str(source).startswith("file:"):
-        table = LatencyTable.load(source[5:])
-    elif source == "table":
-        path = run_dir / "latency_table.json"
-        table = LatencyTable.load(path) if path.is_file() else None
-        if (
-            table is None
-            or table.imgsz != s.imgsz
-            or table.timing != asdict(timing(s))
-            or any(d.name not in table.entries for d in space.decisions)
-        ):
-            table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed, nc=nc)
-            table.save(path)
-    else:
+    if not str(source).startswith("file:") and source != "table":
         raise ConfigError(f"--latency {source!r}: expected measure, table or file:PATH")
+    return covering(LatencyTable.load(source[5:]), space) if source != "table" else None
+
+
+def covering(table: LatencyTable, space: NeckSpace) -> LatencyTable:
+    """``table``, if it has an entry for every option of ``space``."""
     missing = [f"{d.name}={o}" for d in space.decisions for o in d.options if o not in table.entries.get(d.name, {})]
     if missing:
         raise ConfigError(

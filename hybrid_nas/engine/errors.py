@@ -9,6 +9,8 @@ from collections.abc import Iterable
 class HybridNasError(Exception):
     """Base of every error a user can cause; the CLI prints it as one line, never a traceback."""
 
+    exit_code = 2  # the CLI's exit status: 2 for a command refused before any work
+
 
 class ConfigError(HybridNasError, ValueError):
     """A bad argument, option or configuration file."""
@@ -24,6 +26,12 @@ class StorageError(HybridNasError):
 
 class DataError(HybridNasError):
     """A data set or table that is missing or malformed."""
+
+
+class RunFailed(HybridNasError):
+    """A run that ran but produced nothing: every trial failed. Its trials and report are kept."""
+
+    exit_code = 1
 
 
 def did_you_mean(given: object, choices: Iterable[object]) -> str:

@@ -1,10 +1,12 @@
 """The one pipeline: every command's settings -> its checks -> its run directory -> its studies -> its files.
 
-A command supplies a ``Job``. Building the job is where a command checks what it can before any file is
-written (settings beyond their types, its space, its data); the strategy's options and the store are still
-checked once the run directory is claimed. A ``SearchJob`` then runs the same steps for every search
-command, and a command overrides only what differs:
+A command supplies a ``Job``. Building the job is where a command checks everything it can before any work
+or file (settings beyond their types, its space, its data, the files its flags name); ``SearchJob`` adds the
+strategy's options and the store, then claims the run directory (``Run.claim``: one owner, resume
+compatibility). A ``SearchJob`` then runs the same steps for every search command, and a command overrides
+only what differs:
 
+    space                    the space its strategy options are checked against (set by ``__init__``)
     default_dir()            where the run goes when no --out is given
     prepare(run)             shared work after the directory is claimed (a data set, a supernet)
     studies(run)             the studies to run: one, or one per scope / depth
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.errors import ConfigError, RunFailed
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.objectives import Objective
 from hybrid_nas.engine.registry import Command, command
@@ -78,6 +81,7 @@ class SearchJob(Job[Run]):
     """The pipeline of every search command."""
 
     settings: StudyFields
+    space: SearchSpace
     kind: ClassVar[str] = ""  # the default run directory's prefix
     resume, progress = False, True  # as ``execute`` was called
 
@@ -100,8 +104,8 @@ class SearchJob(Job[Run]):
         """The run's own files, once every study is done; by default none."""
 
     @classmethod
-    def report(cls, run: Run) -> None:
-        """Redraw the command's own report sections (``hybrid-nas report``); by default none."""
+    def report(cls, run: Run, out: Path) -> None:
+        """Redraw the command's own report sections into ``out`` (``hybrid-nas report``); by default none."""
 
     def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
         from hybrid_nas.dashboard import publish_quietly
@@ -109,19 +113,47 @@ class SearchJob(Job[Run]):
         from hybrid_nas.engine.results import write_best
 
         self.resume, self.progress = resume, progress
-        run = Run.start(out or self.default_dir(), self.command, self.settings, resume)
-        self.prepare(run)
-        results = []
-        for spec in self.studies(run):
-            study_dir = run.dir / spec.name if spec.name else run.dir
-            result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
-            result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason, **self.artefacts(result)}
-            write_best(study_dir, result.view, spec.space.describe, result.extra)
-            write_report(study_dir, spec.space.describe)
-            results.append(result)
-        self.finish(run, results)
-        publish_quietly(run.dir)
+        check_search(self.settings, self.space)
+        with Run.claim(out or self.default_dir(), self.command, self.settings, resume) as run:
+            self.prepare(run)
+            results = []
+            for spec in self.studies(run):
+                study_dir = run.dir / spec.name if spec.name else run.dir
+                result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
+                result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason, **self.artefacts(result)}
+                write_best(study_dir, result.view, spec.space.describe, result.extra)
+                write_report(study_dir, spec.space.describe)
+                results.append(result)
+            check_some_succeeded(run.dir, [r.view for r in results])
+            self.finish(run, results)
+            publish_quietly(run.dir)
         return run
+
+
+def check_search(settings: StudyFields, space: SearchSpace) -> None:
+    """The strategy's options and the store, checked before the run directory is claimed."""
+    from hybrid_nas.engine.storages.base import check_storage
+    from hybrid_nas.engine.strategies import make_strategy
+
+    make_strategy(settings.strategy, space, seed=settings.seed, **settings.strategy_options)
+    check_storage(settings.storage)
+
+
+def check_some_succeeded(dir: Path, views: list[StudyView]) -> None:
+    """A run in which every trial failed is a failed run: one line with its most common failure (the trials
+    and the report stay, to be read)."""
+    if any(t.ok for view in views for t in view.trials) or not any(view.failed for view in views):
+        return
+    raise RunFailed(f"every trial of {dir} failed: {failure_line(*views)}")
+
+
+def failure_line(*views: StudyView) -> str:
+    """The most common failure among the studies' failed trials, in one line."""
+    failed = [t for view in views for t in view.failed]
+    if not failed:
+        return "no trial finished"
+    [(line, count)] = Counter(t.error_line for t in failed).most_common(1)
+    return f"{len(failed)} failed, {count} of them with {line}"
 
 
 def search(

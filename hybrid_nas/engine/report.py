@@ -154,19 +154,20 @@ def _row(t, view: StudyView, describe) -> str:
     )
 
 
-def write_report(run_dir: str | Path, describe=None) -> Path:
+def write_report(run_dir: str | Path, describe=None, out: str | Path | None = None) -> Path:
     """Writes ``report/best_so_far.png``, ``report/pareto.png``, ``report/choices.png``, the plots the space
-    adds (its ``SpaceKind.plots``) and ``summary.md``; returns the summary. ``describe`` defaults to the
-    notation of the stored study's space."""
+    adds (its ``SpaceKind.plots``) and ``summary.md`` into ``out`` (default: the study's own directory, which
+    is only read otherwise); returns the summary. ``describe`` defaults to the notation of the stored study's
+    space."""
     from hybrid_nas.engine.registry import space_kind
 
-    run_dir = Path(run_dir)
-    view = load_view(run_dir)
+    view = load_view(Path(run_dir))
+    run_dir = Path(out or run_dir)
     kind = space_kind(view.meta.get("space") or {})
     if describe is None and kind is not None:
         describe = getattr(kind.rebuild(view.meta["space"]), "describe", None)
     report = run_dir / "report"
-    report.mkdir(exist_ok=True)
+    report.mkdir(parents=True, exist_ok=True)
     plot_best_so_far(view, report / "best_so_far.png")
     front = plot_pareto(view, report / "pareto.png")
     figures = [("best so far", "best_so_far.png"), ("Pareto front", "pareto.png")]

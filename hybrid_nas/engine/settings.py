@@ -157,6 +157,22 @@ class Settings:
         return type(self)(**{**self.to_dict(), **changes})
 
 
+def at_least(settings, minimum: float, *names: str) -> None:
+    """Each named setting of ``settings``, when set, is at least ``minimum`` (NaN is refused too)."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and not value >= minimum:
+            raise ConfigError(f"{flag_name(name)} must be at least {minimum:g}, got {value:g}")
+
+
+def positive(settings, *names: str) -> None:
+    """Each named setting of ``settings``, when set, is a finite number above 0."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and not 0 < value < float("inf"):
+            raise ConfigError(f"{flag_name(name)} must be a number above 0, got {value:g}")
+
+
 def flag_name(name: str) -> str:
     return "--" + (name if len(name) == 1 else name.replace("_", "-"))
 
@@ -221,9 +237,5 @@ class StudyFields(Settings):
     def check_study(self) -> None:
         if self.budget is None and self.seconds is None:
             raise ConfigError("give a budget: --budget N trials and/or --seconds S")
-        if self.budget is not None and self.budget < 1:
-            raise ConfigError(f"--budget must be at least 1 trial, got {self.budget}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise ConfigError(f"--seconds must be > 0, got {self.seconds}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
+        at_least(self, 1, "budget", "workers")
+        positive(self, "seconds")

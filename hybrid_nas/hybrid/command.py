@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, setting
 from hybrid_nas.hybrid.data import TASK_NAMES
 from hybrid_nas.quantum.command import TrainingFields
+
+if TYPE_CHECKING:
+    from hybrid_nas.hybrid.space import HybridSpace
 
 
 def _ints(name: str, values: list) -> list[int]:
@@ -45,11 +49,15 @@ class HybridSettings(StudyFields, TrainingFields, Settings):
         self.check_training()
         for name in ("qubits", "hidden", "widths"):
             object.__setattr__(self, name, _ints(name, getattr(self, name)))
-        if self.layers < 1:
-            raise ConfigError(f"--layers must be at least 1, got {self.layers}")
+        at_least(self, 1, "layers")
         for name in ("qubits", "hidden", "widths", "activations", "encoders", "readouts"):
             if not getattr(self, name):
                 raise ConfigError(f"--{name} needs at least one option")
+        for name in ("qubits", "widths"):
+            if min(getattr(self, name)) < 1:
+                raise ConfigError(f"--{name} must be at least 1 each, got {','.join(map(str, getattr(self, name)))}")
+        if min(self.hidden) < 0:
+            raise ConfigError(f"--hidden must be at least 0 each, got {','.join(map(str, self.hidden))}")
         from hybrid_nas.hybrid.space import READOUTS
 
         for r in self.readouts:
@@ -82,6 +90,7 @@ class HybridJob(SearchJob):
     """``hybrid-nas hybrid``: one joint study; the best model's files and its controls."""
 
     settings: HybridSettings
+    space: HybridSpace
 
     def __init__(self, settings: HybridSettings, command: str):
         super().__init__(settings, command)
@@ -104,10 +113,10 @@ class HybridJob(SearchJob):
         write_controls(run.dir, results[0].view, run.result)
 
     @classmethod
-    def report(cls, run: Run) -> None:
+    def report(cls, run: Run, out: Path) -> None:
         from hybrid_nas.hybrid.report import write_controls
 
-        write_controls(run.dir, run.view(), run.result)
+        write_controls(out, run.view(), run.result)
 
     def summary(self, run: Run) -> str:
         from hybrid_nas.hybrid.report import controls_rows
@@ -123,10 +132,7 @@ class HybridJob(SearchJob):
         else:
             lines.append(f"  {doc['best']['description']}  (trial {doc['best']['trial']})")
             lines += ["  " + row for row in controls_rows(doc, markdown=False)]
-        lines.append(
-            f"run directory: {run.dir}  ({run.trial_files}, best.json, best.pt, best.qasm, summary.md, "
-            "report/hybrid_pareto.png)"
-        )
+        lines.append(run.listing("best.json", "best.pt", "best.qasm", "summary.md", "report/hybrid_pareto.png"))
         return "\n".join(lines)
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, setting
+
+if TYPE_CHECKING:
+    from hybrid_nas.nb201.table import NB201Space
 
 
 @defaults_from("nb201.yaml")
@@ -30,27 +34,27 @@ class NB201Settings(StudyFields, Settings):
     )
     latency_margin: float = setting("added to predicted latency, in leave-one-out RMSEs of the predictor")
 
+    resumable = StudyFields.resumable - {"device"}  # here the device is the latency column, not where work runs
+
     def check(self):
         self.check_study()
         from hybrid_nas.nb201.table import load_table
 
         if self.device not in load_table().devices:
             raise ConfigError(unknown("NB201 latency device", self.device, load_table().devices))
+        at_least(self, 0, "verify", "latency_margin")
         if self.latency == "predicted" and self.measurements - self.verify < 3:
             raise ConfigError(
                 f"--measurements minus --verify must leave >= 3 cells to fit the predictor, got "
                 f"{self.measurements} - {self.verify}"
             )
-        if self.verify < 0:
-            raise ConfigError(f"--verify must be >= 0, got {self.verify}")
-        if self.latency_margin < 0:
-            raise ConfigError(f"--latency-margin must be >= 0, got {self.latency_margin}")
 
 
 class NB201Job(SearchJob):
     """``hybrid-nas bench nb201``: one study by table look-up, beside the table's oracle."""
 
     settings: NB201Settings
+    space: NB201Space
 
     def __init__(self, settings: NB201Settings, command: str):
         from hybrid_nas.engine.objectives import make_objective
@@ -175,7 +179,7 @@ class NB201Job(SearchJob):
                 f"oracle (whole table): {100 * oracle['accuracy']:.2f} % at {oracle['latency_ms']:.3f} ms  ->  "
                 f"gap {100 * (oracle['accuracy'] - m['accuracy']):.2f} pt",
             ]
-        lines.append(f"run directory: {run.dir}  ({run.trial_files}, best.json, config.yaml, summary.md, report/)")
+        lines.append(run.listing("best.json", "config.yaml", "summary.md", "report/"))
         return "\n".join(lines)
 
 

@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hybrid_nas.engine.errors import ConfigError
-from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
+from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec, failure_line
 from hybrid_nas.engine.registry import (
     Command,
     HPOTarget,
@@ -19,10 +19,13 @@ from hybrid_nas.engine.registry import (
     register_space,
 )
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.settings import Settings, StudyFields, defaults_from, setting
+from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
 
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
+
+if TYPE_CHECKING:
+    from hybrid_nas.quantum.space import CircuitSpace
 
 
 class TrainingFields:
@@ -47,11 +50,9 @@ class TrainingFields:
     def check_training(self) -> None:
         from hybrid_nas.engine.devices import resolve_device
 
-        for name in ("epochs", "batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        if self.shots is not None and self.shots < 1:
-            raise ConfigError(f"--shots must be at least 1 (or none for exact values), got {self.shots}")
+        at_least(self, 1, "epochs", "batch", "shots", "n_train")
+        positive(self, "lr")
+        at_least(self, 0, "momentum")
         resolve_device(self.device)  # a missing GPU is one line now, before any work
 
     def training(self):
@@ -96,8 +97,9 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     def check(self):
         self.check_study()
         self.check_training()
-        if self.layers < 1:
-            raise ConfigError(f"--layers must be at least 1, got {self.layers}")
+        at_least(self, 1, "layers")
+        at_least(self, 2, "qubits")
+        at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
 
     def default_dir(self, kind: str) -> Path:
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
@@ -155,6 +157,7 @@ class QuantumJob(SearchJob):
     """``hybrid-nas quantum``: one study of circuits; the best is trained again for its files."""
 
     settings: QuantumSettings
+    space: CircuitSpace
 
     def __init__(self, settings: QuantumSettings, command: str):
         super().__init__(settings, command)
@@ -217,8 +220,7 @@ class QuantumJob(SearchJob):
                 ),
             ]
         lines.append(
-            f"run directory: {run.dir}  ({run.trial_files}, best.json, best.qasm, best_circuit.png, "
-            "best_weights.npy, summary.md, report/)"
+            run.listing("best.json", "best.qasm", "best_circuit.png", "best_weights.npy", "summary.md", "report/")
         )
         from hybrid_nas.tuning.command import after_search_summary
 
@@ -233,7 +235,7 @@ class DepthSweepJob(SearchJob):
 
     def __init__(self, settings: QuantumSettings, command: str):
         super().__init__(settings, command)
-        setup(settings)  # bad settings fail here, before any file
+        self.space = setup(settings)[0]  # bad settings fail here, before any file
 
     def default_dir(self) -> Path:
         return self.settings.default_dir("depth-sweep")
@@ -250,15 +252,15 @@ class DepthSweepJob(SearchJob):
 
         rows = [
             {"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number, **r.best.metrics}
-            for depth, r in enumerate(results, 1)
             if r.best is not None
+            else {"layers": depth, "failed": failure_line(r.view)}
+            for depth, r in enumerate(results, 1)
         ]
         write_depth_sweep(rows, run.dir)
 
     def summary(self, run: Run) -> str:
-        return (run.dir / "depth_sweep.md").read_text().split("\n\n")[
-            1
-        ] + f"\nrun directory: {run.dir}  (depth_sweep.md, depth_sweep.png, depth<k>/ one study per depth)"
+        table = (run.dir / "depth_sweep.md").read_text().split("\n\n")[1]
+        return table + "\n" + run.listing("depth_sweep.md", "depth_sweep.png") + "; depth<k>/: one study per depth"
 
 
 def rebuild_space(meta: dict):

@@ -96,24 +96,49 @@ def _csv(path: str, label_column: str | None):
         )
     import csv
 
-    with p.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise DataError(f"data file {p} has no rows")
-    columns = list(rows[0])
-    label = label_column or columns[-1]
-    if label not in columns:
-        raise DataError(f"data file {p}: {unknown('label column', label, columns)}")
-    features = [c for c in columns if c != label]
     try:
-        x = np.array([[float(r[c]) for c in features] for r in rows])
+        with p.open(newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            rows = [r for r in reader if r]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"data file {p} is not a readable CSV text file ({str(e).splitlines()[0]})") from None
+    if not header or not rows:
+        raise DataError(f"data file {p} has no rows")
+    for line, row in enumerate(rows, 2):
+        if len(row) != len(header):
+            raise DataError(f"data file {p}: line {line} has {len(row)} fields, the header has {len(header)}")
+    label = label_column or header[-1]
+    if label not in header:
+        raise DataError(f"data file {p}: {unknown('label column', label, header)}")
+    features = [i for i, c in enumerate(header) if c != label]
+    try:
+        x = np.array([[float(r[i]) for i in features] for r in rows]).reshape(len(rows), len(features))
     except ValueError as e:
         raise DataError(f"data file {p}: a feature is not numeric ({e}); only the label column may hold text") from None
-    names, y = np.unique([r[label] for r in rows], return_inverse=True)
+    if not features:
+        raise DataError(f"data file {p} has no feature column beside its label column {label!r}")
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        (row, col), count = bad[0], len(bad)
+        raise DataError(
+            f"data file {p}: line {row + 2}, column {header[features[col]]!r} is {x[row, col]:g} "
+            f"({count} cell(s) not finite); remove or fill them"
+        )
+    names, y = np.unique([r[header.index(label)] for r in rows], return_inverse=True)
     if len(names) < 2:
         raise DataError(f"data file {p}: the label column {label!r} has a single class")
+    counts = np.bincount(y)
+    if counts.min() < MIN_PER_CLASS:
+        raise DataError(
+            f"data file {p}: class {str(names[counts.argmin()])!r} has {counts.min()} row(s); the stratified "
+            f"train/validation/test split needs at least {MIN_PER_CLASS} per class"
+        )
     n_qubits, encoder = qubits_for(x.shape[1], len(names))
     return x, y, n_qubits, encoder
+
+
+MIN_PER_CLASS = 5  # a 60/20/20 stratified split puts at least one of each class in every part
 
 
 WIDE = 10  # qubits a wide feature set is spread over before it takes more rows (10: QuantumNAS's MNIST-10)

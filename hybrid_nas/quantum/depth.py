@@ -20,23 +20,29 @@ COLUMNS = [
 
 def write_depth_sweep(rows: list[dict], run_dir: Path) -> str:
     """``depth_sweep.md`` (returned), ``depth_sweep.json`` and ``depth_sweep.png`` from one row per depth
-    (``layers``, ``circuit`` and the best trial's metrics)."""
+    (``layers``, ``circuit`` and the best trial's metrics; a depth with no successful trial has ``failed``, the
+    line that says why, instead)."""
     from hybrid_nas.engine.report import figure, save
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    cols = [c for c in COLUMNS if rows and c[1] in rows[0]]
+    found = [r for r in rows if "failed" not in r]
+    cols = [c for c in COLUMNS if found and c[1] in found[0]]
     lines = ["| " + " | ".join(h for h, _, _ in cols) + " | circuit |", "|" + "---|" * (len(cols) + 1)]
     for r in rows:
+        if "failed" in r:
+            cells = [str(r["layers"])] + ["-"] * (len(cols) - 1)
+            lines.append("| " + " | ".join(cells) + f" | no successful trial: {r['failed']} |")
+            continue
         circuit = r["circuit"].replace("|", "\\|")  # a bare | would end the markdown cell
         lines.append("| " + " | ".join(f.format(r[k]) for _, k, f in cols) + f" | `{circuit}` |")
     table = "\n".join(lines)
     (run_dir / "depth_sweep.md").write_text("# Depth sweep\n\n" + table + "\n\n![depth vs accuracy](depth_sweep.png)\n")
     (run_dir / "depth_sweep.json").write_text(json.dumps(rows, indent=2))
     fig, ax = figure(6, 4)
-    layers = [r["layers"] for r in rows]
-    ax.plot(layers, [r["accuracy"] for r in rows], "o-", label="noiseless")
-    if rows and "noisy_accuracy" in rows[0]:
-        ax.plot(layers, [r["noisy_accuracy"] for r in rows], "s-", label="noisy")
+    layers = [r["layers"] for r in found]
+    ax.plot(layers, [r["accuracy"] for r in found], "o-", label="noiseless")
+    if found and "noisy_accuracy" in found[0]:
+        ax.plot(layers, [r["noisy_accuracy"] for r in found], "s-", label="noisy")
     ax.set_xlabel("layers")
     ax.set_ylabel("validation accuracy of the best circuit")
     ax.set_xticks(layers)

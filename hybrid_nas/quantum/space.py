@@ -178,6 +178,9 @@ def space_for_task(
 ) -> CircuitSpace:
     """The circuit space for a ``Task``: its qubits (or ``qubits``), its features, and the encoder
     decision from ``encoder`` ("ryzxy,zz") or the task's own."""
-    return CircuitSpace(
-        qubits or task.n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers, task.n_features
-    )
+    n_qubits = task.n_qubits if qubits is None else qubits
+    if n_qubits < task.n_classes:
+        raise ConfigError(
+            f"--qubits {n_qubits}: the task has {task.n_classes} classes and the readout needs a qubit per class"
+        )
+    return CircuitSpace(n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers, task.n_features)

@@ -8,11 +8,11 @@ from importlib import resources
 from pathlib import Path
 from typing import ClassVar
 
-from hybrid_nas.engine.errors import ConfigError
+from hybrid_nas.engine.errors import ConfigError, RunFailed
 from hybrid_nas.engine.jobs import Job
 from hybrid_nas.engine.registry import Command, SpaceKind, hpo_target, register, register_space
 from hybrid_nas.engine.run import Run
-from hybrid_nas.engine.settings import Settings, defaults_from, setting
+from hybrid_nas.engine.settings import Settings, at_least, defaults_from, setting
 
 
 class HPOFields:
@@ -35,9 +35,9 @@ class HPOFields:
     dask_scheduler: str | None = setting("run trials on the Dask cluster at this address")
 
     def check(self):
-        for name in ("trials", "repeats", "seeds", "workers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        at_least(self, 1, "trials", "repeats", "seeds", "workers", "n_initial", "min_epochs")
+        if self.method == "multi-fidelity" and self.max_epochs < self.min_epochs:
+            raise ConfigError(f"--max-epochs ({self.max_epochs}) must be at least --min-epochs ({self.min_epochs})")
 
     # The study settings ``engine.jobs.search`` reads (``StudyFields``), as the HPO settings mean them.
     strategy, seconds, storage = "smac", None, None
@@ -82,7 +82,11 @@ class HPOClassicalSettings(HPOFields, Settings):
 
     def check(self):
         super().check()
+        from hybrid_nas.classical.command import check_images
         from hybrid_nas.engine.devices import resolve_device
+
+        check_images(self)
+        at_least(self, 1, "epochs")
 
         resolve_device(self.device)  # before the data set is generated or the directory claimed
 
@@ -107,26 +111,26 @@ class HPOJob(Job[Run]):
 
     def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
         from hybrid_nas.dashboard import publish_quietly
-        from hybrid_nas.engine.jobs import StudySpec, search
+        from hybrid_nas.engine.jobs import StudySpec, check_search, check_some_succeeded, search
         from hybrid_nas.engine.objectives import make_objective
         from hybrid_nas.engine.report import write_report
         from hybrid_nas.tuning.trial import HPOTrial
 
         s = self.settings
         out = Path(out or f"runs/hpo-{self.target}-{s.method}-s{s.seed}")
-        space, trainer = self.space_and_trainer(
-            out
-        )  # a bad target or space fails here, before the directory is claimed
-        run = Run.start(out, self.command, s, resume)
-        # the reward is the validation quality; train_seconds is only the cost column of the reports
-        objective = make_objective(
-            "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
-        )
-        spec = StudySpec("", space, HPOTrial(trainer, space), objective)
-        result = search(run.dir, spec, s, resume=resume, progress=progress)
-        write_report(run.dir, space.describe)
-        self.compare(run, result, trainer)
-        publish_quietly(run.dir)
+        space, trainer = self.space_and_trainer(out)  # a bad target or space fails here, before any file
+        check_search(s, space)
+        with Run.claim(out, self.command, s, resume) as run:
+            # the reward is the validation quality; train_seconds is only the cost column of the reports
+            objective = make_objective(
+                "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
+            )
+            spec = StudySpec("", space, HPOTrial(trainer, space), objective)
+            result = search(run.dir, spec, s, resume=resume, progress=progress)
+            write_report(run.dir, space.describe)
+            check_some_succeeded(run.dir, [result.view])
+            self.compare(run, result, trainer)
+            publish_quietly(run.dir)
         return run
 
     def space_and_trainer(self, out: Path):
@@ -148,10 +152,7 @@ class HPOJob(Job[Run]):
 
         s, space, view, best = self.settings, result.spec.space, result.view, result.best
         if best is None:
-            first = view.failed[0].error_line if view.failed else "none finished"
-            raise ConfigError(
-                f"no HPO trial of {run.dir} succeeded ({len(view.failed)} failed; the first: {first}); nothing to tune"
-            )
+            raise RunFailed(f"no HPO trial of {run.dir} finished; nothing to tune")
         incumbent = space.hyperparameters(best.arch)
         if space.fidelity is not None:  # the tuned configuration trains as long as the largest budget
             incumbent[space.fidelity.name] = space.fidelity.high
@@ -197,7 +198,7 @@ def summary(run: Run) -> str:
             f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
             f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
             comparison_table(comparison, doc["quality"]),
-            f"run directory: {run.dir}  ({run.trial_files}, best.json, hpo.json, summary.md, report/)",
+            run.listing("best.json", "hpo.json", "summary.md", "report/"),
         ]
     )
 

@@ -150,6 +150,23 @@ def study_location(dir: str | Path, storage: str | None = None) -> tuple[str, st
     return stored, name, False
 
 
+def check_storage(storage: str | None) -> None:
+    """A ``--storage`` that can be opened, checked before the run directory is claimed: a database URL is
+    opened (its driver, server and credentials); a journal file must be a file in an existing directory."""
+    if storage is None:
+        return
+    if "://" in storage:
+        from hybrid_nas.engine.storages.optuna_store import open_storage
+
+        open_storage(storage)
+        return
+    path = Path(storage)
+    if path.exists() and not path.is_file():
+        raise StorageError(f"--storage {storage} is not a file: give a journal file or a database URL")
+    if not path.parent.is_dir():
+        raise StorageError(f"--storage {storage}: the directory {path.parent} does not exist")
+
+
 def open_study(dir: str | Path, storage: str | None = None) -> TrialStore:
     """The store of the study in ``dir``, the one place that picks it: the run's own journal
     (``optuna.journal`` in the run directory, one driver), or the Optuna storage ``storage`` (a URL or a
