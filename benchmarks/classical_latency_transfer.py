@@ -7,7 +7,8 @@ calibration subnets); on the target, ``--measurements`` random whole subnets are
 fitted from them and the known table (``hybrid-nas latency-table --from-tables``); ``--holdout`` further
 subnets, measured on the target, score every prediction (within +-10 % and mean abs error). Beside it: the
 target's own full table, the known table as it is, and a one-hot ridge fitted to the target's subnets
-alone. Run it on an otherwise idle machine.
+alone, and the known table rescaled (``a + b x its prediction``, fitted to the target's subnets). Run it on
+an otherwise idle machine.
 
     python benchmarks/classical_latency_transfer.py --target-threads 1 --known-threads 2 --measurements 4,8
 """
@@ -71,6 +72,8 @@ def main() -> None:
         rows[f"from {n} subnets + known table ({n * per_subnet_s:.0f} s)"] = score(
             [table.predict(a) for a in held], truth
         )
+        scaled, _ = transfer_table(space, [known], archs[:n], measured[:n], template, groups=("devices",))
+        rows[f"from {n} subnets: known table rescaled (a + b x)"] = score([scaled.predict(a) for a in held], truth)
         alone, _ = transfer_table(space, [], archs[:n], measured[:n], template)
         rows[f"from {n} subnets alone (one-hot ridge)"] = score([alone.predict(a) for a in held], truth)
     print(
@@ -81,7 +84,12 @@ def main() -> None:
     for name, r in rows.items():
         within, mae = 100 * r["within_10pct"], 100 * r["mean_abs_error"]
         print(f"  {name:48} {within:5.0f} % within +-10 %   mean abs error {mae:.1f} %")
-    doc = {"args": vars(args), "rows": rows}
+    doc = {
+        "args": vars(args),
+        "rows": rows,
+        "measured_ms": measured,
+        "known_predicted_ms": [known.predict(a) for a in archs],
+    }
     if args.out:
         Path(args.out).write_text(json.dumps(doc, indent=1))
     print(json.dumps(rows))

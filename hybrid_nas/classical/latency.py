@@ -233,12 +233,14 @@ def transfer_table(
     archs: Sequence[Architecture],
     measured: Sequence[float],
     template: LatencyTable,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[LatencyTable, dict]:
     """A latency table for a device where only the whole subnets ``archs`` were measured (``measured`` ms),
     from the ``known`` tables of other devices: the transfer ridge (hybrid_nas.engine.latency_transfer) on
     the subnets' one-hot decisions and the known tables' predictions. Both are additive over the blocks, so
     the fit is a table again: per (position, op) entry plus an intercept, slope 1. ``template`` gives the
-    model, image size and timing. Returns the table and what the fit chose."""
+    model, image size and timing; ``groups`` restricts the feature groups (default: both, or the one-hot
+    alone without known tables). Returns the table and what the fit chose."""
     from hybrid_nas.engine.latency_transfer import LatencyPredictor
 
     columns = [(d.name, op) for d in space.decisions for op in d.options]
@@ -246,16 +248,18 @@ def transfer_table(
     def one_hot(arch: Architecture) -> list[float]:
         return [1.0 if arch[name] == op else 0.0 for name, op in columns]
 
-    groups = ("encoding", "devices") if known else ("encoding",)
+    if groups is None:
+        groups = ("encoding", "devices") if known else ("encoding",)
     features = {"encoding": np.array([one_hot(a) for a in archs])}
-    if known:
+    if "devices" in groups:
         features["devices"] = np.array([[t.predict(a) for t in known] for a in archs])
     model = LatencyPredictor(groups).fit(features, np.asarray(measured, float))
     bias, weights = model.coefficients()
     entries: dict[str, dict[str, float]] = {d.name: {} for d in space.decisions}
     v = weights.get("devices", np.zeros(0))
+    u = weights.get("encoding", np.zeros(len(columns)))
     for k, (name, op) in enumerate(columns):
-        entries[name][str(op)] = float(weights["encoding"][k]) + sum(
+        entries[name][str(op)] = float(u[k]) + sum(
             float(vd) * t.slope * t.entries[name][str(op)] for vd, t in zip(v, known)
         )
     intercept = bias + sum(float(vd) * t.intercept for vd, t in zip(v, known))
