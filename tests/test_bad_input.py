@@ -45,6 +45,10 @@ CASES = {
         (["--storage", "IN"], "is not a file"),
         (["--config", "IN/missing.yaml"], "missing.yaml"),
         (["--config", "IN/bad.yaml"], "bad.yaml"),
+        (["--latency", "guess"], "unknown latency 'guess'"),
+        (["--latency", "predicted", "--verify", "18"], "must leave >= 3 cells to fit the predictor"),
+        (["--latency", "predicted", "--verify", "-1"], "--verify must be at least 0"),
+        (["--latency", "predicted", "--latency-margin", "-1"], "--latency-margin must be at least 0"),
     ],
     "quantum": [
         (["--task", "moonz"], "unknown task 'moonz' (did you mean 'moons'?)"),
@@ -121,6 +125,9 @@ CASES = {
         (["--imgsz", "16"], "--imgsz must be at least 32"),
         (["--threads", "0"], "--threads must be at least 1"),
         (["--scope", "huge"], "huge"),
+        (["--from-tables", "IN/missing.json"], "latency table IN/missing.json not found"),
+        (["--from-tables", "IN/bad.yaml"], "is not a hybrid-nas latency table"),
+        (["--from-tables", ","], "--from-tables names no table"),
     ],
     "hpo quantum": [
         (["--trials", "0"], "--trials must be at least 1"),
