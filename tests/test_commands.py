@@ -49,6 +49,36 @@ def test_import_hybrid_nas_loads_no_heavy_library():
     assert out.stdout.strip() == ""
 
 
+def test_the_command_line_starts_without_torch_or_ultralytics():
+    probe = (
+        "import sys; from hybrid_nas.cli import build_parser; build_parser(); "
+        "print(','.join(m for m in ('torch', 'ultralytics', 'qiskit', 'pennylane') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""
+
+
+def test_importing_the_classical_package_first_still_teaches_ultralytics_the_block(tmp_path):
+    """``import hybrid_nas.classical`` loads no ultralytics; its parser learns our row once ultralytics loads."""
+    from hybrid_nas.classical.run import write_model_yaml
+    from hybrid_nas.classical.space import NeckSpace
+    from hybrid_nas.engine.space import Architecture
+
+    space = NeckSpace("yolov9t", "full")
+    arch = Architecture(m12="5x5_mish", m15="7x7_relu", m18="3x3_leaky", m21="5x5_silu")
+    write_model_yaml(tmp_path / "best.yaml", space.subnet_yaml(arch, nc=10), [])
+    probe = (
+        "import sys, hybrid_nas.classical; assert 'ultralytics' not in sys.modules; "
+        "from ultralytics import YOLO; model = YOLO(sys.argv[1]); "
+        "print(sorted(type(m).__name__ for m in model.model.modules() if type(m).__name__ == 'SearchableELAN'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "best.yaml")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == str(["SearchableELAN"] * 4), out.stdout  # m12 m15 m18 m21
+
+
 def test_every_command_has_a_job_and_every_space_its_api():
     from hybrid_nas.classical.command import ClassicalSettings
 
