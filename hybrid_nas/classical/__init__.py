@@ -54,7 +54,7 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:
-    from hybrid_nas.classical.block import SearchableELAN
+    from hybrid_nas.classical.block import SearchableELAN as SearchableELAN
     from hybrid_nas.classical.command import ClassicalSettings, LatencyTableResult, LatencyTableSettings
     from hybrid_nas.engine.run import Run
 
