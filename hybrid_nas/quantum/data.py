@@ -88,6 +88,9 @@ def _breast_cancer(n_features: int):
     return x, d.target, n_features, "rx"
 
 
+MIN_PER_CLASS = 5  # a 60/20/20 stratified split puts at least one of each class in every part
+
+
 def _csv(path: str, label_column: str | None):
     p = Path(path)
     if not p.is_file():
@@ -136,9 +139,6 @@ def _csv(path: str, label_column: str | None):
         )
     n_qubits, encoder = qubits_for(x.shape[1], len(names))
     return x, y, n_qubits, encoder
-
-
-MIN_PER_CLASS = 5  # a 60/20/20 stratified split puts at least one of each class in every part
 
 
 WIDE = 10  # qubits a wide feature set is spread over before it takes more rows (10: QuantumNAS's MNIST-10)
