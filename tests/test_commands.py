@@ -40,22 +40,19 @@ def test_no_engine_module_imports_a_space_package():
     assert not offenders, offenders
 
 
-def test_import_hybrid_nas_loads_no_heavy_library():
-    probe = (
-        "import sys, hybrid_nas; print(','.join(m for m in ('torch', 'qiskit', 'ultralytics', 'optuna', "
-        "'pennylane', 'smac', 'numpy') if m in sys.modules))"
-    )
+def loaded_after(code: str, heavy=("torch", "qiskit", "ultralytics", "optuna", "pennylane", "smac", "numpy")):
+    """The heavy libraries a fresh interpreter holds after running ``code``."""
+    probe = f"import sys; {code}; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_import_hybrid_nas_loads_no_heavy_library():
+    assert loaded_after("import hybrid_nas") == ""
 
 
 def test_the_command_line_starts_without_torch_or_ultralytics():
-    probe = (
-        "import sys; from hybrid_nas.cli import build_parser; build_parser(); "
-        "print(','.join(m for m in ('torch', 'ultralytics', 'qiskit', 'pennylane') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.strip() == ""
+    assert loaded_after("from hybrid_nas.cli import build_parser; build_parser()", ("torch", "ultralytics")) == ""
 
 
 def test_importing_the_classical_package_first_still_teaches_ultralytics_the_block(tmp_path):
@@ -77,6 +74,18 @@ def test_importing_the_classical_package_first_still_teaches_ultralytics_the_blo
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == str(["SearchableELAN"] * 4), out.stdout  # m12 m15 m18 m21
+
+
+@pytest.mark.parametrize("first", ["hybrid_nas.classical.block", "hybrid_nas.classical.latency"])
+def test_a_classical_module_imported_first_loads_and_wraps_the_parser(first):
+    """The block's own import of ultralytics is what loads the parser: registering then must not need the
+    half-imported block (a circular import)."""
+    probe = (
+        f"import {first}; from ultralytics.nn import tasks; from hybrid_nas.classical import network; "
+        "print(tasks.parse_model is network.parse_model)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "True", out.stderr[-2000:]
 
 
 def test_every_command_has_a_job_and_every_space_its_api():

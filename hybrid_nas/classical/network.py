@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ultralytics.nn import tasks
 from ultralytics.nn.modules import RepNCSPELAN4
 
-from hybrid_nas.classical.block import SearchableELAN
 from hybrid_nas.engine.errors import ConfigError, unknown
+
+if TYPE_CHECKING:
+    # imported where used: the block's own import of ultralytics may be what loads the parser this module wraps
+    # (see the package's import hook), and this module must then load without the half-imported block
+    from hybrid_nas.classical.block import SearchableELAN
 
 BLOCK = "SearchableELAN"
 MODELS = ("yolov9t", "yolov9s", "yolov9m", "yolov9c")
@@ -92,6 +96,8 @@ def parse_model(d, ch, verbose=True):
 
 def swap_block(old: RepNCSPELAN4, ops) -> SearchableELAN:
     """A searchable block with the channels and graph position of a built RepNCSPELAN4."""
+    from hybrid_nas.classical.block import SearchableELAN
+
     built: Any = old  # ultralytics' parse_model tags every layer with i, f, type and np, unknown to torch's types
     new = SearchableELAN(
         built.cv1.conv.in_channels,
@@ -116,6 +122,8 @@ def build(d: dict, verbose: bool = False) -> tasks.DetectionModel:
 
 def blocks(model) -> dict[int, SearchableELAN]:
     """The searchable blocks of a built model by layer index."""
+    from hybrid_nas.classical.block import SearchableELAN
+
     return {m.i: m for m in model.model if isinstance(m, SearchableELAN)}
 
 
