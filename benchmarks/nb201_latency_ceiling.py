@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from hybrid_nas.engine.latency_transfer import spearman
-from hybrid_nas.nb201.latency import HELP_SPLIT, check_devices, one_hot, op_counts, query_cells
-from hybrid_nas.nb201.table import load_table
+from hybrid_nas.nb201.latency import HELP_SPLIT, one_hot, op_counts, query_cells
+from hybrid_nas.nb201.table import check_devices, load_table
 
 
 def main() -> None:

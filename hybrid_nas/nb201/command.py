@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec
 from hybrid_nas.engine.registry import Command, SpaceKind, register, register_space
 from hybrid_nas.engine.run import Run
@@ -38,10 +38,9 @@ class NB201Settings(StudyFields, Settings):
 
     def check(self):
         self.check_study()
-        from hybrid_nas.nb201.table import load_table
+        from hybrid_nas.nb201.table import check_devices
 
-        if self.device not in load_table().devices:
-            raise ConfigError(unknown("NB201 latency device", self.device, load_table().devices))
+        check_devices([self.device])
         at_least(self, 0, "verify", "latency_margin")
         if self.latency == "predicted" and self.measurements - self.verify < 3:
             raise ConfigError(

@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from hybrid_nas.engine.errors import ConfigError, unknown
+from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.latency_transfer import LatencyPredictor, Measurements, spearman
-from hybrid_nas.nb201.table import EDGES, OPS, NB201Evaluator, NB201Space, load_table
+from hybrid_nas.nb201.table import EDGES, OPS, NB201Evaluator, NB201Space, check_devices, load_table
 
 # HELP's reference cells ("HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via
 # Meta-Learning", 2021): the ten NB201 indices whose latencies are its hardware embedding.
@@ -79,15 +79,6 @@ def flops_and_params(indices: np.ndarray | None = None) -> tuple[np.ndarray, np.
     macs = _CELLS_PER_STAGE * sum(per_cell)
     params = _CELLS_PER_STAGE * sum(conv1 * (c * c + 2 * c) + conv3 * (9 * c * c + 2 * c) for c, _ in _STAGES)
     return macs, params
-
-
-def check_devices(devices, what: str = "NB201 latency device") -> tuple[str, ...]:
-    """The device names, each checked against the table's (one clear line for an unknown one)."""
-    known = load_table().devices
-    for d in devices:
-        if d not in known:
-            raise ConfigError(unknown(what, d, known))
-    return tuple(devices)
 
 
 @dataclass

@@ -92,6 +92,15 @@ class NB201Space(SearchSpace):
         return load_table().index[self.describe(self.validate(arch))]
 
 
+def check_devices(devices, what: str = "NB201 latency device") -> tuple[str, ...]:
+    """The device names, each checked against the table's (one clear line for an unknown one)."""
+    known = load_table().devices
+    for d in devices:
+        if d not in known:
+            raise ConfigError(unknown(what, d, known))
+    return tuple(devices)
+
+
 class NB201Evaluator(Evaluator):
     """Looks up test accuracy (as a fraction) on ``dataset`` and latency (ms) on ``device``."""
 
@@ -101,9 +110,7 @@ class NB201Evaluator(Evaluator):
     def __init__(self, dataset: str = "cifar100", device: str = "titan_rtx_256"):
         if dataset not in DATASETS:
             raise ConfigError(unknown("NB201 dataset", dataset, DATASETS))
-        devices = load_table().devices
-        if device not in devices:
-            raise ConfigError(unknown("NB201 latency device", device, devices))
+        check_devices([device])
         self.dataset, self.device = dataset, device
         self.space = NB201Space()
 
