@@ -107,9 +107,10 @@ class LatencyPredictor:
             w = np.zeros(A.shape[1])
             if keep.any():
                 Ak = A[:, keep]
-                w[keep] = np.linalg.solve(Ak.T @ Ak + np.diag(diag[keep]), Ak.T @ yc)
+                solved = np.linalg.solve(Ak.T @ Ak + np.diag(diag[keep]), Ak.T)  # (k, n): one solve serves both
+                w[keep] = solved @ yc
                 # The hat matrix's diagonal without the n x n matrix: leave-one-out residuals in closed form.
-                h = np.einsum("ij,ji->i", Ak, np.linalg.solve(Ak.T @ Ak + np.diag(diag[keep]), Ak.T))
+                h = np.einsum("ij,ji->i", Ak, solved)
                 resid = (yc - Ak @ w[keep]) / np.maximum(1.0 - h - 1.0 / n, 1e-9)
             else:
                 resid = yc / (1.0 - 1.0 / n)
