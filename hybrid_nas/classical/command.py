@@ -130,7 +130,7 @@ class ClassicalJob(SearchJob):
         from hybrid_nas.classical.data import check_data
 
         check_data(s.data)  # the data and a --latency file are read now, not after the supernet's training
-        steps.table_from_file(self.union, self.resolved["latency"])
+        self.table = steps.table_from_file(self.union, self.resolved["latency"])
 
     def default_dir(self) -> Path:
         return self.settings.default_dir()
@@ -142,7 +142,8 @@ class ClassicalJob(SearchJob):
         s = self.settings
         self.data = resolve_data(s.data, s.imgsz, s.n_images, s.seed)
         self.weights, self.trained_with = steps.supernet_weights(self.union, self.data, run.dir, s, reuse=self.resume)
-        self.table = steps.latency_table(self.union, s, self.resolved["latency"], run.dir, class_count(self.data))
+        if self.resolved["latency"] == "table":
+            self.table = steps.run_table(self.union, s, run.dir, class_count(self.data))
         self.latency = "measure" if self.table is None else "table"
 
     def studies(self, run: Run) -> Iterator[StudySpec]:

@@ -59,10 +59,8 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
     return path, trained_with
 
 
-def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> LatencyTable | None:
-    """The table the objective reads: from a file, built here (once per run directory), or none (measure)."""
-    if source == "measure" or str(source).startswith("file:"):
-        return table_from_file(space, source)
+def run_table(space: NeckSpace, s, run_dir: Path, nc: int) -> LatencyTable:
+    """The run's own table (``--latency table``): measured here, once per run directory."""
     path = run_dir / "latency_table.json"
     table = LatencyTable.load(path) if path.is_file() else None
     if (
@@ -77,7 +75,8 @@ def latency_table(space: NeckSpace, s, source: str, run_dir: Path, nc: int) -> L
 
 
 def table_from_file(space: NeckSpace, source: str) -> LatencyTable | None:
-    """The table of ``--latency file:PATH`` (None for ``measure``), read and checked before any work."""
+    """The table of ``--latency file:PATH``, read and checked before any work; None for ``measure`` and for
+    ``table`` (the run measures its own: ``run_table``)."""
     if source == "measure":
         return None
     if not str(source).startswith("file:") and source != "table":
