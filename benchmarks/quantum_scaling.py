@@ -93,7 +93,7 @@ def measure(implementation: str, n: int, batch: int, steps: int) -> dict:
     def run(circuit, task):
         if implementation.startswith("ours"):
             ours = replace(cfg, precision="single" if implementation == "ours-single" else "double")
-            return train(circuit, task, ours), ours.simulator(circuit).describe()
+            return train(circuit, task, ours), ours.package_simulator(circuit).describe()
         if implementation == "pennylane":
             return train_pennylane(circuit, task, cfg), "default.qubit, backprop, broadcast"
         qnode = to_pennylane(circuit, device="lightning.qubit", interface="torch", diff_method="adjoint")

@@ -71,7 +71,7 @@ class CircuitLayer(nn.Module):
         self.circuit = circuit
         init = (torch.rand(circuit.n_weights, generator=generator, dtype=torch.float64) * 2 - 1) * cfg.init_scale
         self.weights = nn.Parameter(init)
-        self.simulator = cfg.simulator(circuit)
+        self.simulator = cfg.package_simulator(circuit)
 
     @property
     def n_out(self) -> int:

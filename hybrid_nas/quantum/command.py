@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec, failure_line
 from hybrid_nas.engine.registry import (
     Command,
@@ -93,6 +94,13 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     )
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
     hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
+    simulator: str = setting(
+        "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
+        "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
+    )
+    # every simulator computes the same figures to rounding (double precision on each): like --device, it
+    # says where the work runs, not what is run, so a resume may change it
+    resumable = StudyFields.resumable | {"simulator"}
 
     def check(self):
         self.check_study()
@@ -100,6 +108,15 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         at_least(self, 1, "layers")
         at_least(self, 2, "qubits")
         at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
+        training = self.training()  # TrainConfig refuses an unknown simulator, and what a PennyLane one cannot do
+        if training.on_pennylane and self.supercircuit_epochs:
+            raise ConfigError(
+                "--supercircuit-epochs trains the SuperCircuit on the package's simulator only; "
+                "leave --simulator hybrid_nas"
+            )
+
+    def training(self):
+        return replace(super().training(), simulator=self.simulator)
 
     def default_dir(self, kind: str) -> Path:
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
@@ -175,7 +192,7 @@ class QuantumJob(SearchJob):
     def artefacts(self, result: StudyResult) -> dict:
         best = result.best
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
-        return {"test": test, "n_qubits": self.space.n_qubits}
+        return {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator}
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         if self.settings.hpo_trials and results[0].best is not None:
@@ -186,7 +203,8 @@ class QuantumJob(SearchJob):
     def summary(self, run: Run) -> str:
         s, doc = run.settings, run.result
         lines = [
-            f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}: "
+            f"{s['task']} on {doc['n_qubits']} qubits, scope {s['scope']}, noise {s['noise'] or 'off'}, "
+            f"simulator {doc.get('simulator', 'hybrid_nas')}: "
             f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, "
             f"stopped by {doc['stop_reason']}",
             f"best ({doc['rule']}):",
@@ -245,7 +263,8 @@ class DepthSweepJob(SearchJob):
             yield StudySpec(f"depth{depth}", *setup(self.settings, min_layers=depth, max_layers=depth))
 
     def artefacts(self, result: StudyResult) -> dict:
-        return {}  # the sweep compares depths by their validation figures; no circuit is retrained
+        # the sweep compares depths by their validation figures; no circuit is retrained
+        return {"simulator": self.settings.simulator}
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         from hybrid_nas.quantum.depth import write_depth_sweep

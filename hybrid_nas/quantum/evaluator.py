@@ -16,6 +16,7 @@ from hybrid_nas.quantum.circuit import to_qasm3, to_qiskit
 from hybrid_nas.quantum.data import Task, load_task
 from hybrid_nas.quantum.hardware import fake_backend, require_qubits, transpiled_figures
 from hybrid_nas.quantum.noise import DeviceRun
+from hybrid_nas.quantum.qnode import check_device_trains, probe_circuit
 from hybrid_nas.quantum.space import CircuitSpace
 from hybrid_nas.quantum.training import TrainConfig, accuracy, train
 
@@ -26,11 +27,11 @@ def _task(name: str, label_column: str | None) -> Task:
 
 
 class QNNEvaluator(Evaluator):
-    """Metrics: ``accuracy`` (validation, noiseless), the circuit's cost figures (params, gates,
-    two_qubit_gates, depth) and, with ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in
-    Aer with that device's noise model, transpiled to it at ``optimization_level``; exact density-matrix
-    expectations, or ``shots`` worth of shot noise) and its transpiled figures, ``est_fidelity`` and
-    ``infidelity``."""
+    """Each candidate is trained and scored noiselessly on ``training.simulator``. Metrics: ``accuracy``
+    (validation, noiseless), the circuit's cost figures (params, gates, two_qubit_gates, depth) and, with
+    ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in Aer with that device's noise model,
+    transpiled to it at ``optimization_level``; exact density-matrix expectations, or ``shots`` worth of
+    shot noise) and its transpiled figures, ``est_fidelity`` and ``infidelity``."""
 
     name = "qnn"
 
@@ -54,6 +55,8 @@ class QNNEvaluator(Evaluator):
         _task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
+        if training.on_pennylane:
+            check_device_trains(training.simulator, probe_circuit(space))  # likewise
         self.quality = "noisy_accuracy" if noise else "accuracy"
 
     @property
@@ -65,7 +68,8 @@ class QNNEvaluator(Evaluator):
             "name": self.name,
             "task": self.task_name,
             "label_column": self.label_column,
-            "training": asdict(self.training),
+            # not the simulator: a resume may change it (QuantumSettings.resumable)
+            "training": {k: v for k, v in asdict(self.training).items() if k != "simulator"},
             "noise": self.noise,
             "optimization_level": self.optimization_level,
             "shots": self.shots,

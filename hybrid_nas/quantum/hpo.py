@@ -13,6 +13,7 @@ from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.qnode import check_device_trains
 from hybrid_nas.quantum.space import CircuitSpace, space_for_task
 from hybrid_nas.quantum.training import EXECUTION, TrainConfig, accuracy, train
 
@@ -60,6 +61,8 @@ class CircuitTraining(Evaluator):
         self.space, self.arch, self.task_name, self.base = space, arch, task, base
         self.label_column = label_column
         self.task = load_task(task, label_column=label_column)
+        if base.on_pennylane:
+            check_device_trains(base.simulator, space.build(arch))  # before the first trial
 
     def check(self, names) -> None:
         for name in names:
@@ -103,7 +106,7 @@ def target_from_settings(s) -> CircuitTraining:
     base = TrainConfig(
         **{
             k: run_cfg[k]
-            for k in ("epochs", "batch", "lr", "optimizer", "momentum", "n_train", "precision", "device")
+            for k in ("epochs", "batch", "lr", "optimizer", "momentum", "n_train", "precision", "device", "simulator")
             if k in run_cfg
         }
     )

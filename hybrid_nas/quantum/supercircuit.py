@@ -23,7 +23,7 @@ def train_supercircuit(space: CircuitSpace, task: Task, cfg: TrainConfig = Train
     rng = np.random.default_rng(cfg.seed)
     size = space.shared_offsets()[("size",)]
     encoded: dict[str, Encoded] = {}  # per data part (encoder, interleaved rows): shared by sub-circuits
-    simulator = lru_cache(maxsize=1024)(cfg.simulator)  # a drawn sub-circuit comes again: plan it once
+    simulator = lru_cache(maxsize=1024)(cfg.package_simulator)  # a drawn sub-circuit comes again: plan it once
 
     def expvals_of(weights, index):
         circuit = space.build(space.sample(rng), shared=True)

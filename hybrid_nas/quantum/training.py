@@ -1,10 +1,10 @@
 """Training a circuit as a QNN classifier: Adam (or SGD with momentum, or RMSprop) on cross-entropy of the
 readout logits.
 
-``train`` runs the package's simulator (its plan chosen per circuit: ``hybrid_nas.quantum.simulator``);
-``train_pennylane`` the same loop through a plain PennyLane QNode (torch backprop, batch broadcast), the
-reference the speed benchmarks measure against.
-Same batches, same initial weights, same loss: their losses agree to rounding.
+``TrainConfig.simulator`` says what runs the circuit: ``hybrid_nas``, the package's simulator (its plan
+chosen per circuit: ``hybrid_nas.quantum.simulator``), or any installed PennyLane device, through a QNode
+(``hybrid_nas.quantum.qnode``). ``train_pennylane`` is the loop on ``default.qubit``, the reference the speed
+benchmarks measure against. Same batches, same initial weights, same loss: their losses agree to rounding.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from hybrid_nas.engine.errors import ConfigError, unknown
-from hybrid_nas.quantum.circuit import Circuit, to_pennylane
+from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.data import Task, readout_accuracy, readout_matrix
+from hybrid_nas.quantum.qnode import PACKAGE_SIMULATOR, QNodeExpvals, check_simulator, float64
 from hybrid_nas.quantum.simulator import Simulator, threads_for
 
 OPTIMIZERS = {
@@ -27,7 +28,7 @@ OPTIMIZERS = {
     "sgd": lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
     "rmsprop": lambda params, cfg: torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum),
 }
-EXECUTION = ("precision", "device", "gradient", "memory_budget")  # how training runs, not what it learns
+EXECUTION = ("precision", "device", "gradient", "memory_budget", "simulator")  # how training runs, not what it learns
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,35 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | cuda:N | mps: where the states live
     gradient: str = "auto"  # auto | backprop | adjoint (auto: backprop while it fits memory_budget)
     memory_budget: int | None = None  # bytes backprop may keep (default: half of the free memory)
+    simulator: str = PACKAGE_SIMULATOR  # or a PennyLane device name: default.qubit, lightning.qubit, ...
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(unknown("optimizer", self.optimizer, OPTIMIZERS))
+        check_simulator(self.simulator)
+        if self.on_pennylane:
+            # precision, device and gradient choose how the package's simulator runs; a QNode runs as its
+            # device does (complex128 for PennyLane's own; lightning.gpu for a GPU)
+            if self.precision != "double":
+                raise ConfigError(
+                    f"--precision {self.precision} is the package simulator's; --simulator {self.simulator} "
+                    "runs in double precision: leave --precision double"
+                )
+            if self.device != "cpu":
+                raise ConfigError(
+                    f"--device {self.device} places the package simulator's states; --simulator "
+                    f"{self.simulator} runs where that PennyLane device runs: leave --device cpu"
+                )
+
+    @property
+    def on_pennylane(self) -> bool:
+        return self.simulator != PACKAGE_SIMULATOR
 
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         return OPTIMIZERS[self.optimizer](params, self)
 
-    def simulator(self, circuit: Circuit) -> Simulator:
-        """The simulator these settings run ``circuit`` on."""
+    def package_simulator(self, circuit: Circuit) -> Simulator:
+        """The package's simulator as these settings run ``circuit`` on it."""
         return Simulator(circuit, self.batch, self.precision, self.device, self.gradient, self.memory_budget)
 
 
@@ -121,8 +141,14 @@ def _fit(
 def train(
     circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig(), init=None, max_steps: int | None = None
 ) -> TrainResult:
-    """Train by the package's simulator; from ``init`` weights and for at most ``max_steps`` steps if given."""
-    sim = cfg.simulator(circuit)
+    """Train on ``cfg.simulator``; from ``init`` weights and for at most ``max_steps`` steps if given."""
+    if cfg.on_pennylane:
+        qnode, x = QNodeExpvals(circuit, cfg.simulator), torch.as_tensor(task.x_train, dtype=torch.float64)
+        with float64(), threads_for(cfg.batch * 2**circuit.n_qubits):
+            return _fit(
+                circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: qnode(w, x[index]), init, max_steps
+            )
+    sim = cfg.package_simulator(circuit)
     with threads_for(sim.batch * 2**circuit.n_qubits):
         encoded = sim.encode(task.x_train)  # the data encoder: once per data set where it fits, not per step
         return _fit(
@@ -138,14 +164,19 @@ def train(
 
 
 def train_pennylane(circuit: Circuit, task: Task, cfg: TrainConfig = TrainConfig()) -> TrainResult:
-    qnode = to_pennylane(circuit, interface="torch", diff_method="backprop")
-    x = torch.as_tensor(task.x_train, dtype=torch.float64)
-    return _fit(circuit.n_weights, circuit.n_qubits, task, cfg, lambda w, index: torch.stack(qnode(w, x[index]), -1))
+    """``train`` through a plain PennyLane ``default.qubit`` QNode (torch backprop, batch broadcast)."""
+    return train(circuit, task, replace(cfg, simulator="default.qubit", precision="double", device="cpu"))
 
 
 def predict_expvals(circuit: Circuit, weights, x, cfg: TrainConfig = TrainConfig()) -> np.ndarray:
-    """Noiseless <Z_q> (samples, n_qubits) of trained ``weights`` on ``x``, in chunks of ``cfg.batch``."""
-    sim = cfg.simulator(circuit)
+    """Noiseless <Z_q> (samples, n_qubits) of trained ``weights`` on ``x``, in chunks of ``cfg.batch``, on
+    ``cfg.simulator``."""
+    if cfg.on_pennylane:
+        qnode, x = QNodeExpvals(circuit, cfg.simulator), torch.as_tensor(x, dtype=torch.float64)
+        w = torch.as_tensor(np.asarray(weights), dtype=torch.float64)
+        with torch.no_grad(), float64(), threads_for(cfg.batch * 2**circuit.n_qubits):
+            return torch.cat([qnode(w, x[i : i + cfg.batch]) for i in range(0, len(x), cfg.batch)]).numpy()
+    sim = cfg.package_simulator(circuit)
     with torch.no_grad(), threads_for(sim.batch * 2**circuit.n_qubits):
         encoded = sim.encode(x)
         chunks = [sim.expvals(weights, encoded[i : i + sim.batch]) for i in range(0, len(encoded), sim.batch)]
@@ -153,5 +184,5 @@ def predict_expvals(circuit: Circuit, weights, x, cfg: TrainConfig = TrainConfig
 
 
 def accuracy(circuit: Circuit, weights, x, y, n_classes: int, cfg: TrainConfig = TrainConfig()) -> float:
-    """Noiseless accuracy of trained ``weights`` on (x, y), by the package's simulator."""
+    """Noiseless accuracy of trained ``weights`` on (x, y), on ``cfg.simulator``."""
     return readout_accuracy(predict_expvals(circuit, weights, x, cfg), y, n_classes)
