@@ -87,10 +87,16 @@ CASES = {
         (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
         (["--device", "cuda:7"], "cuda:7"),
         (["--hpo-trials", "-1"], "--hpo-trials must be at least 0"),
+        (["--simulator", "foo"], "unknown --simulator 'foo': hybrid_nas (the package's own) or an installed"),
+        (["--simulator", "lightning.qbit"], "unknown --simulator 'lightning.qbit' (did you mean 'lightning.qubit'?)"),
+        (["--simulator", "default.qutrit"], "--simulator 'default.qutrit' cannot train these circuits"),
+        (["--simulator", "default.qubit", "--precision", "single"], "runs in double precision"),
+        (["--simulator", "default.qubit", "--supercircuit-epochs", "2"], "leave --simulator hybrid_nas"),
     ],
     "depth-sweep": [
         (["--layers", "0"], "--layers must be at least 1"),
         (["--task", "csv:IN/nan.csv"], "is nan"),
+        (["--simulator", "foo.qubit"], "unknown --simulator 'foo.qubit'"),
     ],
     "hybrid": [
         (["--task", "moonz"], "unknown hybrid task 'moonz'"),
