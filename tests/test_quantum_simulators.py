@@ -7,8 +7,10 @@ import pytest
 
 import hybrid_nas as hn
 from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.hpo import target_from_settings
 from hybrid_nas.quantum.space import CircuitSpace
 from hybrid_nas.quantum.training import TrainConfig, accuracy, predict_expvals, train
+from hybrid_nas.tuning.command import HPOQuantumSettings
 
 QUICK = dict(task="moons", scope="u3cu3", layers=2, budget=3, epochs=1, n_train=96, noise=None, progress=False)
 METRICS = ["reward", "accuracy", "params", "gates", "two_qubit_gates", "depth"]
@@ -44,6 +46,11 @@ def test_a_search_on_default_qubit_gives_the_package_simulators_trials(tmp_path)
     assert abs(ours.result["test"]["test_accuracy"] - theirs.result["test"]["test_accuracy"]) < 1e-6
     assert (ours.result["simulator"], theirs.result["simulator"]) == ("hybrid_nas", "default.qubit")
     assert theirs.settings["simulator"] == "default.qubit"
+    # hpo quantum tunes the run's best circuit trained as the run trained it: on its simulator
+    target = target_from_settings(HPOQuantumSettings.resolve(run_dir=str(theirs.dir)))
+    assert target.base.simulator == "default.qubit"
+    seed = int(b.loc[b.number == theirs.best["trial"], "seed"].iloc[0])
+    assert abs(target.evaluate({}, seed)["test_accuracy"] - theirs.result["test"]["test_accuracy"]) < 1e-12
     # a resume may move the work to another simulator (it computes the same figures), as it may change --device
     more = hn.quantum.search(out=tmp_path / "ours", resume=True, **{**QUICK, "budget": 4, "simulator": "default.qubit"})
     assert len(more.trials()) == 4 and more.settings["simulator"] == "default.qubit"
