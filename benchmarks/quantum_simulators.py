@@ -1,8 +1,8 @@
 """The same search on each --simulator: ``hybrid-nas quantum --simulator S --task moons --budget 5`` (the
 packaged settings otherwise: 15 epochs, FakeManilaV2 noise) for each S, compared trial by trial with the
-first: the same architectures, and the largest |difference| of every metric (noisy ones included) and of the
-best circuit's test accuracies; then each run's wall time, and its ratio to the first's. A simulator that is
-not installed (or cannot train these circuits) is skipped with a note.
+first: the same architectures, and the largest |difference| of every metric (noisy ones included), of the
+best circuit's test accuracies and of its trained weights; then each run's wall time, and its ratio to the
+first's. A simulator that is not installed (or cannot train these circuits) is skipped with a note.
 
     python benchmarks/quantum_simulators.py --simulators hybrid_nas,default.qubit,lightning.qubit,hybrid_nas.qubit
 """
@@ -66,6 +66,8 @@ def main() -> None:
         if same:
             print("  max |difference| per metric: " + ", ".join(f"{m} {g:.1e}" for m, g in gaps.items()))
             print("  best circuit's test figures: " + ", ".join(f"{k} {g:.1e}" for k, g in tests.items()))
+            weights = [np.load(r.dir / "best_weights.npy") for r in (base, run)]
+            print(f"  best circuit's trained weights: {np.abs(np.subtract(*weights)).max():.1e}")
 
 
 if __name__ == "__main__":
