@@ -90,6 +90,7 @@ CASES = {
         (["--simulator", "foo"], "unknown --simulator 'foo': hybrid_nas (the package's own) or an installed"),
         (["--simulator", "lightning.qbit"], "unknown --simulator 'lightning.qbit' (did you mean 'lightning.qubit'?)"),
         (["--simulator", "default.qutrit"], "--simulator 'default.qutrit' cannot train these circuits"),
+        (["--simulator", "null.qubit", "--scope", "rxyz"], "computes other <Z> than the package's simulator"),
         (["--simulator", "default.qubit", "--precision", "single"], "runs in double precision"),
         (["--simulator", "default.qubit", "--supercircuit-epochs", "2"], "leave --simulator hybrid_nas"),
     ],
