@@ -98,8 +98,8 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
     )
-    # every simulator computes the same figures to rounding (double precision on each): like --device, it
-    # says where the work runs, not what is run, so a resume may change it
+    # every simulator computes the same figures to rounding (double precision on each): it says how the
+    # work runs, not what is run, so a resume may change it
     resumable = StudyFields.resumable | {"simulator"}
 
     def check(self):
