@@ -84,6 +84,14 @@ def supported_operation(op: qml.operation.Operator) -> bool:
     return op.name in NATIVE
 
 
+def decomposition(op: qml.operation.Operator) -> list:
+    """PennyLane's decomposition, or for an operation that has a matrix but none (BlockEncode,
+    DoubleExcitationPlus...) a QubitUnitary of that matrix, which PennyLane decomposes into gates."""
+    if op.has_decomposition or not op.has_matrix:
+        return op.decomposition()
+    return [qml.QubitUnitary(op.matrix(), wires=op.wires)]
+
+
 @qml.transform
 def no_mid_circuit_measurements(tape):
     """Refuses ``qml.measure`` (the simulator has no branching or collapse)."""
@@ -281,6 +289,7 @@ class HybridNasQubit(Device):
         program.add_transform(
             decompose,
             stopping_condition=supported_operation,
+            decomposer=decomposition,
             skip_initial_state_prep=False,
             device_wires=self.wires,
             target_gates=set(NATIVE) | SKIPPED | {"GlobalPhase"},
