@@ -14,7 +14,7 @@ from hybrid_nas.engine.jobs import Job
 from hybrid_nas.engine.registry import Command, SpaceKind, hpo_target, register, register_space
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, at_least, defaults_from, setting
-from hybrid_nas.tuning.nni_experiment import TUNERS, nni_tuner
+from hybrid_nas.tuning.nni_experiment import TUNERS, nni_tuner, require_nni
 
 
 class HPOFields:
@@ -52,6 +52,7 @@ class HPOFields:
                 )
             if self.dask_scheduler is not None:
                 raise ConfigError(f"--tuner {self.tuner} runs its trials as NNI's trial processes, not on Dask")
+            require_nni(self.tuner)
 
     # The study settings ``engine.jobs.search`` reads (``StudyFields``), as the HPO settings mean them.
     strategy, seconds, storage = "smac", None, None

@@ -44,9 +44,9 @@ REFUSED = {
     "SMAC3's Hyperband is --tuner smac --method multi-fidelity",
     "Hyperband": "NNI's Hyperband hands trials a TRIAL_BUDGET these trials do not read; "
     "SMAC3's Hyperband over the epochs is --tuner smac --method multi-fidelity",
-    "Anneal": "NNI's Anneal needs hyperopt 0.1.2 (2018), which does not run with NumPy 2; use nni:TPE or nni:Random",
-    "TPE_legacy": "NNI's TPE_legacy needs hyperopt 0.1.2 (2018), which does not run with NumPy 2; use nni:TPE",
-    "GP": "NNI's GP tuner fails with NumPy 2 ('setting an array element with a sequence'); use nni:TPE",
+    "Anneal": "NNI's Anneal needs hyperopt 0.1.2 (2018), which uses np.float, gone since NumPy 1.24; use nni:TPE",
+    "TPE_legacy": "NNI's TPE_legacy needs hyperopt 0.1.2 (2018), which uses np.float, gone since NumPy 1.24",
+    "GP": "NNI's GP tuner fails with NumPy 2.4 ('setting an array element with a sequence'); use nni:TPE",
     "Metis": "NNI's Metis tuner fails with SciPy 1.17 (\"'x0' must only have one dimension\"); use nni:TPE",
     "DNGO": "NNI's DNGO tuner needs pybnn, which is not installed here; use nni:TPE",
     "PBT": "NNI's PBT tuner resumes trials from checkpoints, which these trials do not write",
@@ -62,7 +62,8 @@ _FINISHED = ("SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOP
 
 
 def nni_tuner(tuner: str) -> str | None:
-    """The NNI tuner ``--tuner`` names (None for SMAC3), or one line saying why it cannot run here."""
+    """The NNI tuner ``--tuner`` names (None for SMAC3), or one line saying why it cannot run here (see also
+    ``require_nni``)."""
     if tuner == "smac":
         return None
     prefix, _, name = tuner.partition(":")
@@ -75,9 +76,13 @@ def nni_tuner(tuner: str) -> str | None:
             (f" (did you mean {t!r}?)" for t in (*TUNERS, *REFUSED) if t.lower() == name.lower()), ""
         )
         raise ConfigError(f"unknown NNI tuner {name!r}{near}; the built-in ones that run here: {', '.join(TUNERS)}")
+    return name
+
+
+def require_nni(tuner: str) -> None:
+    """NNI must be installed for ``--tuner nni:...`` (found without importing it: that takes seconds)."""
     if importlib.util.find_spec("nni") is None:
         raise ConfigError(f"--tuner {tuner} runs an NNI experiment, and NNI is not installed: {NNI_MISSING}")
-    return name
 
 
 class NNITuner(Strategy):
@@ -116,6 +121,7 @@ def run_nni(dir: Path, spec, settings, target: str, *, resume: bool, progress: b
     ``settings.workers`` at a time; a ``StudyResult`` like the engine's ``search``."""
     from hybrid_nas.engine.jobs import StudyResult
     from hybrid_nas.engine.results import StudyView
+    from hybrid_nas.engine.study import trial_seed
 
     start = time.perf_counter()
     study = nni_study(dir, spec, settings, resume=resume)
@@ -127,12 +133,13 @@ def run_nni(dir: Path, spec, settings, target: str, *, resume: bool, progress: b
         done = study.trials
         reason = "budget"
         if settings.trials > len(done):
+            # a resumed run's tuner: a fresh random stream (the first one would propose the stored trials again)
+            seed = settings.seed if not done else trial_seed(settings.seed, len(done)) % 2**31
             plan = {
                 "dir": str((dir / "nni").resolve()),
                 "name": f"hybrid-nas hpo {target} {dir.name}"[:100],
                 "tuner": study.strategy.tuner,
-                "class_args": {"optimize_mode": "maximize"}
-                | ({"seed": settings.seed} if TUNERS[study.strategy.tuner] else {}),
+                "class_args": {"optimize_mode": "maximize"} | ({"seed": seed} if TUNERS[study.strategy.tuner] else {}),
                 "search_space": spec.space.spec,
                 "trials": settings.trials - len(done),
                 "concurrency": settings.workers,
@@ -146,6 +153,8 @@ def run_nni(dir: Path, spec, settings, target: str, *, resume: bool, progress: b
 
             outcome = _experiment(plan, finished, progress)
             _record_lost(store, outcome, len(done), dir, settings.seed)
+            if outcome.get("import_error"):
+                print(f"hpo: NNI's tuner did not take the stored trials ({outcome['import_error']}): it started afresh")
             reason = "the tuner had no more configurations" if outcome.get("exhausted") else reason
             if outcome["status"] == "ERROR":
                 raise RunFailed(
@@ -272,13 +281,20 @@ def _job(job: Any) -> dict:
     }
 
 
-def _wait(exp, parent: int) -> tuple[str, str, bool]:
+def _wait(exp, parent: int, imported: list, outcome: dict) -> tuple[str, str, bool]:
     """Until NNI's experiment is done (or broken, or the job gone): its status, errors, whether the tuner ran
-    out of configurations."""
+    out of configurations. ``imported`` (a resumed run's trials) goes to the tuner once it runs: NNI 3.0 leaves
+    an import sent before that unanswered."""
     from nni.experiment import rest
 
     exhausted = False
     while True:
+        if imported and exp.list_trial_jobs():
+            try:
+                rest.post(exp.port, "/experiment/import-data", imported)
+            except Exception as e:  # noqa: BLE001 - the tuner then learns from this experiment's trials only
+                outcome["import_error"] = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+            imported = []
         check = rest.get(exp.port, "/check-status")
         status, errors = check["status"], "; ".join(map(str, check.get("errors") or []))
         exhausted = exhausted or status == "TUNER_NO_MORE_TRIAL"
@@ -293,7 +309,7 @@ def _wait(exp, parent: int) -> tuple[str, str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     plan = json.loads((argv if argv is not None else sys.argv[1:])[0])
-    from nni.experiment import Experiment, rest
+    from nni.experiment import Experiment
     from nni.runtime.log import silence_stdout
 
     silence_stdout()
@@ -313,9 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parent = os.getppid()
     try:
         exp.start(_free_port())
-        if plan["imported"]:  # a resumed run: the tuner learns from the trials it holds
-            rest.post(exp.port, "/experiment/import-data", plan["imported"])
-        status, errors, exhausted = _wait(exp, parent)
+        status, errors, exhausted = _wait(exp, parent, plan["imported"], outcome)
         outcome |= {"status": status, "errors": errors, "exhausted": exhausted}
         outcome["jobs"] = [_job(j) for j in exp.list_trial_jobs()]
     except Exception as e:  # noqa: BLE001 - NNI failing to start or answer: one line for the job
