@@ -106,10 +106,15 @@ FAST_SPACE = {
 }
 
 
+def _nni_dbs(out: Path) -> list[Path]:
+    """The database of each NNI experiment of the run (not again through NNI's ``_latest`` link)."""
+    return [p for p in (out / "nni").glob("*/db/nni.sqlite") if p.parts[-3] != "_latest"]
+
+
 def _nni_db_results(out: Path) -> dict[int, tuple[dict, dict]]:
     """NNI's own record, from its database in the run directory: study trial number -> (the parameters NNI
     handed out, the final result NNI received for them), joined by NNI's parameter id."""
-    [db] = (out / "nni").glob("*/db/nni.sqlite")
+    [db] = _nni_dbs(out)
     with sqlite3.connect(db) as con:
         params = {}
         for (data,) in con.execute("SELECT data FROM TrialJobEvent WHERE data IS NOT NULL"):
@@ -199,4 +204,4 @@ def test_an_nni_experiment_runs_its_trials_into_the_runs_study(tmp_path, capsys,
     assert killed and [t.number for t in after] == list(range(12)) and after[:10] == trials
     [failed] = [t for t in after if not t.ok]
     assert failed.number >= 10 and "the NNI trial process" in failed.error and "its output: nni/" in failed.error
-    assert len(list((out / "nni").glob("*/db/nni.sqlite"))) == 2 and _leftovers(out) == []
+    assert len(_nni_dbs(out)) == 2 and _leftovers(out) == []
