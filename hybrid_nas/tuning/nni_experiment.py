@@ -7,7 +7,7 @@ way several drivers share one study) and reports the result to NNI. A trial is t
 process that ran it, through the engine's store; one whose process died is left RUNNING or unrecorded, and the
 job records it as failed from NNI's account of its trials once the experiment has ended.
 
-NNI runs in a child process of the job (``python -m hybrid_nas.tuning.nni_experiment PLAN``) whose HOME is the
+NNI runs in a child process of the job (``python -m hybrid_nas.tuning.nni_experiment nni/plan.json``) whose HOME is the
 run's ``nni/`` directory: NNI keeps its list of experiments and its config files under HOME and its experiment in
 its working directory, so all it writes stays in the run directory; its console output goes to
 ``nni/driver.log``. The trials get the user's HOME back. The child stops the experiment (NNI's manager and any
@@ -184,9 +184,10 @@ def _experiment(plan: dict, finished, progress: bool) -> dict:
     nni_dir.mkdir(parents=True, exist_ok=True)
     account = nni_dir / "outcome.json"
     account.unlink(missing_ok=True)
+    (nni_dir / "plan.json").write_text(json.dumps(plan, indent=1) + "\n")
     with open(nni_dir / "driver.log", "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", _MODULE, json.dumps(plan)],
+            [sys.executable, "-m", _MODULE, str(nni_dir / "plan.json")],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -308,7 +309,8 @@ def _wait(exp, parent: int, imported: list, outcome: dict) -> tuple[str, str, bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    plan = json.loads((argv if argv is not None else sys.argv[1:])[0])
+    """``python -m hybrid_nas.tuning.nni_experiment PLAN.json``: the experiment ``run_nni`` planned."""
+    plan = json.loads(Path((argv if argv is not None else sys.argv[1:])[0]).read_text())
     from nni.experiment import Experiment
     from nni.runtime.log import silence_stdout
 
