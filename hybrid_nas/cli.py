@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                 head,
                 help={
                     "bench": "search a tabular benchmark (no training): nb201",
-                    "hpo": "SMAC over the training hyperparameters of a found circuit or detector",
+                    "hpo": "SMAC3 or an NNI tuner over the training hyperparameters of a found circuit or detector",
                 }.get(head, head),
             )
             groups[head] = group.add_subparsers(dest=f"{head}_command", metavar="TARGET", required=True)

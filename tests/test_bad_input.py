@@ -143,11 +143,17 @@ CASES = {
         (["--run-dir", "IN/missing"], "IN/missing"),
         (["--method", "multi-fidelity"], "the fidelity SMAC's Hyperband sets"),
         (["--method", "multi-fidelity", "--min-epochs", "9", "--max-epochs", "3"], "--max-epochs (3) must be at least"),
+        (["--tuner", "nni:SMAC"], "smac4nni, an old SMAC fork that does not install beside smac 2.x; SMAC3 is"),
+        (["--tuner", "nni:Foo"], "unknown NNI tuner 'Foo'; the built-in ones that run here: TPE, Random"),
+        (["--tuner", "smac3"], "--tuner 'smac3': expected smac or nni:NAME"),
+        (["--tuner", "nni:TPE", "--method", "multi-fidelity"], "--method multi-fidelity is SMAC3's"),
+        (["--tuner", "nni:TPE", "--dask-scheduler", "tcp://127.0.0.1:1"], "NNI's trial processes, not on Dask"),
     ],
     "hpo classical": [
         (["--epochs", "0"], "--epochs must be at least 1, got 0"),
         (["--imgsz", "0"], "--imgsz must be at least 32"),
         (["--data", "IN/missing.yaml"], "not found"),
+        (["--tuner", "nni:Hyperband"], "--tuner smac --method multi-fidelity"),
     ],
 }
 SWEEP = [(cmd, args, message) for cmd, cases in CASES.items() for args, message in cases]

@@ -212,6 +212,25 @@ class Study:
         self._learn(trial)
         return trial
 
+    def run_given(self, arch: Architecture) -> Trial:
+        """Evaluate ``arch`` here and now as a new trial of the study, and store it: the step of a driver whose
+        architectures come from elsewhere (an NNI trial process runs one). It is stored RUNNING first, so a
+        process that dies mid-evaluation leaves it RUNNING, like a trial of the loop."""
+        trial = self._new(
+            Trial(
+                number=self.store.next_number(),
+                arch=self.space.validate(arch),
+                state=TrialState.RUNNING,
+                seed=0,  # the number's own seed, once the store has given the number
+                started=time.time(),
+            )
+        )
+        self.store.put(trial)
+        trial = self._score(trial, *run_evaluation(self.evaluator, trial.arch, trial.seed))
+        self.store.put(trial)
+        self._learn(trial)
+        return trial
+
     def optimize(self, n_trials: int | None = None, seconds: float | None = None) -> Study:
         """Run until the study holds ``n_trials`` trials and/or ``seconds`` have passed."""
         if n_trials is None and seconds is None:

@@ -1,6 +1,6 @@
-"""Hyperparameter optimisation: SMAC3 over a search space read from YAML or NNI's JSON, against any
-evaluator of hyperparameter configurations (a trained circuit, a trained detector). ``tune`` runs what
-``hybrid-nas hpo quantum|classical`` runs."""
+"""Hyperparameter optimisation: SMAC3, or an NNI tuner in NNI's own experiment, over a search space read from
+YAML or NNI's JSON, against any evaluator of hyperparameter configurations (a trained circuit, a trained
+detector). ``tune`` runs what ``hybrid-nas hpo quantum|classical`` runs."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def tune(
     config: str | Path | None = None,
     **given: Any,
 ) -> Run:
-    """SMAC over the training hyperparameters of ``target``, "quantum" or "classical" (settings:
-    ``HPOQuantumSettings`` / ``HPOClassicalSettings`` of ``hybrid_nas.tuning.command``)."""
+    """SMAC3 (or an NNI tuner: ``tuner="nni:TPE"``) over the training hyperparameters of ``target``, "quantum"
+    or "classical" (settings: ``HPOQuantumSettings`` / ``HPOClassicalSettings`` of ``hybrid_nas.tuning.command``)."""
     from hybrid_nas.engine.errors import ConfigError, unknown
     from hybrid_nas.engine.jobs import invoke
 

@@ -1,5 +1,6 @@
-"""``hybrid-nas hpo quantum|classical``: SMAC over the training hyperparameters of a found architecture, as a
-study like every search's (the SMAC strategy over the HPO space), then default vs tuned on held-out data."""
+"""``hybrid-nas hpo quantum|classical``: SMAC3 (or an NNI tuner in NNI's experiment) over the training
+hyperparameters of a found architecture, as a study like every search's (the SMAC strategy over the HPO space; or
+NNI's trials, each recorded in the study by its trial process), then default vs tuned on held-out data."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hybrid_nas.engine.jobs import Job
 from hybrid_nas.engine.registry import Command, SpaceKind, hpo_target, register, register_space
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, at_least, defaults_from, setting
+from hybrid_nas.tuning.nni_experiment import TUNERS, nni_tuner, require_nni
 
 
 class HPOFields:
@@ -20,24 +22,37 @@ class HPOFields:
 
     run_dir: str | None = setting("a search run whose best architecture is tuned (null: the built-in baseline)")
     space: str = setting("search space in NNI's format, .json or .yaml: a path or a file of configs/")
+    tuner: str = setting(
+        "smac: SMAC3 (--method); nni:NAME: an NNI experiment with NNI's built-in tuner NAME "
+        f"({', '.join(TUNERS)}), each trial an NNI trial process"
+    )
     method: str = setting(
-        "hpo: SMAC with a random forest; multi-fidelity: + Hyperband over epochs; random",
+        "SMAC3's: hpo: SMAC with a random forest; multi-fidelity: + Hyperband over epochs; random",
         choices=("hpo", "multi-fidelity", "random"),
     )
     trials: int = setting("number of trials (a resume may raise it)")
-    repeats: int = setting("seeds a configuration may be evaluated on (SMAC intensification)")
+    repeats: int = setting("seeds a configuration may be evaluated on (SMAC's intensification; NNI: one)")
     n_initial: int | None = setting("SMAC's initial design size (null: its default)")
     min_epochs: int = setting("multi-fidelity: smallest budget")
     max_epochs: int = setting("multi-fidelity: largest budget")
     seeds: int = setting("default vs tuned: retrain each on this many seeds")
-    seed: int = setting("seed of SMAC")
-    workers: int = setting("trials in parallel in N local worker processes")
+    seed: int = setting("seed of the tuner and of every trial")
+    workers: int = setting("trials in parallel in N local worker processes (NNI: its trial concurrency)")
     dask_scheduler: str | None = setting("run trials on the Dask cluster at this address")
 
     def check(self):
         at_least(self, 1, "trials", "repeats", "seeds", "workers", "n_initial", "min_epochs")
         if self.method == "multi-fidelity" and self.max_epochs < self.min_epochs:
             raise ConfigError(f"--max-epochs ({self.max_epochs}) must be at least --min-epochs ({self.min_epochs})")
+        if nni_tuner(self.tuner) is not None:
+            if self.method != "hpo":
+                raise ConfigError(
+                    f"--method {self.method} is SMAC3's; --tuner {self.tuner} proposes every trial itself: "
+                    "leave --method out, or use --tuner smac"
+                )
+            if self.dask_scheduler is not None:
+                raise ConfigError(f"--tuner {self.tuner} runs its trials as NNI's trial processes, not on Dask")
+            require_nni(self.tuner)
 
     # The study settings ``engine.jobs.search`` reads (``StudyFields``), as the HPO settings mean them.
     strategy, seconds, storage = "smac", None, None
@@ -59,8 +74,8 @@ class HPOFields:
 
     @property
     def seeded(self) -> bool:
-        """Whether a configuration may run on several seeds (Hyperband runs each on one)."""
-        return self.repeats > 1 and self.method != "multi-fidelity"
+        """Whether a configuration may run on several seeds (Hyperband runs each on one, NNI's tuners too)."""
+        return self.repeats > 1 and self.method != "multi-fidelity" and self.tuner == "smac"
 
 
 @defaults_from("hpo_quantum.yaml")
@@ -104,34 +119,47 @@ def hpo_space(name: str):
 
 
 class HPOJob(Job[Run]):
-    """``hybrid-nas hpo quantum|classical``: SMAC over the target's training hyperparameters, then default vs
-    tuned on held-out data."""
+    """``hybrid-nas hpo quantum|classical``: SMAC3 or an NNI tuner over the target's training hyperparameters,
+    then default vs tuned on held-out data."""
 
     target: ClassVar[str]
 
     def execute(self, out: str | Path | None, *, resume: bool, progress: bool) -> Run:
         from hybrid_nas.dashboard import publish_quietly
-        from hybrid_nas.engine.jobs import StudySpec, check_search, check_some_succeeded, search
-        from hybrid_nas.engine.objectives import make_objective
+        from hybrid_nas.engine.jobs import check_search, check_some_succeeded, search
         from hybrid_nas.engine.report import write_report
-        from hybrid_nas.tuning.trial import HPOTrial
+        from hybrid_nas.tuning.nni_experiment import run_nni
 
         s = self.settings
-        out = Path(out or f"runs/hpo-{self.target}-{s.method}-s{s.seed}")
-        space, trainer = self.space_and_trainer(out)  # a bad target or space fails here, before any file
-        check_search(s, space)
+        how = s.method if s.tuner == "smac" else s.tuner.replace(":", "-")
+        out = Path(out or f"runs/hpo-{self.target}-{how}-s{s.seed}")
+        spec, trainer = self.spec(out)  # a bad target or space fails here, before any file
+        if s.tuner == "smac":
+            check_search(s, spec.space)
         with Run.claim(out, self.command, s, resume) as run:
-            # the reward is the validation quality; train_seconds is only the cost column of the reports
-            objective = make_objective(
-                "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
-            )
-            spec = StudySpec("", space, HPOTrial(trainer, space), objective)
-            result = search(run.dir, spec, s, resume=resume, progress=progress)
-            write_report(run.dir, space.describe)
+            if s.tuner == "smac":
+                result = search(run.dir, spec, s, resume=resume, progress=progress)
+            else:
+                result = run_nni(run.dir, spec, s, self.target, resume=resume, progress=progress)
+            write_report(run.dir, spec.space.describe)
             check_some_succeeded(run.dir, [result.view])
             self.compare(run, result, trainer)
             publish_quietly(run.dir)
         return run
+
+    def spec(self, out: Path):
+        """The study an HPO run is (its space, the target's trainer as its evaluator, the objective) and the
+        trainer; the job and each NNI trial process build it alike."""
+        from hybrid_nas.engine.jobs import StudySpec
+        from hybrid_nas.engine.objectives import make_objective
+        from hybrid_nas.tuning.trial import HPOTrial
+
+        space, trainer = self.space_and_trainer(out)
+        # the reward is the validation quality; train_seconds is only the cost column of the reports
+        objective = make_objective(
+            "weighted", quality=trainer.quality, cost="train_seconds", weights={trainer.quality: 1.0}
+        )
+        return StudySpec("", space, HPOTrial(trainer, space), objective), trainer
 
     def space_and_trainer(self, out: Path):
         """The HPO space (with the fidelity and seed a trial carries) and the target's trainer."""
@@ -160,6 +188,7 @@ class HPOJob(Job[Run]):
         write_hpo_summary(run.dir, comparison, trainer.quality, s.seeds)
         doc = {
             "rule": f"the highest validation {trainer.quality}",
+            "tuner": s.tuner if s.tuner == "smac" else f"{s.tuner}, in NNI's experiment under nni/",
             "trials": len(view.trials),
             "failed": len(view.failed),
             "seconds": result.seconds,
@@ -193,12 +222,13 @@ def summary(run: Run) -> str:
     doc, s = run.result, run.settings
     comparison = json.loads((run.dir / "hpo.json").read_text())
     best = doc["best"]["reward"]
+    how = s["method"] if s.get("tuner", "smac") == "smac" else f"NNI's {s['tuner'][4:]}"
     return "\n".join(
         [
-            f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {s['method']}; best "
+            f"hpo: {doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.0f} s with {how}; best "
             f"validation {doc['quality']} {best if best is None else f'{best:.4f}'}",
             comparison_table(comparison, doc["quality"]),
-            run.listing("best.json", "hpo.json", "summary.md", "report/"),
+            run.listing("best.json", "hpo.json", "summary.md", "report/", "nni/"),
         ]
     )
 
@@ -227,7 +257,7 @@ register_space(SpaceKind("hpo", rebuild_space))
 register(
     Command(
         ("hpo", "quantum"),
-        "SMAC over the training hyperparameters of a found circuit",
+        "SMAC3 or an NNI tuner over the training hyperparameters of a found circuit",
         HPOQuantumSettings,
         HPOQuantumJob,
     )
@@ -235,7 +265,7 @@ register(
 register(
     Command(
         ("hpo", "classical"),
-        "SMAC over the training arguments of a found detector",
+        "SMAC3 or an NNI tuner over the training arguments of a found detector",
         HPOClassicalSettings,
         HPOClassicalJob,
     )

@@ -167,15 +167,16 @@ def check_storage(storage: str | None) -> None:
         raise StorageError(f"--storage {storage}: the directory {path.parent} does not exist")
 
 
-def open_study(dir: str | Path, storage: str | None = None) -> TrialStore:
+def open_study(dir: str | Path, storage: str | None = None, *, shared: bool = False) -> TrialStore:
     """The store of the study in ``dir``, the one place that picks it: the run's own journal
-    (``optuna.journal`` in the run directory, one driver), or the Optuna storage ``storage`` (a URL or a
-    journal file, shared by every driver started on it). A new study's ``storage.json`` is written here."""
+    (``optuna.journal`` in the run directory, one driver unless ``shared``: NNI's trial processes each record
+    their own trial), or the Optuna storage ``storage`` (a URL or a journal file, shared by every driver
+    started on it). A new study's ``storage.json`` is written here."""
     from hybrid_nas.engine.storages.optuna_store import OptunaStore
 
     dir = Path(dir)
     where, name, own = study_location(dir, storage)
-    store = OptunaStore(where, name, shared=not own)
+    store = OptunaStore(where, name, shared=shared or not own)
     pointer = dir / STORAGE_FILE
     if not pointer.is_file():
         dir.mkdir(parents=True, exist_ok=True)
