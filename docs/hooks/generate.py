@@ -166,8 +166,12 @@ def _cli_page() -> str:
 # ---------------------------------------------------------------------------------------------- the notebooks
 
 
+ORDER = ("quantum_search", "classical_search", "hybrid_model", "live_dashboard")  # a reading order; others follow
+
+
 def _notebooks() -> list[Path]:
-    return sorted((ROOT / "examples").glob("*.ipynb"))
+    paths = (ROOT / "examples").glob("*.ipynb")
+    return sorted(paths, key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.name))
 
 
 def _title(path: Path) -> str:
