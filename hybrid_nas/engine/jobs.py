@@ -33,7 +33,9 @@ from hybrid_nas.engine.results import StudyView
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields
 from hybrid_nas.engine.space import SearchSpace
+from hybrid_nas.engine.strategies.base import Strategy
 from hybrid_nas.engine.trial import Trial
+from hybrid_nas.engine.two_stage import Prescreen, run_prescreen
 
 R = TypeVar("R")
 
@@ -61,6 +63,8 @@ class StudySpec:
     evaluator: Evaluator
     objective: Objective
     count_repeats: bool = False
+    strategy: Strategy | None = None  # None: the settings' strategy
+    budget: int | None = None  # trials; None: the settings' budget
 
 
 @dataclass
@@ -94,6 +98,11 @@ class SearchJob(Job[Run]):
     @abstractmethod
     def studies(self, run: Run) -> Iterator[StudySpec]: ...
 
+    def prescreen(self, spec: StudySpec) -> Prescreen | None:
+        """A stage 1 for ``spec`` (a cheap evaluator to pick what the study evaluates: ``two_stage``), or
+        None (the default): the study's strategy proposes every candidate."""
+        return None
+
     def artefacts(self, result: StudyResult) -> dict:
         """Write the best architecture's files (``result.best`` is None when no trial qualifies); return the
         fields they add to ``best.json``. By default the study's evaluator writes them."""
@@ -119,6 +128,9 @@ class SearchJob(Job[Run]):
             results = []
             for spec in self.studies(run):
                 study_dir = run.dir / spec.name if spec.name else run.dir
+                screen = self.prescreen(spec)
+                if screen is not None:
+                    spec = run_prescreen(study_dir, spec, screen, self.settings, resume=resume, progress=progress)
                 result = search(study_dir, spec, self.settings, resume=resume, progress=progress)
                 result.extra = {"seconds": result.seconds, "stop_reason": result.stop_reason, **self.artefacts(result)}
                 write_best(study_dir, result.view, spec.space.describe, result.extra)
@@ -164,7 +176,9 @@ def search(
     from hybrid_nas.engine.strategies import make_strategy
     from hybrid_nas.engine.study import Study
 
-    strategy = make_strategy(settings.strategy, spec.space, seed=settings.seed, **settings.strategy_options)
+    strategy = spec.strategy or make_strategy(
+        settings.strategy, spec.space, seed=settings.seed, **settings.strategy_options
+    )
     study = Study(
         spec.space,
         spec.evaluator,
@@ -180,7 +194,7 @@ def search(
     )
     start = time.perf_counter()
     try:
-        study.optimize(settings.budget, settings.seconds)
+        study.optimize(settings.budget if spec.budget is None else spec.budget, settings.seconds)
         return StudyResult(
             spec, Path(dir), StudyView(study.meta, study.trials), time.perf_counter() - start, study.stop_reason
         )

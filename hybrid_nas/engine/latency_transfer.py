@@ -145,6 +145,14 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(ra @ rb / np.sqrt((ra @ ra) * (rb @ rb)))
 
 
+def kendall_tau(a, b) -> float:
+    """Kendall's tau-b (ties in either ranking discounted; scipy's ``kendalltau`` statistic)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    i, j = np.triu_indices(len(a), 1)
+    da, db = np.sign(a[i] - a[j]), np.sign(b[i] - b[j])
+    return float(np.sum(da * db) / np.sqrt(np.sum(da != 0) * np.sum(db != 0)))
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     order = np.argsort(x, kind="stable")
     sorted_x = x[order]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid_nas.engine import two_stage
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.results import StudyView
 from hybrid_nas.engine.storages.base import holds_study, open_study
@@ -214,6 +215,7 @@ def summary_lines(
         "",
         *[line for caption, file in figures for line in (f"![{caption}](report/{file})", "")],
     ]
+    lines += two_stage.summary_lines(view)
     if view.failed:
         lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error_line}" for t in view.failed[:20]], ""]
     return lines

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.jobs import SearchJob, StudyResult, StudySpec, failure_line
@@ -21,9 +22,11 @@ from hybrid_nas.engine.registry import (
 )
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
+from hybrid_nas.engine.two_stage import Prescreen, check_prescreen
 
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
+REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
 
 if TYPE_CHECKING:
     from hybrid_nas.quantum.space import CircuitSpace
@@ -94,6 +97,11 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     )
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
     hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
+    prescreen: int = setting(
+        "two-stage: score N candidates by RepCap without training (into <out>/prescreen), train only the "
+        "--top-k best (0: train every candidate; --budget is then unused)"
+    )
+    top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
@@ -108,6 +116,12 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         at_least(self, 1, "layers")
         at_least(self, 2, "qubits")
         at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
+        check_prescreen(self.prescreen, self.top_k)
+        if self.prescreen and self.cost not in REPCAP_COSTS:
+            raise ConfigError(
+                f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
+                f"use --cost {' | '.join(REPCAP_COSTS)}"
+            )
         training = self.training()  # TrainConfig refuses an unknown simulator, and what a PennyLane one cannot do
         if training.on_pennylane and self.supercircuit_epochs:
             raise ConfigError(
@@ -189,6 +203,18 @@ class QuantumJob(SearchJob):
             evaluator, objective = one_shot(self.settings, self.space, self.evaluator)
         yield StudySpec("", self.space, evaluator, objective)
 
+    def prescreen(self, spec: StudySpec) -> Prescreen | None:
+        """``--prescreen N``: RepCap of N candidates, ranked by the run's objective on RepCap and the cost."""
+        s = self.settings
+        if not s.prescreen:
+            return None
+        from hybrid_nas.engine.objectives import make_objective
+        from hybrid_nas.quantum.repcap import RepCapEvaluator
+
+        cheap = RepCapEvaluator(cast("CircuitSpace", spec.space), s.task, s.label_column)
+        objective = make_objective(s.objective, quality=cheap.quality, cost=s.cost, T=s.T)
+        return Prescreen(cheap, objective, s.prescreen, s.top_k)
+
     def artefacts(self, result: StudyResult) -> dict:
         best = result.best
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
@@ -209,6 +235,10 @@ class QuantumJob(SearchJob):
             f"stopped by {doc['stop_reason']}",
             f"best ({doc['rule']}):",
         ]
+        screened = run.dir / "prescreen" / "best.json"
+        if screened.is_file():
+            stage1 = json.loads(screened.read_text())
+            lines.insert(1, f"prescreened {stage1['trials']} circuits by RepCap in {stage1['seconds']:.1f} s")
         best, test = doc["best"], doc.get("test", {})
         if best is None:
             lines.append("  none: no completed trial meets the rule; see summary.md")
@@ -257,6 +287,8 @@ class DepthSweepJob(SearchJob):
 
     def default_dir(self) -> Path:
         return self.settings.default_dir("depth-sweep")
+
+    prescreen = QuantumJob.prescreen  # per depth, into depth<k>/prescreen
 
     def studies(self, run: Run) -> Iterator[StudySpec]:
         for depth in range(1, self.settings.layers + 1):
