@@ -93,6 +93,11 @@ CASES = {
         (["--simulator", "null.qubit", "--scope", "rxyz"], "computes other <Z> than the package's simulator"),
         (["--simulator", "default.qubit", "--precision", "single"], "runs in double precision"),
         (["--simulator", "default.qubit", "--supercircuit-epochs", "2"], "leave --simulator hybrid_nas"),
+        (["--prescreen", "-1"], "--prescreen must be at least 0 (0: off), got -1"),
+        (["--prescreen", "5", "--top-k", "6"], "--top-k 6 is more than --prescreen 5"),
+        (["--prescreen", "5", "--top-k", "0"], "--top-k must be at least 1, got 0"),
+        (["--prescreen", "5", "--top-k", "x"], "top_k must be an integer"),
+        (["--prescreen", "20", "--cost", "infidelity"], "--prescreen ranks by RepCap and --cost infidelity"),
     ],
     "depth-sweep": [
         (["--layers", "0"], "--layers must be at least 1"),

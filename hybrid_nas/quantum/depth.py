@@ -59,7 +59,7 @@ def plot_depth(view, path: Path) -> bool:
 
     from hybrid_nas.engine.report import figure, save
 
-    ok = [t for t in view.ok if "depth" in t.metrics]
+    ok = [t for t in view.ok if "depth" in t.metrics and ("accuracy" in t.metrics or "noisy_accuracy" in t.metrics)]
     if not ok:
         return False
     fig, ax = figure(6, 4.2)

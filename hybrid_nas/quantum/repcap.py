@@ -86,11 +86,13 @@ def repcap(similarity: torch.Tensor | np.ndarray, y: np.ndarray, n_classes: int)
     return float(1 - np.sum((weight * (ideal - above)) ** 2) / n**2)
 
 
-def kta(kernel: np.ndarray, y: np.ndarray, n_classes: int) -> float:
-    """Kernel-target alignment <K, Y>_F / (|K| |Y|), Y = 1 within a class and -1/(C-1) across (mean zero)."""
-    ideal = ideal_matrix(y)
-    target = ideal - (1 - ideal) / max(n_classes - 1, 1)
-    return float(np.sum(kernel * target) / (np.linalg.norm(kernel) * np.linalg.norm(target)))
+def kta(kernel: np.ndarray, y: np.ndarray) -> float:
+    """Centred kernel-target alignment <HKH, HYH>_F / (|HKH| |HYH|), Y = 1 within a class and 0 across, H
+    the centring matrix: 1 for a kernel that is the class structure, 0 for a constant one (a data-free circuit)."""
+    h = np.eye(len(y)) - 1 / len(y)
+    k, t = h @ kernel @ h, h @ ideal_matrix(y) @ h
+    norm = np.linalg.norm(k) * np.linalg.norm(t)
+    return float(np.sum(k * t) / norm) if norm > TIE else 0.0
 
 
 def circuit_scores(
@@ -99,7 +101,7 @@ def circuit_scores(
     """``repcap`` and ``kta`` of ``circuit`` on ``task``: samples drawn by ``sample_seed``, weights by ``seed``."""
     x, y = class_samples(task, per_class, sample_seed)
     s = similarities(circuit, x, draws, seed)
-    return {"repcap": repcap(s, y, task.n_classes), "kta": kta(s.mean(0).numpy(), y, task.n_classes)}
+    return {"repcap": repcap(s, y, task.n_classes), "kta": kta(s.mean(0).numpy(), y)}
 
 
 class RepCapEvaluator(Evaluator):
