@@ -10,6 +10,7 @@ only what differs:
     default_dir()            where the run goes when no --out is given
     prepare(run)             shared work after the directory is claimed (a data set, a supernet)
     studies(run)             the studies to run: one, or one per scope / depth
+    prescreen(spec)          a stage 1 that picks what a study evaluates (a cheap evaluator: two_stage)
     artefacts(result)        the best architecture's files; returns what ``best.json`` adds
     finish(run, results)     the run's own files across its studies (a table per depth, a tuning)
     summary(run)             what the console prints
