@@ -22,7 +22,7 @@ import numpy as np
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit, to_qiskit, z_observables
 from hybrid_nas.quantum.data import readout_accuracy
-from hybrid_nas.quantum.hardware import require_qubits
+from hybrid_nas.quantum.hardware import pass_manager
 
 # 4^12 x 16 B = 256 MiB per density matrix, one per parallel experiment; at 14 qubits it is 4 GiB
 DENSITY_MATRIX_MAX_QUBITS = 12
@@ -67,16 +67,11 @@ def _backend_options(backend, method: str, seed: int) -> dict:
 
 def _transpiled(circuit: Circuit, weights, backend, optimization_level: int, seed: int):
     """(transpiled circuit, its parameter columns, the physical qubit of each logical one)."""
-    from qiskit.transpiler import generate_preset_pass_manager
-
     qc = to_qiskit(circuit, weights=weights)  # features stay parameters x[i]
     if backend is None:
         tqc, layout = qc, list(range(circuit.n_qubits))
     else:
-        require_qubits(circuit.n_qubits, backend)
-        tqc = generate_preset_pass_manager(
-            optimization_level=optimization_level, backend=backend, seed_transpiler=seed
-        ).run(qc)
+        tqc = pass_manager(circuit, backend, optimization_level, seed).run(qc)
         layout = list(tqc.layout.final_index_layout())[: circuit.n_qubits]
     return tqc, [p.index for p in tqc.parameters], layout
 
