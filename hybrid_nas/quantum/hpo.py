@@ -13,8 +13,8 @@ from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.data import load_task
-from hybrid_nas.quantum.qnode import check_device_trains
 from hybrid_nas.quantum.layout import layouts_of, parse_subset
+from hybrid_nas.quantum.qnode import check_device_trains
 from hybrid_nas.quantum.space import CircuitSpace, space_for_task
 from hybrid_nas.quantum.training import EXECUTION, TrainConfig, accuracy, train
 

@@ -70,10 +70,8 @@ def coupling(backend) -> Coupling:
     for a, b in direction.values():
         neighbours[a].add(b)
         neighbours[b].add(a)
-    measure = target["measure"] if "measure" in target else {}
-    readout = tuple(
-        float(((p := measure.get((q,))) is not None and p.error) or 0.0) for q in range(backend.num_qubits)
-    )
+    measure = target.get("measure", {})
+    readout = tuple(float(((p := measure.get((q,))) is not None and p.error) or 0.0) for q in range(backend.num_qubits))
     qprops = target.qubit_properties or [None] * backend.num_qubits
     coherence = tuple(
         min((t for t in (getattr(p, "t1", None), getattr(p, "t2", None)) if t), default=math.inf) for p in qprops
@@ -136,9 +134,7 @@ def _require(c: Coupling, k: int) -> None:
     if k > c.num_qubits:
         raise ConfigError(f"the circuit needs {k} qubits, {c.name} has {c.num_qubits}")
     if k > c.largest_part:
-        raise ConfigError(
-            f"{c.name} has no {k} connected qubits (its largest connected part has {c.largest_part})"
-        )
+        raise ConfigError(f"{c.name} has no {k} connected qubits (its largest connected part has {c.largest_part})")
 
 
 def _reachable(c: Coupling, start: int) -> set[int]:

@@ -97,7 +97,8 @@ class CircuitSpace(SearchSpace):
         decisions = [Decision("layers", tuple(range(min_layers, max_layers + 1))), Decision("encoder", tuple(encoders))]
         if device:
             if bad := [s for s in device.subsets if len(s) != n_qubits]:
-                raise ConfigError(f"layout {','.join(map(str, bad[0]))} has {len(bad[0])} qubits, the circuit {n_qubits}")
+                text = ",".join(map(str, bad[0]))
+                raise ConfigError(f"layout {text} has {len(bad[0])} qubits, the circuit {n_qubits}")
             self.entanglers = tuple(dict.fromkeys(f"{e.rpartition('_')[0]}_edges" for e in self.scope.entanglers))
             decisions.append(Decision("layout", device.options))
         for layer in range(max_layers):
