@@ -152,7 +152,7 @@ class DeviceRun:
         # what Aer runs: tqc itself, or, placed on a layout, tqc on just the layout's qubits
         on_layout = backend is not None and circuit.layout is not None
         simulated, noise_model = self.tqc, None
-        if on_layout:
+        if backend is not None and circuit.layout is not None:
             simulated, layout = _on_layout(self.tqc, circuit.layout), list(range(circuit.n_qubits))
             noise_model = _layout_noise_model(backend, circuit.layout)
             self._columns = [p.index for p in simulated.parameters]
