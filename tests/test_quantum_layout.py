@@ -192,7 +192,6 @@ def test_bad_subsets_are_one_line():
     assert check_subset(sherbrooke, (2, 0, 1)) == (0, 1, 2)  # BFS order from the lowest qubit
 
 
-@pytest.mark.slow
 def test_a_device_layout_search_names_its_physical_qubits(tmp_path):
     out = tmp_path / "run"
     args = ["quantum", "--task", "iris", "--noise", "FakeTorino", "--layout", "device", "--layout-candidates", "4"]
@@ -204,3 +203,8 @@ def test_a_device_layout_search_names_its_physical_qubits(tmp_path):
     assert doc["physical_qubits"] == [int(q) for q in doc["best"]["architecture"]["layout"].split("-")]
     assert doc["best"]["metrics"]["active_qubits"] == 4.0
     assert "OPENQASM 3" in (out / "best.qasm").read_text()
+    # tuning the found circuit rebuilds it on its layout's couplers
+    from hybrid_nas.quantum.hpo import circuit_of_run
+
+    space, arch, _ = circuit_of_run(out)
+    assert space.physical_qubits(arch) == doc["physical_qubits"]
