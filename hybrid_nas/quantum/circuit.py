@@ -2,7 +2,8 @@
 
 A ``Circuit`` is a tuple of ``Op``s on ``n_qubits`` wires. Each op parameter names its source:
 ``("w", k)`` trainable weight k, ``("x", i)`` data feature i, ``("zz", i, j)`` the ZZ feature map's
-``(pi - x_i)(pi - x_j)``. The readout is the PauliZ expectation of every wire.
+``(pi - x_i)(pi - x_j)``. The readout is the PauliZ expectation of every wire. A circuit built on a
+device (``layout``) names the physical qubit of each wire; the transpiler then places it there.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Circuit:
     n_qubits: int
     ops: tuple[Op, ...]
     n_features: int
+    layout: tuple[int, ...] | None = None  # the device's physical qubit of each wire (None: the transpiler picks)
 
     @property
     def n_weights(self) -> int:
@@ -71,13 +73,18 @@ class Circuit:
 # ---- entangler wiring and data encoders -------------------------------------------------------------
 
 
-def entangler_pairs(pattern: str, n: int) -> list[tuple[int, int]]:
-    """``ring``: (0,1), (1,2), ..., (n-1,0); ``chain``: (0,1), ..., (n-2,n-1)."""
+def entangler_pairs(pattern: str, n: int, edges: tuple[tuple[int, int], ...] | None = None) -> list[tuple[int, int]]:
+    """``ring``: (0,1), (1,2), ..., (n-1,0); ``chain``: (0,1), ..., (n-2,n-1); ``edges``: the device
+    couplers among the first ``n`` wires, ``edges`` (a layout's, see quantum.layout), as given."""
+    if pattern == "edges":
+        if edges is None:
+            raise SpaceError("the 'edges' entangler pattern needs a device layout (--layout device)")
+        return [(a, b) for a, b in edges if a < n and b < n]
     if pattern == "chain" or n == 2:
         return [(i, i + 1) for i in range(n - 1)]
     if pattern == "ring":
         return [(i, (i + 1) % n) for i in range(n)]
-    raise SpaceError(unknown("entangler pattern", pattern, ("ring", "chain")))
+    raise SpaceError(unknown("entangler pattern", pattern, ("ring", "chain", "edges")))
 
 
 # An encoder lays its data gates out as rows (one feature per qubit per row) and says where they go:

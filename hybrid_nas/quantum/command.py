@@ -23,6 +23,7 @@ from hybrid_nas.engine.registry import (
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
 from hybrid_nas.engine.two_stage import Prescreen, check_prescreen
+from hybrid_nas.quantum.layout import parse_subset
 
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
@@ -87,6 +88,12 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         "gate-set scope of configs/quantum_scopes.yaml: u3cu3 | zz_ry | rxyz | zx_xx | ibm_basis | full"
     )
     layers: int = setting("deepest circuit searched")
+    layout: str = setting(
+        "where the circuit sits on the --noise device: auto (the transpiler places and routes it), device "
+        "(a decision over the best-scored connected qubit subsets, entangling only along their couplers: no "
+        "SWAP), or Q0,Q1,... (those physical qubits)"
+    )
+    layout_candidates: int = setting("--layout device: how many best-scored connected subsets the search chooses among")
     cost: str = setting(
         "cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, infidelity)"
     )
@@ -122,6 +129,14 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
                 f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
                 f"use --cost {' | '.join(REPCAP_COSTS)}"
             )
+        at_least(self, 1, "layout_candidates")
+        if self.layout not in ("auto", "device"):
+            parse_subset(self.layout)
+        if self.layout != "auto" and not self.noise:
+            raise ConfigError(
+                f"--layout {self.layout} places the circuit on the --noise device's qubits: give --noise BACKEND "
+                "(e.g. FakeSherbrooke)"
+            )
         training = self.training()  # TrainConfig refuses an unknown simulator, and what a PennyLane one cannot do
         if training.on_pennylane and self.supercircuit_epochs:
             raise ConfigError(
@@ -136,6 +151,23 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
 
 
+def device_layouts(s: QuantumSettings, n_qubits: int):
+    """The ``layout`` decision's options of ``--layout`` (None for auto): the best-scored connected subsets
+    of the --noise backend (sampled once per backend, size and seed), or the one given."""
+    from hybrid_nas.quantum.hardware import fake_backend, require_qubits
+    from hybrid_nas.quantum.layout import best_layouts, layouts_of
+
+    if s.layout == "auto" or not s.noise:
+        return None
+    require_qubits(n_qubits, fake_backend(s.noise))
+    if s.layout == "device":
+        return best_layouts(s.noise, n_qubits, s.layout_candidates, seed=s.seed)
+    subset = parse_subset(s.layout)
+    if len(subset) != n_qubits:
+        raise ConfigError(f"--layout {s.layout} names {len(subset)} qubits, the circuit has {n_qubits}")
+    return layouts_of(s.noise, [subset])
+
+
 def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None):
     """(space, evaluator, objective) of quantum settings."""
     from hybrid_nas.engine.objectives import make_objective
@@ -144,7 +176,8 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
     from hybrid_nas.quantum.space import space_for_task
 
     task = load_task(s.task, label_column=s.label_column)
-    space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers)
+    device = device_layouts(s, task.n_qubits if s.qubits is None else s.qubits)
+    space = space_for_task(task, s.qubits, max_layers or s.layers, s.scope, s.encoder, min_layers, device)
     evaluator = QNNEvaluator(
         space,
         s.task,
@@ -218,7 +251,8 @@ class QuantumJob(SearchJob):
     def artefacts(self, result: StudyResult) -> dict:
         best = result.best
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
-        return {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator}
+        physical = {"physical_qubits": self.space.physical_qubits(best.arch)} if best and self.space.device else {}
+        return {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator} | physical
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         if self.settings.hpo_trials and results[0].best is not None:
@@ -267,6 +301,8 @@ class QuantumJob(SearchJob):
                     if k in m
                 ),
             ]
+            if "physical_qubits" in doc:
+                lines.append(f"  on {s['noise']} qubits {', '.join(map(str, doc['physical_qubits']))}")
         lines.append(
             run.listing("best.json", "best.qasm", "best_circuit.png", "best_weights.npy", "summary.md", "report/")
         )
@@ -315,9 +351,11 @@ class DepthSweepJob(SearchJob):
 
 
 def rebuild_space(meta: dict):
+    from hybrid_nas.quantum.layout import layouts_of
     from hybrid_nas.quantum.space import CircuitSpace
 
     layers = meta["decisions"]["layers"]
+    device = meta.get("device")
     return CircuitSpace(
         meta["n_qubits"],
         max(layers),
@@ -325,6 +363,7 @@ def rebuild_space(meta: dict):
         tuple(meta["decisions"]["encoder"]),
         min(layers),
         meta.get("n_features"),
+        layouts_of(device, [parse_subset(o) for o in meta["decisions"]["layout"]]) if device else None,
     )
 
 

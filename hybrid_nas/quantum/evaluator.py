@@ -15,7 +15,7 @@ from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.circuit import to_qasm3, to_qiskit
 from hybrid_nas.quantum.data import Task, load_task
 from hybrid_nas.quantum.hardware import fake_backend, require_qubits, transpiled_figures
-from hybrid_nas.quantum.noise import DeviceRun
+from hybrid_nas.quantum.noise import DeviceRun, active_qubits
 from hybrid_nas.quantum.qnode import check_device_trains, probe_circuit
 from hybrid_nas.quantum.space import CircuitSpace
 from hybrid_nas.quantum.training import TrainConfig, accuracy, train
@@ -31,7 +31,10 @@ class QNNEvaluator(Evaluator):
     (validation, noiseless), the circuit's cost figures (params, gates, two_qubit_gates, depth) and, with
     ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in Aer with that device's noise model,
     transpiled to it at ``optimization_level``; exact density-matrix expectations, or ``shots`` worth of
-    shot noise) and its transpiled figures, ``est_fidelity`` and ``infidelity``."""
+    shot noise) and its transpiled figures, ``est_fidelity`` and ``infidelity``. On a device layout
+    (``space.device``) the circuit is placed on its layout's qubits unrouted, and ``active_qubits`` counts
+    the device qubits the transpiled circuit touches (the circuit's own: no SWAP widens it); the physical
+    qubits themselves are the architecture's ``layout``."""
 
     name = "qnn"
 
@@ -55,6 +58,8 @@ class QNNEvaluator(Evaluator):
         _task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
+        if space.device and space.device.backend != noise:
+            raise ConfigError(f"the space's layouts are of {space.device.backend}, the noise is of {noise}")
         if training.on_pennylane:
             check_device_trains(training.simulator, probe_circuit(space))  # likewise
         self.quality = "noisy_accuracy" if noise else "accuracy"
@@ -87,6 +92,8 @@ class QNNEvaluator(Evaluator):
         if self.noise:
             run = self._device_run(circuit, result.weights, seed)  # one transpile: figures and noisy accuracy
             metrics |= transpiled_figures(run.tqc, fake_backend(self.noise), circuit.n_qubits)
+            if circuit.layout is not None:
+                metrics["active_qubits"] = float(active_qubits(run.tqc))
             metrics["noisy_accuracy"] = run.accuracy(task.x_val, task.y_val, task.n_classes)
         return metrics
 

@@ -13,9 +13,16 @@ from hybrid_nas.quantum.circuit import Circuit, to_qiskit
 
 
 def fake_backend_names() -> list[str]:
+    """The fake devices: the older ones are named ``Fake<Name>V2``, today's 127-156-qubit ones
+    ``Fake<Name>`` (FakeSherbrooke, FakeTorino, FakeFez, ...)."""
+    from qiskit.providers import BackendV2
     from qiskit_ibm_runtime import fake_provider
 
-    return sorted(n for n in dir(fake_provider) if n.startswith("Fake") and n.endswith("V2"))
+    return sorted(
+        n
+        for n in dir(fake_provider)
+        if n.startswith("Fake") and isinstance(c := getattr(fake_provider, n), type) and issubclass(c, BackendV2)
+    )
 
 
 @lru_cache(maxsize=8)
@@ -44,11 +51,20 @@ def transpile_for(circuit: Circuit, backend, optimization_level: int = 1, seed: 
     Parametrised ``cu`` gates are a trap: Qiskit 2.6 took 33-76 s to transpile the 4-qubit U3+CU3 baseline
     with symbolic parameters, 0.01 s bound to numbers.
     """
-    from qiskit import transpile
+    return pass_manager(circuit, backend, optimization_level, seed).run(to_qiskit(circuit, weights, x))
+
+
+def pass_manager(circuit: Circuit, backend, optimization_level: int = 1, seed: int = 0):
+    """Qiskit's preset pass manager for ``circuit`` on ``backend``. A circuit built on a device layout is
+    placed on its physical qubits with no routing at all: its two-qubit gates sit on couplers already, so
+    the transpiled circuit is exactly as wide (a gate off the coupling map fails to transpile instead of
+    getting SWAPs)."""
+    from qiskit.transpiler import generate_preset_pass_manager
 
     require_qubits(circuit.n_qubits, backend)
-    return transpile(
-        to_qiskit(circuit, weights, x), backend, optimization_level=optimization_level, seed_transpiler=seed
+    placed = {"initial_layout": list(circuit.layout), "routing_method": "none"} if circuit.layout else {}
+    return generate_preset_pass_manager(
+        optimization_level=optimization_level, backend=backend, seed_transpiler=seed, **placed
     )
 
 

@@ -13,6 +13,7 @@ from hybrid_nas.engine.errors import ConfigError, unknown
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.data import load_task
+from hybrid_nas.quantum.layout import layouts_of, parse_subset
 from hybrid_nas.quantum.qnode import check_device_trains
 from hybrid_nas.quantum.space import CircuitSpace, space_for_task
 from hybrid_nas.quantum.training import EXECUTION, TrainConfig, accuracy, train
@@ -38,8 +39,11 @@ def circuit_of_run(run_dir: Path) -> tuple[CircuitSpace, Architecture, dict]:
     if "task" not in cfg or not doc.get("best"):
         raise ConfigError(f"{run_dir} holds no finished quantum run to tune")
     task = load_task(cfg["task"], label_column=cfg.get("label_column"))
-    space = space_for_task(task, cfg.get("qubits"), cfg["layers"], cfg["scope"], cfg.get("encoder"))
-    return space, space.validate(doc["best"]["architecture"]), cfg
+    arch = doc["best"]["architecture"]
+    # a circuit searched on a device layout: its entanglers follow that layout's couplers
+    device = layouts_of(cfg["noise"], [parse_subset(arch["layout"])]) if "layout" in arch else None
+    space = space_for_task(task, cfg.get("qubits"), cfg["layers"], cfg["scope"], cfg.get("encoder"), device=device)
+    return space, space.validate(arch), cfg
 
 
 def baseline_circuit(task: str = "digits4") -> tuple[CircuitSpace, Architecture, dict]:

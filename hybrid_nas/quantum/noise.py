@@ -11,6 +11,10 @@ features left as parameters, and Aer's primitive takes one PUB with a row of fea
 - Aer's method follows the size (``aer_method``): a density matrix (16 x 4^n bytes) while the circuit's
   active qubits fit ``DENSITY_MATRIX_MAX_QUBITS`` (and, with shots, while it is the cheaper), noisy
   statevector trajectories (one per shot, so shots are needed) beyond.
+- A circuit placed on a device layout (``Circuit.layout``) is simulated on just its qubits: the transpiled
+  circuit is renumbered onto them and the noise model is built from their calibration alone. The same
+  errors on the same gates, but Aer no longer carries a 127-156-qubit device: a 4-qubit circuit's 30
+  samples took 4 s on FakeTorino's full width.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit, to_qiskit, z_observables
 from hybrid_nas.quantum.data import readout_accuracy
-from hybrid_nas.quantum.hardware import require_qubits
+from hybrid_nas.quantum.hardware import pass_manager
 
 # 4^12 x 16 B = 256 MiB per density matrix, one per parallel experiment; at 14 qubits it is 4 GiB
 DENSITY_MATRIX_MAX_QUBITS = 12
@@ -58,25 +62,57 @@ def aer_method(n_active: int, noisy: bool, shots: int | None) -> str:
     return "statevector"
 
 
-def _backend_options(backend, method: str, seed: int) -> dict:
+@lru_cache(maxsize=64)
+def _layout_noise_model(backend, qubits: tuple[int, ...]):
+    """The noise model of ``qubits`` of ``backend`` alone, renumbered 0..k-1 in their order: Aer's own
+    ``NoiseModel.from_backend`` reading a target cut down to them (it reads only these four fields)."""
+    from types import SimpleNamespace
+
+    from qiskit.transpiler import Target
+    from qiskit_aer.noise import NoiseModel
+
+    full = backend.target
+    index = {q: i for i, q in enumerate(qubits)}
+    target = Target(num_qubits=len(qubits), dt=full.dt, qubit_properties=[full.qubit_properties[q] for q in qubits])
+    for name in full.operation_names:
+        props = full[name]
+        if None in props:  # a global or variadic instruction (delay on any qubit, control flow)
+            target.add_instruction(full.operation_from_name(name), name=name)
+        elif kept := {tuple(index[q] for q in qargs): p for qargs, p in props.items() if set(qargs) <= index.keys()}:
+            target.add_instruction(full.operation_from_name(name), kept, name=name)
+    return NoiseModel.from_backend(
+        SimpleNamespace(version=2, operation_names=list(full.operation_names), target=target, dt=full.dt)
+    )
+
+
+def _on_layout(tqc, qubits: tuple[int, ...]):
+    """``tqc`` (transpiled, device-wide) renumbered onto ``qubits``: physical ``qubits[i]`` becomes qubit i."""
+    from qiskit import QuantumCircuit
+
+    index = {q: i for i, q in enumerate(qubits)}
+    out = QuantumCircuit(len(qubits), global_phase=tqc.global_phase)
+    for inst in tqc.data:
+        physical = [tqc.find_bit(q).index for q in inst.qubits]
+        if any(q not in index for q in physical):
+            raise RuntimeError(f"{inst.operation.name} on qubits {physical} leaves the layout {qubits}")
+        out.append(inst.operation, [out.qubits[index[q]] for q in physical])
+    return out
+
+
+def _backend_options(noise_model, method: str, seed: int) -> dict:
     options = {"method": method, "seed_simulator": seed}
-    if backend is not None:
-        options["noise_model"] = _noise_model(backend)
+    if noise_model is not None:
+        options["noise_model"] = noise_model
     return options
 
 
 def _transpiled(circuit: Circuit, weights, backend, optimization_level: int, seed: int):
     """(transpiled circuit, its parameter columns, the physical qubit of each logical one)."""
-    from qiskit.transpiler import generate_preset_pass_manager
-
     qc = to_qiskit(circuit, weights=weights)  # features stay parameters x[i]
     if backend is None:
         tqc, layout = qc, list(range(circuit.n_qubits))
     else:
-        require_qubits(circuit.n_qubits, backend)
-        tqc = generate_preset_pass_manager(
-            optimization_level=optimization_level, backend=backend, seed_transpiler=seed
-        ).run(qc)
+        tqc = pass_manager(circuit, backend, optimization_level, seed).run(qc)
         layout = list(tqc.layout.final_index_layout())[: circuit.n_qubits]
     return tqc, [p.index for p in tqc.parameters], layout
 
@@ -113,11 +149,21 @@ class DeviceRun:
         self.tqc, self._columns, layout = _transpiled(circuit, weights, backend, optimization_level, seed)
         self.n_qubits, self.shots, self.seed = circuit.n_qubits, shots, seed
         self.method = method or aer_method(active_qubits(self.tqc), backend is not None, shots)
-        options = _backend_options(backend, self.method, seed)
+        # what Aer runs: tqc itself, or, placed on a layout, tqc on just the layout's qubits
+        on_layout = backend is not None and circuit.layout is not None
+        simulated, noise_model = self.tqc, None
+        if backend is not None and circuit.layout is not None:
+            simulated, layout = _on_layout(self.tqc, circuit.layout), list(range(circuit.n_qubits))
+            noise_model = _layout_noise_model(backend, circuit.layout)
+            self._columns = [p.index for p in simulated.parameters]
+        elif backend is not None:
+            noise_model = _noise_model(backend)
+        self._simulated = simulated
+        options = _backend_options(noise_model, self.method, seed)
         if shots:
             from qiskit_aer.primitives import SamplerV2
 
-            self._measured = self.tqc.copy()
+            self._measured = simulated.copy()
             bits = ClassicalRegister(circuit.n_qubits, "z")
             self._measured.add_register(bits)
             for q, physical in enumerate(layout):
@@ -126,7 +172,7 @@ class DeviceRun:
         else:
             from qiskit_aer.primitives import EstimatorV2
 
-            self._observables = _observables(circuit.n_qubits, self.tqc, backend is not None)
+            self._observables = _observables(circuit.n_qubits, simulated, backend is not None and not on_layout)
             self._estimator = EstimatorV2(
                 options={"backend_options": options, "default_precision": 0.0, "run_options": {"seed_simulator": seed}}
             )
@@ -134,7 +180,7 @@ class DeviceRun:
     def _job(self, values: np.ndarray) -> np.ndarray:
         """<Z_q> (rows, qubits) for rows of feature values in the transpiled circuit's parameter order."""
         if not self.shots:
-            return self._estimator.run([(self.tqc, self._observables, values)]).result()[0].data.evs.T
+            return self._estimator.run([(self._simulated, self._observables, values)]).result()[0].data.evs.T
         bits = self._sampler.run([(self._measured, values)], shots=self.shots).result()[0].data.z
         return np.stack([bits.expectation_values(o) for o in z_observables(self.n_qubits)], -1)
 

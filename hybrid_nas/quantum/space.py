@@ -1,6 +1,7 @@
 """The PQC gate-placement search space: per layer, a rotation (or none) on each qubit and an entangler
 (or none); the number of layers and the data encoder are decisions too. Scopes come from
-configs/quantum_scopes.yaml."""
+configs/quantum_scopes.yaml. On a device (``device``, --layout device), where the circuit sits is a
+decision too, and entanglers follow that placement's couplers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hybrid_nas.engine.errors import ConfigError, SpaceError, unknown
 from hybrid_nas.engine.space import Architecture, Decision, SearchSpace
 from hybrid_nas.quantum.circuit import ENCODERS, Circuit, Op, encoder_choices, encoder_stages, entangler_pairs
 from hybrid_nas.quantum.gates import GATES
+from hybrid_nas.quantum.layout import DeviceLayouts
 
 NONE = "none"
 
@@ -51,6 +53,15 @@ class CircuitSpace(SearchSpace):
     Decisions of layers at or beyond ``layers`` are inactive, and layers without an entangler between
     them merge, so many architectures build one circuit: ``key`` is the circuit's gate list, and the
     study evaluates each circuit once. ``canonical`` resets inactive decisions, for display.
+
+    With ``device`` (a ``DeviceLayouts``), one more decision, ``layout``: which connected subset of the
+    device's qubits the circuit sits on (logical qubit i on the subset's i-th), and each scope entangler
+    ``<gate>_<ring|chain>`` becomes ``<gate>_edges``: the gate on every working coupler inside the subset,
+    control on the native gate's first qubit. Every coupler rather than a chain because a connected subset
+    of a heavy-hex device is mostly a tree, which holds no path through all its qubits; on a tree the edges
+    are as many as a chain's. The layout is ONE decision over the K best-scored subsets rather than a
+    qubit per slot: every option is connected and scored, and a mutation jumps between good placements
+    instead of mostly breaking connectivity.
     """
 
     name = "pqc"
@@ -63,6 +74,7 @@ class CircuitSpace(SearchSpace):
         encoders=("ryzxy",),
         min_layers: int = 1,
         n_features: int | None = None,
+        device: DeviceLayouts | None = None,
     ):
         if n_qubits < 2:
             raise ConfigError(f"a circuit needs at least 2 qubits, got {n_qubits}")
@@ -73,16 +85,37 @@ class CircuitSpace(SearchSpace):
                 raise ConfigError(unknown("encoder", e, ENCODERS))
         self.n_qubits, self.max_layers, self.scope = n_qubits, max_layers, get_scope(scope)
         self.n_features = n_features  # None: each encoder's own width (4 per qubit for ryzxy)
+        self.device = device
+        self.entanglers = self.scope.entanglers
         for e in encoders:
-            encoder_stages(e, n_qubits, n_features)  # an encoder that cannot take these features fails now
+            stages = encoder_stages(e, n_qubits, n_features)[0]  # one that cannot take these features fails now
+            if device and any(len(op.wires) == 2 for stage in stages for op in stage):
+                raise ConfigError(
+                    f"encoder {e!r} entangles neighbouring logical qubits, which a device layout may not couple: "
+                    "pick a rotation encoder with --layout device"
+                )
         decisions = [Decision("layers", tuple(range(min_layers, max_layers + 1))), Decision("encoder", tuple(encoders))]
+        if device:
+            if bad := [s for s in device.subsets if len(s) != n_qubits]:
+                text = ",".join(map(str, bad[0]))
+                raise ConfigError(f"layout {text} has {len(bad[0])} qubits, the circuit {n_qubits}")
+            self.entanglers = tuple(dict.fromkeys(f"{e.rpartition('_')[0]}_edges" for e in self.scope.entanglers))
+            decisions.append(Decision("layout", device.options))
         for layer in range(max_layers):
             decisions += [Decision(f"L{layer}.rot.q{q}", (NONE, *self.scope.rotations)) for q in range(n_qubits)]
-            decisions.append(Decision(f"L{layer}.ent", (NONE, *self.scope.entanglers)))
+            decisions.append(Decision(f"L{layer}.ent", (NONE, *self.entanglers)))
         super().__init__(decisions)
 
     def meta(self):
-        return {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name, "n_features": self.n_features}
+        meta = {**super().meta(), "n_qubits": self.n_qubits, "scope": self.scope.name, "n_features": self.n_features}
+        return meta | ({"device": self.device.backend} if self.device else {})
+
+    def _edges(self, arch: Architecture) -> tuple[tuple[int, int], ...] | None:
+        return self.device.edges[self.device.of(arch["layout"])] if self.device else None
+
+    def physical_qubits(self, arch: Architecture) -> list[int] | None:
+        """The device qubit of each logical qubit (None: the transpiler places the circuit)."""
+        return list(self.device.subsets[self.device.of(arch["layout"])]) if self.device else None
 
     def describe(self, arch: Architecture, n_qubits: int | None = None) -> str:
         """``ryzxy | u3 u3 - u3 > cu3_ring | ...``: per layer the rotation on each qubit (- for none) and
@@ -94,10 +127,11 @@ class CircuitSpace(SearchSpace):
             )
             ent = arch[f"L{layer}.ent"]
             layers.append(rots + ("" if ent == NONE else f" > {ent}"))
-        return " | ".join([arch["encoder"], *layers])
+        return " | ".join([arch["encoder"], *layers]) + (f" @ qubits {arch['layout']}" if self.device else "")
 
     def key(self, arch: Architecture) -> str:
-        return repr(self.build(arch).ops)  # weights are numbered in gate order, so equal circuits repr equal
+        circuit = self.build(arch)  # weights are numbered in gate order, so equal circuits repr equal
+        return repr(circuit.ops) if circuit.layout is None else repr((circuit.ops, circuit.layout))
 
     def canonical(self, arch: Architecture) -> Architecture:
         inactive = {
@@ -117,10 +151,15 @@ class CircuitSpace(SearchSpace):
                 for g in self.scope.rotations:
                     offsets[(layer, f"q{q}", g)] = k
                     k += GATES[g].num_params
-            for e in self.scope.entanglers:
+            for e in self.entanglers:
                 offsets[(layer, "ent", e)] = k
                 gate, _, pattern = e.rpartition("_")
-                k += GATES[gate].num_params * len(entangler_pairs(pattern, self.n_qubits))
+                # edges: as many slots as the layout with the most couplers has (the n-th coupler of every
+                # layout shares one)
+                k += GATES[gate].num_params * max(
+                    len(entangler_pairs(pattern, self.n_qubits, edges))
+                    for edges in (self.device.edges if self.device else (None,))
+                )
         offsets[("size",)] = k
         return offsets
 
@@ -135,6 +174,7 @@ class CircuitSpace(SearchSpace):
         stages, n_features = encoder_stages(arch["encoder"], n, self.n_features, arch["layers"])
         ops: list[Op] = []
         offsets = self.shared_offsets() if shared else None
+        edges = self._edges(arch)
         k = 0
 
         def place(gate: str, wires: tuple[int, ...], where: tuple = (), nth: int = 0) -> None:
@@ -151,14 +191,19 @@ class CircuitSpace(SearchSpace):
                     place(g, (q,), (layer, f"q{q}", g))
             if (e := arch[f"L{layer}.ent"]) != NONE:
                 gate, _, pattern = e.rpartition("_")
-                for nth, pair in enumerate(entangler_pairs(pattern, n)):
+                for nth, pair in enumerate(entangler_pairs(pattern, n, edges)):
                     place(gate, pair, (layer, "ent", e), nth)
-        return Circuit(n, tuple(ops), n_features)
+        physical = self.physical_qubits(arch)
+        return Circuit(n, tuple(ops), n_features, None if physical is None else tuple(physical[:n]))
 
     def uniform(self, layers: int, rotation: str, entangler: str, encoder: str | None = None) -> Architecture:
         """The hand-designed kind of circuit: the same rotation on every qubit and the same entangler in
-        every layer (QuantumNAS's human baseline is ``uniform(2, "u3", "cu3_ring")``)."""
+        every layer (QuantumNAS's human baseline is ``uniform(2, "u3", "cu3_ring")``). On a device, on the
+        best-scored layout, and a ring or chain entangler becomes the layout's edges."""
         choices = {"layers": layers, "encoder": encoder or self["encoder"].options[0]}
+        if self.device:
+            choices["layout"] = self["layout"].options[0]
+            entangler = entangler if entangler == NONE else f"{entangler.rpartition('_')[0]}_edges"
         for layer in range(self.max_layers):
             choices |= {f"L{layer}.rot.q{q}": rotation for q in range(self.n_qubits)}
             choices[f"L{layer}.ent"] = entangler
@@ -175,12 +220,15 @@ def space_for_task(
     scope: str = "u3cu3",
     encoder: str | None = None,
     min_layers: int = 1,
+    device: DeviceLayouts | None = None,
 ) -> CircuitSpace:
-    """The circuit space for a ``Task``: its qubits (or ``qubits``), its features, and the encoder
-    decision from ``encoder`` ("ryzxy,zz") or the task's own."""
+    """The circuit space for a ``Task``: its qubits (or ``qubits``), its features, the encoder
+    decision from ``encoder`` ("ryzxy,zz") or the task's own, and the device layouts if any."""
     n_qubits = task.n_qubits if qubits is None else qubits
     if n_qubits < task.n_classes:
         raise ConfigError(
             f"--qubits {n_qubits}: the task has {task.n_classes} classes and the readout needs a qubit per class"
         )
-    return CircuitSpace(n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers, task.n_features)
+    return CircuitSpace(
+        n_qubits, layers, scope, encoder_choices(encoder, task.encoder), min_layers, task.n_features, device
+    )
