@@ -10,8 +10,9 @@ import torch
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
-from hybrid_nas.quantum.simulator.adjoint import Adjoint
+from hybrid_nas.quantum.simulator.adjoint import Adjoint, AdjointExpvals, Plan
 from hybrid_nas.quantum.simulator.kernels import apply
+from hybrid_nas.quantum.simulator.layout import Workspace
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
 
@@ -90,6 +91,7 @@ class Simulator:
             self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
         else:
             self.signs = None
+        self.plan = Plan(self.blocks, n, self.signs, Workspace(self.device))
 
     def describe(self) -> str:
         """The plan in one line, with the memory it needs."""
@@ -130,13 +132,17 @@ class Simulator:
             state = apply(state, m.to(self.dtype), op.wires, n)
         return state
 
-    def states(self, weights, encoded: Encoded) -> torch.Tensor:
-        """The final states (batch, 2**n) of the batch ``encoded``."""
+    def _matrices(self, weights, encoded: Encoded) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The batch's states after the data encoder, and every block's matrix."""
         weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
-        n = self.circuit.n_qubits
         states = encoded.states if encoded.states is not None else self._encode(encoded.x)
         shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
-        matrices = [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+        return states, [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+
+    def states(self, weights, encoded: Encoded) -> torch.Tensor:
+        """The final states (batch, 2**n) of the batch ``encoded``."""
+        n = self.circuit.n_qubits
+        states, matrices = self._matrices(weights, encoded)
         if self.gradient == "adjoint" and torch.is_grad_enabled() and matrices:
             return Adjoint.apply(self.blocks, n, states, *matrices)
         for block, m in zip(self.blocks, matrices):
@@ -145,6 +151,9 @@ class Simulator:
 
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
+        if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
+            states, matrices = self._matrices(weights, encoded)
+            return AdjointExpvals.apply(self.plan, states, *matrices)
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
         if self.signs is not None:
