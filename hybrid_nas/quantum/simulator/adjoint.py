@@ -11,9 +11,11 @@ from hybrid_nas.quantum.simulator.layout import (
     Order,
     Workspace,
     apply_into,
+    from_memory_order,
+    in_memory_order,
     matrix_grad_at,
     position,
-    to_last,
+    to_first,
     z_expvals,
     z_weights_into,
 )
@@ -61,7 +63,7 @@ class AdjointExpvals(torch.autograd.Function):
     """<Z_q> of the blocks applied in turn, with adjoint gradients, on the ``Workspace``'s buffers: the
     forward pass ping-pongs between two state buffers, the backward pass walks the blocks in reverse on
     three (states, their gradient, scratch), so a step allocates no state tensor after the first. The
-    qubits' memory order drifts as blocks move their wires last (``layout``); each pass tracks it."""
+    qubits' memory order drifts as blocks move their wires first (``layout``); each pass tracks it."""
 
     @staticmethod
     def forward(ctx, plan: Plan, states, *matrices):
@@ -74,8 +76,8 @@ class AdjointExpvals(torch.autograd.Function):
             k = len(block.wires)
             p = position(order, block.wires, n, m.dim() == 3)
             if p is None:
-                order, s, t, p = to_last(s, t, order, block.wires, n), t, s, n - k
-            apply_into(s, t, m, p, k, n)
+                order, s, t, p = to_first(s, t, order, block.wires, n), t, s, 0
+            apply_into(s, t, in_memory_order(m, order, block.wires, p), p, k, n)
             s, t = t, s
         amplitudes = torch.view_as_real(s)
         squares = torch.mul(amplitudes, amplitudes, out=torch.view_as_real(t))
@@ -99,16 +101,17 @@ class AdjointExpvals(torch.autograd.Function):
         matrices = ctx.saved_tensors
         grads: list[torch.Tensor | None] = [None] * len(matrices)
         for i in reversed(range(len(matrices))):
-            wires, inverse, k = plan.blocks[i].wires, matrices[i].mH, len(plan.blocks[i].wires)
-            per_sample = matrices[i].dim() == 3
+            wires, k, per_sample = plan.blocks[i].wires, len(plan.blocks[i].wires), matrices[i].dim() == 3
             p = position(order, wires, n, per_sample)
             if p is None:
-                to_last(grad, scratch, order, wires, n)
-                order, p = to_last(s, grad, order, wires, n), n - k
+                to_first(grad, scratch, order, wires, n)
+                order, p = to_first(s, grad, order, wires, n), 0
                 s, grad, scratch = grad, scratch, s
+            inverse = in_memory_order(matrices[i], order, wires, p).mH
             apply_into(s, scratch, inverse, p, k, n)  # the block's input states
             if ctx.needs_input_grad[2 + i]:
-                grads[i] = matrix_grad_at(grad, scratch, per_sample, p, k, n, ws)
+                g_mem = matrix_grad_at(grad, scratch, per_sample, p, k, n, ws)
+                grads[i] = from_memory_order(g_mem, order, wires, p)
             apply_into(grad, s, inverse, p, k, n)  # the gradient of its input states
             s, grad, scratch = scratch, s, grad
         states_grad = None

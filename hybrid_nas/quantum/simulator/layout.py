@@ -4,11 +4,13 @@ restored.
 A fresh 64 MiB tensor costs ~30 ms of page faults here (glibc maps allocations over 32 MiB afresh and
 unmaps them on free), a pass over one ~4 ms: so a large state is never allocated per step. A block whose
 wires lie next to each other in memory is one matmul on views, written into the other buffer; any other
-block first copies the state into the other buffer with its wires moved last, and the new order is
+block first copies the state into the other buffer with its wires moved first, and the new order is
 kept (not undone) for the blocks after it.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import torch
 
@@ -30,11 +32,12 @@ class Workspace:
 
 
 def position(order: Order, wires: tuple[int, ...], n: int, per_sample: bool) -> int | None:
-    """Axis p where ``wires`` are ``order[p:p+k]`` in that order and one matmul on views applies them,
+    """Axis p where ``wires`` (in any order) are ``order[p:p+k]`` and one matmul on views applies them,
     else None. A shared matrix in the middle is a broadcast matmul (its gradient a (rows 2^p, K, K)
     stack: kept no larger than the state, so 2^rest >= K); a per-sample one must be first or last."""
-    k, p = len(wires), order.index(wires[0])
-    if tuple(order[p : p + k]) != wires:
+    k = len(wires)
+    p = min(order.index(w) for w in wires)
+    if set(order[p : p + k]) != set(wires):
         return None
     rest = n - p - k
     if rest == 0 or p == 0 or (not per_sample and rest >= k):
@@ -42,12 +45,53 @@ def position(order: Order, wires: tuple[int, ...], n: int, per_sample: bool) -> 
     return None
 
 
-def to_last(src: torch.Tensor, dst: torch.Tensor, order: Order, wires: tuple[int, ...], n: int) -> Order:
-    """Copy ``src`` into ``dst`` with ``wires`` as the last axes (in that order); the new order."""
-    rows, axes = src.shape[0], [order.index(w) for w in wires]
-    rest = [a for a in range(n) if a not in axes]
-    dst.view(rows, *[2] * n).copy_(src.view(rows, *[2] * n).permute(0, *[1 + a for a in rest + axes]))
-    return tuple(order[a] for a in rest) + wires
+@cache
+def _basis(local: tuple[int, ...], wires: tuple[int, ...]) -> torch.Tensor | None:
+    """The matrix index (over ``wires``) of each basis state of the wires in memory order ``local``;
+    None where the two orders agree."""
+    if local == wires:
+        return None
+    k = len(wires)
+    index = torch.zeros(2**k, dtype=torch.long)
+    for b in range(2**k):
+        for i, w in enumerate(local):  # bit i of the memory index (most significant first) is wire w
+            index[b] |= ((b >> (k - 1 - i)) & 1) << (k - 1 - wires.index(w))
+    return index
+
+
+def in_memory_order(m: torch.Tensor, order: Order, wires: tuple[int, ...], p: int) -> torch.Tensor:
+    """The block matrix with its rows and columns in the memory order of its wires."""
+    index = _basis(order[p : p + len(wires)], wires)
+    if index is None:
+        return m
+    index = index.to(m.device)
+    return m[..., index[:, None], index[None, :]]
+
+
+def from_memory_order(g: torch.Tensor, order: Order, wires: tuple[int, ...], p: int) -> torch.Tensor:
+    """``in_memory_order``'s inverse, for a matrix's gradient."""
+    index = _basis(order[p : p + len(wires)], wires)
+    if index is None:
+        return g
+    out = torch.empty_like(g)
+    index = index.to(g.device)
+    out[..., index[:, None], index[None, :]] = g
+    return out
+
+
+def to_first(src: torch.Tensor, dst: torch.Tensor, order: Order, wires: tuple[int, ...], n: int) -> Order:
+    """Copy ``src`` into ``dst`` with ``wires`` as the first axes; the new order. The order is rotated, not
+    shuffled: the block's axes keep their cyclic order (from the one after the largest gap) and the
+    others follow on cyclically from the block's end, so the next block of a chain or ring of neighbours
+    is contiguous again."""
+    rows, axes = src.shape[0], sorted(order.index(w) for w in wires)
+    gaps = [(axes[(i + 1) % len(axes)] - a) % n for i, a in enumerate(axes)]
+    start = (max(range(len(axes)), key=lambda i: gaps[i]) + 1) % len(axes)
+    block = axes[start:] + axes[:start]
+    rest = [(block[-1] + 1 + j) % n for j in range(n)]
+    perm = block + [a for a in rest if a not in block]
+    dst.view(rows, *[2] * n).copy_(src.view(rows, *[2] * n).permute(0, *[1 + a for a in perm]))
+    return tuple(order[a] for a in perm)
 
 
 def apply_into(src: torch.Tensor, dst: torch.Tensor, m: torch.Tensor, p: int, k: int, n: int) -> None:
