@@ -293,3 +293,17 @@ def test_every_parametrised_gate_has_an_exact_fourier_form(gate):
     params = torch.tensor(np.random.default_rng(1).uniform(-10, 10, (5, GATES[gate].num_params)))
     exact = GATES[gate].matrix([params[:, j] for j in range(params.shape[1])]).reshape(5, -1)
     assert torch.allclose(torch.exp(1j * (params @ freqs.T)) @ coef.T, exact, atol=1e-12, rtol=0)
+
+
+def test_a_batch_drawn_by_index_is_gathered_as_its_copy_would_be():
+    rng = np.random.default_rng(11)
+    circuit = random_circuit(rng, 5, sorted(GATES), n_ops=15, encoder="ryzxy")
+    weights = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    for gradient in ("backprop", "adjoint"):
+        sim = Simulator(circuit, batch=4, gradient=gradient)
+        encoded = sim.encode(rng.uniform(0, np.pi, (9, circuit.n_features)))
+        index = torch.tensor([7, 2, 2, 5])
+        batch = encoded[index]
+        assert batch.rows is not None and batch[1:].rows.tolist() == [2, 2, 5]
+        copied = type(encoded)(encoded.x[index], encoded.states[index])
+        assert torch.equal(sim.expvals(weights, batch), sim.expvals(weights, copied))

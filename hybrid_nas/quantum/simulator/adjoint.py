@@ -66,11 +66,16 @@ class AdjointExpvals(torch.autograd.Function):
     qubits' memory order drifts as blocks move their wires first (``layout``); each pass tracks it."""
 
     @staticmethod
-    def forward(ctx, plan: Plan, states, *matrices):
-        n, rows, ws = plan.n, states.shape[0], plan.workspace
+    def forward(ctx, plan: Plan, states, index, *matrices):
+        """``states[index]`` (or ``states`` where ``index`` is None) through the blocks' ``matrices``."""
+        n, ws = plan.n, plan.workspace
+        rows = states.shape[0] if index is None else len(index)
         size = rows * 2**n
         s, t = ws.buffer("a", size, states.dtype).view(rows, -1), ws.buffer("b", size, states.dtype).view(rows, -1)
-        s.copy_(states)
+        if index is None:
+            s.copy_(states)
+        else:
+            torch.index_select(states, 0, index, out=s)
         order: Order = tuple(range(n))
         for block, m in zip(plan.blocks, matrices):
             k = len(block.wires)
@@ -109,7 +114,7 @@ class AdjointExpvals(torch.autograd.Function):
                 s, grad, scratch = grad, scratch, s
             inverse = in_memory_order(matrices[i], order, wires, p).mH
             apply_into(s, scratch, inverse, p, k, n)  # the block's input states
-            if ctx.needs_input_grad[2 + i]:
+            if ctx.needs_input_grad[3 + i]:
                 g_mem = matrix_grad_at(grad, scratch, per_sample, p, k, n, ws)
                 grads[i] = from_memory_order(g_mem, order, wires, p)
             apply_into(grad, s, inverse, p, k, n)  # the gradient of its input states
@@ -121,4 +126,4 @@ class AdjointExpvals(torch.autograd.Function):
             states_grad.view(rows, *[2] * n).copy_(
                 grad.view(rows, *[2] * n).permute(0, *[1 + a for a in inverse_order])
             )
-        return None, states_grad, *grads
+        return None, states_grad, None, *grads

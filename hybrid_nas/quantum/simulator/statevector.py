@@ -24,13 +24,27 @@ GRADIENTS = ("auto", "backprop", "adjoint")
 class Encoded:
     """A data set as the simulator takes it: the features ``x`` (samples, features) and, where they fit
     the memory budget, the states after the data encoder (samples, 2**n), computed once. Indexing
-    selects samples (a batch)."""
+    selects samples (a batch); a batch drawn by an index tensor keeps ``rows`` into the data set's
+    states instead of a copy of them (the adjoint pass gathers them into its buffer)."""
 
     x: torch.Tensor
     states: torch.Tensor | None = None
+    rows: torch.Tensor | None = None
 
     def __getitem__(self, index) -> Encoded:
-        return Encoded(self.x[index], None if self.states is None else self.states[index])
+        if self.states is None:
+            return Encoded(self.x[index])
+        if self.rows is not None:
+            return Encoded(self.x[index], self.states, self.rows[index])
+        if isinstance(index, torch.Tensor) and index.dim() == 1 and not index.is_floating_point():
+            return Encoded(self.x[index], self.states, index.to(self.states.device))
+        return Encoded(self.x[index], self.states[index])
+
+    def batch_states(self) -> torch.Tensor | None:
+        """This batch's encoded states (None where they are computed per batch)."""
+        if self.states is None or self.rows is None:
+            return self.states
+        return self.states[self.rows]
 
     def __len__(self) -> int:
         return len(self.x)
@@ -132,17 +146,17 @@ class Simulator:
             state = apply(state, m.to(self.dtype), op.wires, n)
         return state
 
-    def _matrices(self, weights, encoded: Encoded) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The batch's states after the data encoder, and every block's matrix."""
+    def _matrices(self, weights, encoded: Encoded) -> list[torch.Tensor]:
+        """Every block's matrix."""
         weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
-        states = encoded.states if encoded.states is not None else self._encode(encoded.x)
         shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
-        return states, [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+        return [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
 
     def states(self, weights, encoded: Encoded) -> torch.Tensor:
         """The final states (batch, 2**n) of the batch ``encoded``."""
         n = self.circuit.n_qubits
-        states, matrices = self._matrices(weights, encoded)
+        states = encoded.batch_states()
+        states, matrices = self._encode(encoded.x) if states is None else states, self._matrices(weights, encoded)
         if self.gradient == "adjoint" and torch.is_grad_enabled() and matrices:
             return Adjoint.apply(self.blocks, n, states, *matrices)
         for block, m in zip(self.blocks, matrices):
@@ -152,8 +166,12 @@ class Simulator:
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
         if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
-            states, matrices = self._matrices(weights, encoded)
-            return AdjointExpvals.apply(self.plan, states, *matrices)
+            states, rows = encoded.states, encoded.rows
+            if states is None:
+                states = self._encode(encoded.x)
+            elif rows is not None and states.requires_grad:  # a gradient for the data set's states: a batch
+                states, rows = encoded.batch_states(), None
+            return AdjointExpvals.apply(self.plan, states, rows, *self._matrices(weights, encoded))
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
         if self.signs is not None:
