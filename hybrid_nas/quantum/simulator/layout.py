@@ -22,7 +22,8 @@ class Workspace:
     overwrites them, so a backward pass can tell that its states are gone."""
 
     def __init__(self, device: torch.device):
-        self.device, self.flat, self.token = device, {}, 0
+        self.device, self.token = device, 0
+        self.flat: dict[str, torch.Tensor] = {}
 
     def buffer(self, name: str, numel: int, dtype: torch.dtype) -> torch.Tensor:
         t = self.flat.get(name)

@@ -166,12 +166,12 @@ class Simulator:
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
         if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
-            states, rows = encoded.states, encoded.rows
-            if states is None:
-                states = self._encode(encoded.x)
-            elif rows is not None and states.requires_grad:  # a gradient for the data set's states: a batch
-                states, rows = encoded.batch_states(), None
-            return AdjointExpvals.apply(self.plan, states, rows, *self._matrices(weights, encoded))
+            source, index = encoded.states, encoded.rows
+            if source is None:
+                source = self._encode(encoded.x)
+            elif index is not None and source.requires_grad:  # a gradient for the data set's states: a batch
+                source, index = source[index], None
+            return AdjointExpvals.apply(self.plan, source, index, *self._matrices(weights, encoded))
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
         if self.signs is not None:
