@@ -58,7 +58,6 @@ def measure(n: int, batch: int, steps: int, precision: str, gradient: str) -> di
 
 
 def profile(n: int, batch: int, precision: str, gradient: str) -> None:
-    import torch
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
