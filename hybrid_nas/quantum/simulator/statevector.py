@@ -17,6 +17,9 @@ from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
 
 PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
+# from this many amplitudes per batch (14 qubits at batch 64) the adjoint pass on reused buffers beats
+# backprop, which allocates a fresh batch of states per block and step
+ADJOINT_AMPLITUDES = 1 << 20
 GRADIENTS = ("auto", "backprop", "adjoint")
 
 
@@ -97,7 +100,11 @@ class Simulator:
         self.gradient = (
             gradient
             if gradient != "auto"
-            else ("backprop" if self.memory["backprop"] <= self.memory_budget else "adjoint")
+            else (
+                "backprop"
+                if self.memory["backprop"] <= self.memory_budget and batch * 2**n < ADJOINT_AMPLITUDES
+                else "adjoint"
+            )
         )
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
