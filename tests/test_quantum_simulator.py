@@ -170,9 +170,9 @@ def test_the_plan_follows_the_size_and_the_memory_budget():
     tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["backprop"] - 1)
     assert tight.gradient == "adjoint" and tight.memory["adjoint"] < tight.memory["backprop"]
     assert "blocks of <= 4 qubits" in tight.describe() and "adjoint" in tight.describe()
-    # past 2^20 amplitudes per batch the buffered adjoint pass is faster, whatever the budget
-    assert Simulator(circuit(13), batch=127).gradient == "backprop"
-    assert Simulator(circuit(13), batch=128).gradient == "adjoint"
+    # from 2^21 amplitudes per batch the buffered adjoint pass is faster, whatever the budget
+    assert Simulator(circuit(14), batch=127).gradient == "backprop"
+    assert Simulator(circuit(14), batch=128).gradient == "adjoint"
 
 
 def test_a_circuit_too_large_for_memory_is_refused_before_allocating():

@@ -17,9 +17,9 @@ from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
 
 PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
-# from this many amplitudes per batch (14 qubits at batch 64) the adjoint pass on reused buffers beats
+# from this many amplitudes per batch (15 qubits at batch 64) the adjoint pass on reused buffers beats
 # backprop, which allocates a fresh batch of states per block and step
-ADJOINT_AMPLITUDES = 1 << 20
+ADJOINT_AMPLITUDES = 1 << 21
 GRADIENTS = ("auto", "backprop", "adjoint")
 
 
