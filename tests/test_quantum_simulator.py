@@ -170,6 +170,9 @@ def test_the_plan_follows_the_size_and_the_memory_budget():
     tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["backprop"] - 1)
     assert tight.gradient == "adjoint" and tight.memory["adjoint"] < tight.memory["backprop"]
     assert "blocks of <= 4 qubits" in tight.describe() and "adjoint" in tight.describe()
+    # from 2^21 amplitudes per batch the buffered adjoint pass is faster, whatever the budget
+    assert Simulator(circuit(14), batch=127).gradient == "backprop"
+    assert Simulator(circuit(14), batch=128).gradient == "adjoint"
 
 
 def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
@@ -221,3 +224,89 @@ def test_digits10_learns_on_10_qubits():
     cfg = TrainConfig(epochs=4, lr=0.1)
     result = train(circuit, task, cfg)
     assert accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, cfg) > 0.3
+
+
+def _grads(sim, w0, xs, target):
+    """d loss / d (weights, data) of one forward and backward pass."""
+    w, x = torch.tensor(w0, requires_grad=True), torch.tensor(xs, requires_grad=True)
+    from hybrid_nas.quantum.simulator import Encoded
+
+    out = sim.expvals(w, Encoded(x))
+    ((out - target.to(out.dtype)) ** 2).sum().backward()
+    return out.detach().double(), w.grad, x.grad
+
+
+@pytest.mark.parametrize("precision, atol", [("double", 1e-10), ("single", 2e-4)])
+@pytest.mark.parametrize("n, k", [(3, 3), (6, 2), (7, 4), (10, 3)])
+def test_adjoint_on_reused_buffers_equals_backprop(n, k, precision, atol):
+    """The buffered adjoint pass (its qubit order moved as blocks need, states permuted or matrices
+    reordered) gives backprop's <Z> and gradients for weights and data, run twice on the same buffers.
+    Blocks of 2-4 qubits on random wires, data re-uploaded between trainable gates (per-sample blocks)."""
+    rng = np.random.default_rng(100 + n)
+    circuit = random_circuit(rng, n, sorted(GATES), n_ops=4 * n, encoder="ryzxy_interleaved")
+    w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    target = torch.tensor(rng.normal(size=(3, n)))
+    batches = [rng.uniform(0, np.pi, (3, circuit.n_features)) for _ in range(2)]
+    got = {}
+    for gradient in ("backprop", "adjoint"):
+        sim = Simulator(circuit, batch=3, block_qubits=k, gradient=gradient, precision=precision)
+        got[gradient] = [_grads(sim, w0, xs, target) for xs in batches]  # the second reuses the buffers
+    for (e1, w1, x1), (e2, w2, x2) in zip(got["backprop"], got["adjoint"]):
+        assert w1.abs().max() > 1e-3 and x1.abs().max() > 1e-3  # real gradients, not zeros on both sides
+        assert torch.allclose(e1, e2, atol=atol, rtol=0)
+        assert torch.allclose(w1, w2, atol=atol, rtol=0) and torch.allclose(x1, x2, atol=atol, rtol=0)
+
+
+def test_adjoint_buffers_are_allocated_once_and_a_stale_backward_is_refused():
+    from hybrid_nas.quantum.simulator import Encoded
+
+    rng = np.random.default_rng(8)
+    circuit = random_circuit(rng, 6, sorted(GATES), n_ops=20, encoder="ryzxy_interleaved")
+    sim = Simulator(circuit, batch=4, gradient="adjoint")
+    w = torch.tensor(rng.uniform(-np.pi, np.pi, circuit.n_weights), requires_grad=True)
+    xs = [torch.tensor(rng.uniform(0, np.pi, (4, circuit.n_features))) for _ in range(3)]
+    sim.expvals(w, Encoded(xs[0])).sum().backward()
+    pointers = {name: t.data_ptr() for name, t in sim.plan.workspace.flat.items()}
+    sim.expvals(w, Encoded(xs[1])).sum().backward()
+    assert {name: t.data_ptr() for name, t in sim.plan.workspace.flat.items()} == pointers
+    first = sim.expvals(w, Encoded(xs[1])).sum()
+    sim.expvals(w, Encoded(xs[2]))  # overwrites the buffers ``first`` would walk back through
+    with pytest.raises(RuntimeError, match="ran again before this backward pass"):
+        first.backward()
+
+
+def test_the_loop_over_qubits_gives_the_sign_tables_expvals_and_gradients():
+    """Past 14 qubits <Z> and its gradient are a loop over qubits, not a (2^n, n) table: same numbers."""
+    rng = np.random.default_rng(9)
+    circuit = random_circuit(rng, 5, sorted(GATES), n_ops=15, encoder="ryzxy_interleaved")
+    w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    xs, target = rng.uniform(0, np.pi, (3, circuit.n_features)), torch.tensor(rng.normal(size=(3, 5)))
+    table, loop = Simulator(circuit, batch=3, gradient="adjoint"), Simulator(circuit, batch=3, gradient="adjoint")
+    loop.plan.signs = None
+    for a, b in zip(_grads(table, w0, xs, target), _grads(loop, w0, xs, target)):
+        assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("gate", sorted(g for g in GATES if GATES[g].num_params))
+def test_every_parametrised_gate_has_an_exact_fourier_form(gate):
+    from hybrid_nas.quantum.simulator.plan import fourier
+
+    assert fourier(gate) is not None  # else its matrices are built the slower way, one gate type at a time
+    freqs, coef = fourier(gate)
+    params = torch.tensor(np.random.default_rng(1).uniform(-10, 10, (5, GATES[gate].num_params)))
+    exact = GATES[gate].matrix([params[:, j] for j in range(params.shape[1])]).reshape(5, -1)
+    assert torch.allclose(torch.exp(1j * (params @ freqs.T)) @ coef.T, exact, atol=1e-12, rtol=0)
+
+
+def test_a_batch_drawn_by_index_is_gathered_as_its_copy_would_be():
+    rng = np.random.default_rng(11)
+    circuit = random_circuit(rng, 5, sorted(GATES), n_ops=15, encoder="ryzxy")
+    weights = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    for gradient in ("backprop", "adjoint"):
+        sim = Simulator(circuit, batch=4, gradient=gradient)
+        encoded = sim.encode(rng.uniform(0, np.pi, (9, circuit.n_features)))
+        index = torch.tensor([7, 2, 2, 5])
+        batch = encoded[index]
+        assert batch.rows is not None and batch[1:].rows.tolist() == [2, 2, 5]
+        copied = type(encoded)(encoded.x[index], encoded.states[index])
+        assert torch.equal(sim.expvals(weights, batch), sim.expvals(weights, copied))

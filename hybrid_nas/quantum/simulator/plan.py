@@ -3,7 +3,9 @@ step from its gates' matrices, with few autograd nodes."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -54,6 +56,27 @@ class Block:
         return u
 
 
+@cache
+def fourier(gate: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(F, C) with the gate's matrix entries = C @ exp(i F @ params): every parametrised gate here is a
+    trigonometric polynomial in its parameters with frequencies in {-1, -1/2, 0, 1/2, 1} (half-angle
+    cos/sin, whole-angle phases), so a 5-point DFT per parameter recovers it exactly. Then all gates of a
+    type are built by a handful of ops (two matmuls and an exp) whatever their matrix. None where the
+    matrix is not of that form (checked at random points)."""
+    g = GATES[gate]
+    if g.num_params == 0:
+        return None
+    freqs = np.array(list(itertools.product(np.arange(-2, 3) / 2, repeat=g.num_params)))  # (T, p)
+    grid = np.array(list(itertools.product(np.arange(5) * 4 * np.pi / 5, repeat=g.num_params)))  # (S = T, p)
+    values = g.matrix([torch.tensor(grid[:, j]) for j in range(g.num_params)]).reshape(len(grid), -1).numpy()
+    coef = np.exp(-1j * freqs @ grid.T) @ values / len(grid)  # (T, G^2): the inverse DFT
+    keep = np.abs(coef).max(1) > 1e-12
+    f, c = torch.tensor(freqs[keep]), torch.tensor(coef[keep].T.copy())
+    points = torch.tensor(np.random.default_rng(0).uniform(-7, 7, (8, g.num_params)))
+    exact = g.matrix([points[:, j] for j in range(g.num_params)]).reshape(8, -1)
+    return (f, c) if torch.allclose(torch.exp(1j * (points @ f.T)) @ c.T, exact, atol=1e-12, rtol=0) else None
+
+
 class GateMatrices:
     """Every op's matrix for given weights and data. Gates that read only weights are built in one call per
     gate type (fewer autograd nodes: at few qubits a step is per-op overhead) into one flat vector,
@@ -67,6 +90,7 @@ class GateMatrices:
             if not reads_data(op):
                 by_gate.setdefault(op.gate, []).append(i)
         self.by_gate: dict[str, torch.Tensor] = {}
+        self.fourier = {g: tuple(t.to(device) for t in f) for g in by_gate if (f := fourier(g)) is not None}
         self.offset: dict[int, int] = {}
         base = 0
         for gate, index in by_gate.items():
@@ -79,6 +103,10 @@ class GateMatrices:
     def shared(self, weights: torch.Tensor) -> torch.Tensor:
         parts = []
         for gate, params in self.by_gate.items():
+            if gate in self.fourier:
+                freqs, coef = self.fourier[gate]
+                parts.append((torch.exp(1j * (weights[params] @ freqs.T)) @ coef.T).reshape(-1))
+                continue
             parts.append(
                 GATES[gate]
                 .matrix([weights[params[:, j]] for j in range(params.shape[1])])

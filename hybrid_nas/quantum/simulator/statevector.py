@@ -10,12 +10,16 @@ import torch
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
-from hybrid_nas.quantum.simulator.adjoint import Adjoint
+from hybrid_nas.quantum.simulator.adjoint import Adjoint, AdjointExpvals, Plan
 from hybrid_nas.quantum.simulator.kernels import apply
+from hybrid_nas.quantum.simulator.layout import Workspace
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
 
 PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
+# from this many amplitudes per batch (15 qubits at batch 64) the adjoint pass on reused buffers beats
+# backprop, which allocates a fresh batch of states per block and step
+ADJOINT_AMPLITUDES = 1 << 21
 GRADIENTS = ("auto", "backprop", "adjoint")
 
 
@@ -23,13 +27,27 @@ GRADIENTS = ("auto", "backprop", "adjoint")
 class Encoded:
     """A data set as the simulator takes it: the features ``x`` (samples, features) and, where they fit
     the memory budget, the states after the data encoder (samples, 2**n), computed once. Indexing
-    selects samples (a batch)."""
+    selects samples (a batch); a batch drawn by an index tensor keeps ``rows`` into the data set's
+    states instead of a copy of them (the adjoint pass gathers them into its buffer)."""
 
     x: torch.Tensor
     states: torch.Tensor | None = None
+    rows: torch.Tensor | None = None
 
     def __getitem__(self, index) -> Encoded:
-        return Encoded(self.x[index], None if self.states is None else self.states[index])
+        if self.states is None:
+            return Encoded(self.x[index])
+        if self.rows is not None:
+            return Encoded(self.x[index], self.states, self.rows[index])
+        if isinstance(index, torch.Tensor) and index.dim() == 1 and not index.is_floating_point():
+            return Encoded(self.x[index], self.states, index.to(self.states.device))
+        return Encoded(self.x[index], self.states[index])
+
+    def batch_states(self) -> torch.Tensor | None:
+        """This batch's encoded states (None where they are computed per batch)."""
+        if self.states is None or self.rows is None:
+            return self.states
+        return self.states[self.rows]
 
     def __len__(self) -> int:
         return len(self.x)
@@ -82,7 +100,11 @@ class Simulator:
         self.gradient = (
             gradient
             if gradient != "auto"
-            else ("backprop" if self.memory["backprop"] <= self.memory_budget else "adjoint")
+            else (
+                "backprop"
+                if self.memory["backprop"] <= self.memory_budget and batch * 2**n < ADJOINT_AMPLITUDES
+                else "adjoint"
+            )
         )
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
@@ -90,6 +112,7 @@ class Simulator:
             self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
         else:
             self.signs = None
+        self.plan = Plan(self.blocks, n, self.signs, Workspace(self.device))
 
     def describe(self) -> str:
         """The plan in one line, with the memory it needs."""
@@ -130,13 +153,17 @@ class Simulator:
             state = apply(state, m.to(self.dtype), op.wires, n)
         return state
 
+    def _matrices(self, weights, encoded: Encoded) -> list[torch.Tensor]:
+        """Every block's matrix."""
+        weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
+        shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
+        return [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+
     def states(self, weights, encoded: Encoded) -> torch.Tensor:
         """The final states (batch, 2**n) of the batch ``encoded``."""
-        weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
         n = self.circuit.n_qubits
-        states = encoded.states if encoded.states is not None else self._encode(encoded.x)
-        shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
-        matrices = [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+        states = encoded.batch_states()
+        states, matrices = self._encode(encoded.x) if states is None else states, self._matrices(weights, encoded)
         if self.gradient == "adjoint" and torch.is_grad_enabled() and matrices:
             return Adjoint.apply(self.blocks, n, states, *matrices)
         for block, m in zip(self.blocks, matrices):
@@ -145,6 +172,13 @@ class Simulator:
 
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
+        if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
+            source, index = encoded.states, encoded.rows
+            if source is None:
+                source = self._encode(encoded.x)
+            elif index is not None and source.requires_grad:  # a gradient for the data set's states: a batch
+                source, index = source[index], None
+            return AdjointExpvals.apply(self.plan, source, index, *self._matrices(weights, encoded))
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
         if self.signs is not None:
