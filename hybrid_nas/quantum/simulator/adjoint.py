@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hybrid_nas.quantum.simulator.kernels import apply, matrix_grad
-from hybrid_nas.quantum.simulator.layout import (
+from hybrid_nas.quantum.simulator.buffers import (
     Order,
     Workspace,
     apply_into,
@@ -19,6 +18,7 @@ from hybrid_nas.quantum.simulator.layout import (
     z_expvals,
     z_weights_into,
 )
+from hybrid_nas.quantum.simulator.kernels import apply, matrix_grad
 from hybrid_nas.quantum.simulator.plan import Block
 
 

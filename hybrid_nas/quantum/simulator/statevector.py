@@ -11,8 +11,8 @@ from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.simulator.adjoint import Adjoint, AdjointExpvals, Plan
+from hybrid_nas.quantum.simulator.buffers import Workspace
 from hybrid_nas.quantum.simulator.kernels import apply
-from hybrid_nas.quantum.simulator.layout import Workspace
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
 
