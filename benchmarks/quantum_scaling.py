@@ -26,7 +26,10 @@ steps (imports, JAX's set-up, torch's first calls), then the measured circuit fo
   samples from a new circuit, plan building or compiling included (the first 15 epochs; where fewer
   were run, the first epoch plus 14 of the later epochs' mean).
 
-Peak memory is the resident set above the process before the measured circuit, sampled every 2 ms.
+Each point is measured in up to ``--rounds`` processes (3; one where a round takes over a minute) and
+the best kept: the highest steady rate, the shortest candidate time (on a shared machine, other work
+only slows a round down). Peak memory is the resident set above the process before the measured
+circuit, sampled every 2 ms.
 Losses: each implementation's first 5 are checked against ``ours`` (to 1e-10 in complex128, 1e-5 in
 complex64). Results are appended one JSON line per (implementation, size) to ``--results``; a rerun
 measures only what is missing there (``--remeasure`` replaces the selected points), and the tables and
@@ -222,15 +225,20 @@ def _measure(cmd: list[str], timeout: float) -> dict | str:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _row(implementation: str, n: int, raw: dict) -> dict:
-    """The saved line of a measurement."""
+def _row(implementation: str, n: int, rounds: list[dict]) -> dict:
+    """The saved line of a measurement: the best round's figures (the highest steady rate, the shortest
+    candidate time: other work on the machine only slows a round down), the others' beside them."""
     kept = ("first_step_seconds", "peak_mib", "first_epoch_cpu_per_wall", "cpu_per_wall", "plan", "epoch_seconds")
+    each = [figures(raw) for raw in rounds]
+    best = max(range(len(rounds)), key=lambda k: each[k]["steady_samples_per_second"])
     return {
         "implementation": implementation,
         "qubits": n,
-        **figures(raw),
-        **{k: raw[k] for k in kept},
-        "losses": raw["losses"][:CHECKED_STEPS],
+        **each[best],
+        "candidate_seconds": min(f["candidate_seconds"] for f in each),
+        **{k: rounds[best][k] for k in kept},
+        "losses": rounds[best]["losses"][:CHECKED_STEPS],
+        "rounds": [{k: f[k] for k in ("steady_samples_per_second", "candidate_seconds")} for f in each],
         "measured": time.strftime("%Y-%m-%d"),
     }
 
@@ -397,6 +405,8 @@ def main() -> None:
     ap.add_argument("--tcng-python", help="the Python of TensorCircuit-NG's environment (tcng, tcng-single)")
     ap.add_argument("--torchquantum-python", help="the Python of torchquantum's environment")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per measurement (default: by size)")
+    ap.add_argument("--rounds", type=int, default=3, help="processes per point, the best kept (default 3)")
+    ap.add_argument("--round-seconds", type=float, default=60, help="no further round after one longer than this")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per measurement before it is dropped")
     ap.add_argument("--results", default=str(HERE / "results" / "quantum_scaling.ndjson"))
     ap.add_argument("--figure", default=str(HERE / "figures" / "quantum_scaling.png"))
@@ -436,18 +446,27 @@ def main() -> None:
                     if (impl, n) in rows and not args.remeasure:
                         continue
                     start = time.perf_counter()
-                    epochs = args.epochs or _epochs(n)
-                    raw = _measure(_command(impl, n, epochs, pythons, Path(tmp)), args.timeout)
-                    if isinstance(raw, str):
-                        print(f"  {impl} at {n} qubits {raw}", flush=True)
+                    cmd = _command(impl, n, args.epochs or _epochs(n), pythons, Path(tmp))
+                    rounds: list[dict] = []
+                    while len(rounds) < args.rounds:  # more rounds only where one is short
+                        began = time.perf_counter()
+                        raw = _measure(cmd, args.timeout)
+                        if isinstance(raw, str):
+                            print(f"  {impl} at {n} qubits {raw}", flush=True)
+                            break
+                        rounds.append(raw)
+                        if time.perf_counter() - began > args.round_seconds:
+                            break
+                    if not rounds:
                         continue
-                    rows[impl, n] = r = _row(impl, n, raw)
+                    rows[impl, n] = r = _row(impl, n, rounds)
                     save(path, rows)  # point by point: a stopped run continues where it was
                     print(
                         f"  {impl} at {n} qubits: {r['steady_samples_per_second']:,.1f} samples/s, candidate "
                         f"{r['candidate_seconds']:.2f} s, {r['peak_mib']:.0f} MiB, CPU/wall "
                         f"{r['first_epoch_cpu_per_wall']:.2f} (first epoch), {r['cpu_per_wall']:.2f} (after); "
-                        f"{check(rows, impl, n) or 'no loss check'} ({time.perf_counter() - start:.0f} s)",
+                        f"{check(rows, impl, n) or 'no loss check'}; best of {len(rounds)} "
+                        f"({time.perf_counter() - start:.0f} s)",
                         flush=True,
                     )
     print(tables(rows))
