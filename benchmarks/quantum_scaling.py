@@ -29,11 +29,11 @@ steps (imports, JAX's set-up, torch's first calls), then the measured circuit fo
 Each point is measured in up to ``--rounds`` processes (3; one where a round takes over a minute) and
 the best kept: the highest steady rate, the shortest candidate time (on a shared machine, other work
 only slows a round down). Peak memory is the resident set above the process before the measured
-circuit, sampled every 2 ms.
-Losses: each implementation's first 5 are checked against ``ours`` (to 1e-10 in complex128, 1e-5 in
-complex64). Results are appended one JSON line per (implementation, size) to ``--results``; a rerun
+circuit, sampled every 2 ms. Each implementation's first 5 losses are checked against ours (to 1e-10
+in complex128; 1e-5 in complex64 and for lightning, whose torch interface returns float32 expectation
+values). Results are appended one JSON line per (implementation, size) to ``--results``; a rerun
 measures only what is missing there or was contended (CPU seconds per wall second below
-``--contended``, 0.95: other work shared the core), ``--remeasure`` replaces the selected points, and the
+``--contended``, 0.95: other work shared the core); ``--remeasure`` replaces the selected points; the
 tables and figure always come from all saved lines.
 
     python benchmarks/quantum_scaling.py --tcng-python T/bin/python --torchquantum-python Q/bin/python
