@@ -7,6 +7,7 @@ and fixed by the seed. ``n_qubits`` and ``encoder`` are what the task suggests f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +197,13 @@ def load_task(name: str, seed: int = 0, label_column: str | None = None, val: fl
         return np.clip((a - lo) / span, 0.0, 1.0) * np.pi
 
     return Task(name, scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test, n_classes, n_qubits, encoder)
+
+
+@lru_cache(maxsize=4)
+def search_task(name: str, label_column: str | None = None) -> Task:
+    """``name`` on the one fixed split (seed 0) every trial and seed of a search scores on; loaded once per
+    process (the evaluators share it)."""
+    return load_task(name, seed=0, label_column=label_column)
 
 
 def readout_matrix(n_qubits: int, n_classes: int) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,12 @@ from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.circuit import to_qasm3, to_qiskit
-from hybrid_nas.quantum.data import Task, load_task
+from hybrid_nas.quantum.data import Task, search_task
 from hybrid_nas.quantum.hardware import fake_backend, require_qubits, transpiled_figures
 from hybrid_nas.quantum.noise import DeviceRun, active_qubits
 from hybrid_nas.quantum.qnode import check_device_trains, probe_circuit
 from hybrid_nas.quantum.space import CircuitSpace
 from hybrid_nas.quantum.training import TrainConfig, accuracy, train
-
-
-@lru_cache(maxsize=4)
-def _task(name: str, label_column: str | None) -> Task:
-    return load_task(name, seed=0, label_column=label_column)  # one fixed split for every trial and seed
 
 
 class QNNEvaluator(Evaluator):
@@ -55,7 +49,7 @@ class QNNEvaluator(Evaluator):
         self.space, self.task_name, self.training = space, task, training
         self.noise, self.label_column, self.optimization_level = noise, label_column, optimization_level
         self.shots = shots
-        _task(task, label_column)  # fail now, in the caller, on a missing data set
+        search_task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
         if space.device and space.device.backend != noise:
@@ -66,7 +60,7 @@ class QNNEvaluator(Evaluator):
 
     @property
     def task(self) -> Task:
-        return _task(self.task_name, self.label_column)
+        return search_task(self.task_name, self.label_column)
 
     def meta(self):
         return {

@@ -28,8 +28,7 @@ from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.evaluator import Evaluator
 from hybrid_nas.engine.space import Architecture
 from hybrid_nas.quantum.circuit import Circuit
-from hybrid_nas.quantum.data import Task
-from hybrid_nas.quantum.evaluator import _task
+from hybrid_nas.quantum.data import Task, search_task
 from hybrid_nas.quantum.simulator import Simulator, threads_for
 from hybrid_nas.quantum.space import CircuitSpace
 
@@ -125,7 +124,7 @@ class RepCapEvaluator(Evaluator):
             raise ConfigError(f"RepCap needs >= 2 samples per class and >= 1 draw, got {per_class} and {draws}")
         self.space, self.task_name, self.label_column = space, task, label_column
         self.per_class, self.draws, self.sample_seed = per_class, draws, sample_seed
-        _task(task, label_column)  # fail now, in the caller, on a missing data set
+        search_task(task, label_column)  # fail now, in the caller, on a missing data set
 
     def meta(self) -> dict:
         return {
@@ -139,6 +138,6 @@ class RepCapEvaluator(Evaluator):
 
     def evaluate(self, arch: Architecture, seed: int) -> dict[str, float]:
         circuit = self.space.build(arch)
-        task = _task(self.task_name, self.label_column)
+        task = search_task(self.task_name, self.label_column)
         scores = circuit_scores(circuit, task, self.per_class, self.draws, seed % 2**32, self.sample_seed)
         return {**scores, **circuit.figures()}
