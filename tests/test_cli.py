@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from hybrid_nas.cli import main
+from hybrid_nas.engine.stats import wilson_halfwidth
 from hybrid_nas.engine.storages.base import open_study
 from hybrid_nas.nb201.table import NB201Space, load_table
 
@@ -106,6 +107,8 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
             "2",
             "--noise",
             "FakeManilaV2",
+            "--noisy-samples",
+            "20",
             "--out",
             str(out),
             "--no-progress",
@@ -115,10 +118,23 @@ def test_quantum_search_writes_circuit_artefacts(tmp_path, capsys):
     assert code == 0
     best = json.loads((out / "best.json").read_text())
     metrics = best["best"]["metrics"]
-    assert {"accuracy", "noisy_accuracy", "params", "two_qubit_gates", "depth", "est_fidelity"} <= set(metrics)
+    tiers = {"est_fidelity", "clifford_score", "noisy_accuracy"}
+    assert {"accuracy", "params", "two_qubit_gates", "depth", *tiers} <= set(metrics)
     assert 0 <= metrics["noisy_accuracy"] <= 1 and 0 < metrics["est_fidelity"] < 1
+    assert 0.5 < metrics["clifford_score"] <= 1  # a readout bit keeps its sign more often than not
     assert metrics["infidelity"] == pytest.approx(1 - metrics["est_fidelity"])
-    assert set(best["test"]) == {"test_accuracy", "noisy_test_accuracy"}
+    # tier 3 on 20 balanced validation samples, with its Wilson interval
+    assert metrics["noisy_accuracy_samples"] == 20
+    assert metrics["noisy_accuracy_ci"] == pytest.approx(wilson_halfwidth(metrics["noisy_accuracy"], 20))
+    assert set(best["test"]) == {
+        "test_accuracy",
+        "noisy_test_accuracy",
+        "noisy_test_accuracy_ci",
+        "noisy_test_accuracy_samples",
+    }
+    summary = (out / "summary.md").read_text()
+    assert "## Agreement of `est_fidelity`, `clifford_score`, `noisy_accuracy`" in summary
+    assert "| est_fidelity | clifford_score | 4 |" in summary and "| clifford_score | noisy_accuracy | 4 |" in summary
     qasm = (out / "best.qasm").read_text()
     assert qasm.startswith("OPENQASM 3.0;") and qasm.count("input float[64]") == 2  # moons: 2 features
     assert len(__import__("numpy").load(out / "best_weights.npy")) == metrics["params"]

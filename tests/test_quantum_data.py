@@ -74,3 +74,24 @@ def test_csv_task_and_its_errors(tmp_path):
 def test_readout_uses_every_qubit_for_two_classes():
     assert readout_matrix(4, 2).tolist() == [[1, 0], [1, 0], [0, 1], [0, 1]]
     assert readout_matrix(4, 3).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]
+
+
+def test_a_stratified_head_keeps_the_classes_balanced_and_the_split_order():
+    from hybrid_nas.quantum.data import stratified_head
+
+    y = np.array([2, 0, 0, 1, 0, 2, 1, 0, 0, 1])
+    head = stratified_head(y, 6)
+    assert list(head) == sorted(head) and len(set(head)) == 6
+    assert np.bincount(y[head]).tolist() == [2, 2, 2]  # two of each class: the first two of each
+    assert list(stratified_head(y, 3)) == [0, 1, 3]
+    assert list(stratified_head(y, 50)) == list(range(10))
+
+
+def test_the_wilson_interval_matches_scipy():
+    from scipy.stats import binomtest
+
+    from hybrid_nas.engine.stats import wilson_halfwidth
+
+    for k, n in ((0, 10), (7, 10), (130, 144), (20, 20)):
+        low, high = binomtest(k, n).proportion_ci(method="wilson")
+        assert wilson_halfwidth(k / n, n) == pytest.approx((high - low) / 2, rel=1e-3)

@@ -105,15 +105,26 @@ def test_noisy_shots_run_as_one_job_and_stay_in_range(trained):
     assert np.allclose(evs * 100, np.round(evs * 100))  # multiples of 2/200
 
 
+@pytest.mark.parametrize("method", ["statevector", "matrix_product_state"])
+def test_noisy_trajectories_agree_with_the_exact_density_matrix(trained, method):
+    """Each method the size may choose reads the same noisy <Z> as the exact density matrix, to shot error."""
+    task, circuit, w = trained
+    backend, x = fake_backend("FakeManilaV2"), task.x_val[:6]
+    exact = noisy_expvals(circuit, w, x, backend, method="density_matrix")
+    sampled = noisy_expvals(circuit, w, x, backend, method=method, shots=2000)
+    assert np.abs(sampled - exact).max() < 5 * np.sqrt(1 / 2000)  # 5 standard errors of a +-1 mean
+
+
 def test_the_aer_method_follows_the_size():
     from hybrid_nas import ConfigError
-    from hybrid_nas.quantum.noise import DENSITY_MATRIX_MAX_QUBITS, aer_method
+    from hybrid_nas.quantum.noise import DENSITY_MATRIX_MAX_QUBITS, STATEVECTOR_MAX_QUBITS, aer_method
 
     assert aer_method(5, noisy=True, shots=None) == "density_matrix"
     assert aer_method(5, noisy=True, shots=256) == "density_matrix"  # 2^5 <= 256: one small density matrix
     assert aer_method(10, noisy=True, shots=256) == "statevector"  # 256 trajectories of 2^10 beat one 4^10
     assert aer_method(DENSITY_MATRIX_MAX_QUBITS + 1, noisy=True, shots=256) == "statevector"
     assert aer_method(20, noisy=False, shots=None) == "statevector"
+    assert aer_method(STATEVECTOR_MAX_QUBITS + 1, noisy=True, shots=256) == "matrix_product_state"
     with pytest.raises(ConfigError, match="give --shots N"):
         aer_method(DENSITY_MATRIX_MAX_QUBITS + 1, noisy=True, shots=None)
 
@@ -143,3 +154,37 @@ def test_ten_qubits_on_a_16_qubit_device_with_shots():
     clean = Simulator(circuit)
     exact = clean.expvals(torch.tensor(weights), clean.encode(task.x_val[:4])).numpy()
     assert np.corrcoef(evs.ravel(), exact.ravel())[0, 1] > 0.5  # noisy, sampled, but the same circuit
+
+
+def test_without_tier_three_the_search_ranks_noiselessly_and_only_the_best_is_simulated(tmp_path):
+    """--noisy-samples 0: every candidate gets tiers 1 and 2, none a noisy simulation; the exported best's noisy
+    test accuracy is on the whole test set."""
+    from hybrid_nas.quantum import search
+
+    run = search(
+        task="moons",
+        scope="zz_ry",
+        layers=1,
+        budget=2,
+        epochs=1,
+        noise="FakeManilaV2",
+        noisy_samples=0,
+        out=tmp_path / "run",
+        progress=False,
+    )
+    trials = run.view().ok
+    assert run.view().quality == "accuracy" and len(trials) == 2
+    assert all("clifford_score" in t.metrics and "noisy_accuracy" not in t.metrics for t in trials)
+    test = run.result["test"]
+    assert test["noisy_test_accuracy_samples"] == len(load_task("moons").y_test)
+    assert "| est_fidelity | clifford_score |" in (tmp_path / "run" / "summary.md").read_text()
+
+
+def test_bad_tier_settings_are_one_line(tmp_path):
+    from hybrid_nas.engine.errors import ConfigError
+    from hybrid_nas.quantum import search
+
+    for bad in ({"noisy_samples": -1}, {"clifford_replicas": -2}):
+        with pytest.raises(ConfigError, match="must be at least 0"):
+            search(task="moons", budget=1, out=tmp_path / "bad", progress=False, **bad)
+    assert not (tmp_path / "bad").exists()

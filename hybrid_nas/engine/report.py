@@ -180,6 +180,31 @@ def write_report(run_dir: str | Path, describe=None, out: str | Path | None = No
     return summary
 
 
+def agreement_lines(view: StudyView) -> list[str]:
+    """``summary.md``'s rank agreement (Spearman, Kendall tau) between each pair of the figures the evaluator
+    names in its ``agreement`` (e.g. cheap and exact scores of one property), over the completed trials."""
+    from hybrid_nas.engine.latency_transfer import kendall_tau, spearman
+
+    names = (view.meta.get("evaluator") or {}).get("agreement") or []
+    if len(names) < 2:
+        return []
+    lines = [
+        "## Agreement of " + ", ".join(f"`{n}`" for n in names),
+        "",
+        "Rank correlation over the completed trials holding both figures:",
+        "",
+        "| figure | figure | trials | Spearman | Kendall tau |\n|---|---|---|---|---|",
+    ]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pairs = np.array([(t.metrics[a], t.metrics[b]) for t in view.ok if a in t.metrics and b in t.metrics])
+            if len(pairs) < 3 or np.ptp(pairs, axis=0).min() == 0:
+                lines.append(f"| {a} | {b} | {len(pairs)} | - | - |")
+                continue
+            lines.append(f"| {a} | {b} | {len(pairs)} | {spearman(*pairs.T):.3f} | {kendall_tau(*pairs.T):.3f} |")
+    return [*lines, ""]
+
+
 def summary_lines(
     view: StudyView, name: str, front: list[int], figures: list[tuple[str, str]], describe=None
 ) -> list[str]:
@@ -215,6 +240,7 @@ def summary_lines(
         "",
         *[line for caption, file in figures for line in (f"![{caption}](report/{file})", "")],
     ]
+    lines += agreement_lines(view)
     lines += two_stage.summary_lines(view)
     if view.failed:
         lines += ["## Failed trials", "", *[f"- trial {t.number}: {t.error_line}" for t in view.failed[:20]], ""]

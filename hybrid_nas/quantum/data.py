@@ -206,6 +206,18 @@ def search_task(name: str, label_column: str | None = None) -> Task:
     return load_task(name, seed=0, label_column=label_column)
 
 
+def stratified_head(y: np.ndarray, n: int) -> np.ndarray:
+    """Indices of ``n`` samples of ``y`` taking the classes in turn, each in its split order (already
+    shuffled), so a subset keeps the classes balanced; all of them when ``n`` covers ``y``."""
+    y = np.asarray(y)
+    if n >= len(y):
+        return np.arange(len(y))
+    turn = np.empty(len(y), int)  # the sample's place within its class
+    for c in np.unique(y):
+        turn[y == c] = np.arange((y == c).sum())
+    return np.sort(np.lexsort((np.arange(len(y)), turn))[:n])
+
+
 def readout_matrix(n_qubits: int, n_classes: int) -> np.ndarray:
     """``logits = expvals @ R``: qubit c scores class c; with 2 classes each half of the qubits is summed,
     so every qubit takes part in the readout."""

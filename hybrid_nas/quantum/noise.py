@@ -10,7 +10,8 @@ features left as parameters, and Aer's primitive takes one PUB with a row of fea
   is binomial, (1 - <Z>^2) / shots, and it stays in [-1, 1].
 - Aer's method follows the size (``aer_method``): a density matrix (16 x 4^n bytes) while the circuit's
   active qubits fit ``DENSITY_MATRIX_MAX_QUBITS`` (and, with shots, while it is the cheaper), noisy
-  statevector trajectories (one per shot, so shots are needed) beyond.
+  statevector trajectories (one per shot, so shots are needed) beyond, and matrix-product-state
+  trajectories past ``STATEVECTOR_MAX_QUBITS``.
 - A circuit placed on a device layout (``Circuit.layout``) is simulated on just its qubits: the transpiled
   circuit is renumbered onto them and the noise model is built from their calibration alone. The same
   errors on the same gates, but Aer no longer carries a 127-156-qubit device: a 4-qubit circuit's 30
@@ -30,6 +31,10 @@ from hybrid_nas.quantum.hardware import pass_manager
 
 # 4^12 x 16 B = 256 MiB per density matrix, one per parallel experiment; at 14 qubits it is 4 GiB
 DENSITY_MATRIX_MAX_QUBITS = 12
+# noisy trajectories of 2-layer u3 + cu3 circuits on device subsets, 256 shots, seconds a sample: at 12
+# qubits statevector 2.2, matrix product state 4.3; at 16 qubits 22 and 13; at 20 statevector > 200, MPS 2.7
+# (the circuits' entanglement stays low: ring-like couplers, few layers)
+STATEVECTOR_MAX_QUBITS = 14
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +52,8 @@ def active_qubits(qc) -> int:
 
 def aer_method(n_active: int, noisy: bool, shots: int | None) -> str:
     """statevector without noise. With noise: a density matrix (its cost grows as 4^n) while it fits and,
-    with shots, while 2^n <= shots; noisy statevector trajectories (one per shot, 2^n each) beyond.
+    with shots, while 2^n <= shots; noisy statevector trajectories (one per shot, 2^n each) beyond, and
+    matrix-product-state trajectories (cost by entanglement, not 2^n) past ``STATEVECTOR_MAX_QUBITS``.
     Measured on 10 active qubits (digits10 on FakeGuadalupeV2, 2 layers): density matrix 3.5 s a sample
     whatever the shots, trajectories 0.95 s at 256 shots and 3.8 s at 1024."""
     if not noisy:
@@ -59,7 +65,7 @@ def aer_method(n_active: int, noisy: bool, shots: int | None) -> str:
             f"exact noisy expectation values of {n_active} qubits need a density matrix of "
             f"{16 * 4**n_active / 2**30:.0f} GiB: give --shots N (noisy trajectories)"
         )
-    return "statevector"
+    return "statevector" if n_active <= STATEVECTOR_MAX_QUBITS else "matrix_product_state"
 
 
 @lru_cache(maxsize=64)
