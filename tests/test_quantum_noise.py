@@ -158,7 +158,8 @@ def test_ten_qubits_on_a_16_qubit_device_with_shots():
 
 def test_without_tier_three_the_search_ranks_noiselessly_and_only_the_best_is_simulated(tmp_path):
     """--noisy-samples 0: every candidate gets tiers 1 and 2, none a noisy simulation; the exported best's noisy
-    test accuracy is on the whole test set."""
+    test accuracy is on --noisy-test-samples balanced test samples."""
+    from hybrid_nas.engine.stats import wilson_halfwidth
     from hybrid_nas.quantum import search
 
     run = search(
@@ -169,6 +170,7 @@ def test_without_tier_three_the_search_ranks_noiselessly_and_only_the_best_is_si
         epochs=1,
         noise="FakeManilaV2",
         noisy_samples=0,
+        noisy_test_samples=10,
         out=tmp_path / "run",
         progress=False,
     )
@@ -176,7 +178,8 @@ def test_without_tier_three_the_search_ranks_noiselessly_and_only_the_best_is_si
     assert run.view().quality == "accuracy" and len(trials) == 2
     assert all("clifford_score" in t.metrics and "noisy_accuracy" not in t.metrics for t in trials)
     test = run.result["test"]
-    assert test["noisy_test_accuracy_samples"] == len(load_task("moons").y_test)
+    assert test["noisy_test_accuracy_samples"] == 10
+    assert test["noisy_test_accuracy_ci"] == pytest.approx(wilson_halfwidth(test["noisy_test_accuracy"], 10))
     assert "| est_fidelity | clifford_score |" in (tmp_path / "run" / "summary.md").read_text()
 
 
@@ -184,7 +187,7 @@ def test_bad_tier_settings_are_one_line(tmp_path):
     from hybrid_nas.engine.errors import ConfigError
     from hybrid_nas.quantum import search
 
-    for bad in ({"noisy_samples": -1}, {"clifford_replicas": -2}):
-        with pytest.raises(ConfigError, match="must be at least 0"):
+    for bad, least in (({"noisy_samples": -1}, 0), ({"clifford_replicas": -2}, 0), ({"noisy_test_samples": 0}, 1)):
+        with pytest.raises(ConfigError, match=f"must be at least {least}"):
             search(task="moons", budget=1, out=tmp_path / "bad", progress=False, **bad)
     assert not (tmp_path / "bad").exists()

@@ -101,7 +101,10 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     noisy_samples: int | None = setting(
         "with --noise: validation samples each candidate's noisy_accuracy is simulated on, classes balanced "
         "(null: all; 0: none, the search then ranks by noiseless accuracy and only the best is simulated, on "
-        "the test set); the exported best's noisy test accuracy uses as many test samples"
+        "the test set)"
+    )
+    noisy_test_samples: int | None = setting(
+        "with --noise: test samples the exported best's noisy_test_accuracy is simulated on (null: all)"
     )
     cost: str = setting(
         "cost figure: params | gates | two_qubit_gates | depth (with noise also transpiled_depth, infidelity)"
@@ -140,6 +143,7 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
             )
         at_least(self, 1, "layout_candidates")
         at_least(self, 0, "clifford_replicas", "noisy_samples")
+        at_least(self, 1, "noisy_test_samples")
         if self.layout not in ("auto", "device"):
             parse_subset(self.layout)
         if self.layout != "auto" and not self.noise:
@@ -198,6 +202,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
         shots=s.shots,
         clifford_replicas=s.clifford_replicas,
         noisy_samples=s.noisy_samples,
+        noisy_test_samples=s.noisy_test_samples,
     )
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 

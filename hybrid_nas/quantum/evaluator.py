@@ -36,7 +36,8 @@ class QNNEvaluator(Evaluator):
     2. ``clifford_score``, ``clifford_replicas`` Clifford replicas of the transpiled circuit on Aer's
        stabilizer method (``clifford.py``: polynomial in the qubits, so it holds at 20-100);
     3. ``noisy_accuracy`` on ``noisy_samples`` validation samples (None: all; 0: none, then the search's
-       quality is the noiseless accuracy and only the exported best is simulated), with
+       quality is the noiseless accuracy and only the exported best is simulated, on
+       ``noisy_test_samples`` test samples), with
        ``noisy_accuracy_ci``, the half-width of its 95 % Wilson interval: at 10-20 qubits each sample is a
        noisy simulation of seconds, so the subset's size is the price of tier 3's precision.
 
@@ -58,6 +59,7 @@ class QNNEvaluator(Evaluator):
         shots: int | None = None,
         clifford_replicas: int = 8,
         noisy_samples: int | None = None,
+        noisy_test_samples: int | None = None,
     ):
         if optimization_level not in (0, 1, 2, 3):
             raise ConfigError(f"--optimization-level must be 0, 1, 2 or 3, got {optimization_level}")
@@ -70,7 +72,10 @@ class QNNEvaluator(Evaluator):
                 "--clifford-replicas and --noisy-samples must be >= 0 (0: off), "
                 f"got {clifford_replicas} and {noisy_samples}"
             )
+        if noisy_test_samples is not None and noisy_test_samples < 1:
+            raise ConfigError(f"--noisy-test-samples must be >= 1 (or unset: all), got {noisy_test_samples}")
         self.shots, self.clifford_replicas, self.noisy_samples = shots, clifford_replicas, noisy_samples
+        self.noisy_test_samples = noisy_test_samples
         search_task(task, label_column)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
@@ -130,13 +135,13 @@ class QNNEvaluator(Evaluator):
                 )
                 metrics["clifford_score"] = score.score
             if self.noisy_samples != 0:
-                metrics |= self._noisy(run, task.x_val, task.y_val, "noisy_accuracy")
+                metrics |= self._noisy(run, task.x_val, task.y_val, "noisy_accuracy", self.noisy_samples)
         return metrics
 
-    def _noisy(self, run: DeviceRun, x, y, name: str) -> dict[str, float]:
-        """Tier 3 on the first ``noisy_samples`` (stratified) of ``x``: ``name``, ``name_ci`` (95 % Wilson
-        half-width) and ``name_samples``."""
-        keep = stratified_head(y, self.noisy_samples or len(y))
+    def _noisy(self, run: DeviceRun, x, y, name: str, samples: int | None) -> dict[str, float]:
+        """Tier 3 on the first ``samples`` (classes balanced; None: all) of ``x``: ``name``, ``name_ci`` (95 %
+        Wilson half-width) and ``name_samples``."""
+        keep = stratified_head(y, samples or len(y))
         value = run.accuracy(x[keep], y[keep], self.task.n_classes)
         return {name: value, f"{name}_ci": wilson_halfwidth(value, len(keep)), f"{name}_samples": float(len(keep))}
 
@@ -160,6 +165,6 @@ class QNNEvaluator(Evaluator):
         }
         if self.noise:
             run = self._device_run(circuit, result.weights, seed)
-            test |= self._noisy(run, task.x_test, task.y_test, "noisy_test_accuracy")
+            test |= self._noisy(run, task.x_test, task.y_test, "noisy_test_accuracy", self.noisy_test_samples)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test
