@@ -25,7 +25,7 @@ from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults
 from hybrid_nas.engine.two_stage import Prescreen, check_prescreen
 from hybrid_nas.quantum.layout import parse_subset
 
-TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
+TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | breast-cancer30 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
 

@@ -78,15 +78,17 @@ def _moons():
     return x, y, 2, "rx"
 
 
-def _breast_cancer(n_features: int):
+def _breast_cancer(n_features: int | None):
     from sklearn.datasets import load_breast_cancer
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
     d = load_breast_cancer()
+    x = StandardScaler().fit_transform(d.data)
+    if n_features is None:  # all 30 features: enough to feed 8-30 qubits
+        return (x, d.target, *qubits_for(x.shape[1], 2))
     # PCA over all rows is unsupervised and leaks no labels; it fixes the feature count to the qubits
-    x = PCA(n_components=n_features, random_state=0).fit_transform(StandardScaler().fit_transform(d.data))
-    return x, d.target, n_features, "rx"
+    return PCA(n_components=n_features, random_state=0).fit_transform(x), d.target, n_features, "rx"
 
 
 MIN_PER_CLASS = 5  # a 60/20/20 stratified split puts at least one of each class in every part
@@ -162,6 +164,7 @@ TASKS = {
     "moons": _moons,
     "breast-cancer": lambda: _breast_cancer(4),
     "breast-cancer8": lambda: _breast_cancer(8),
+    "breast-cancer30": lambda: _breast_cancer(None),
 }
 
 
