@@ -142,7 +142,7 @@ def summary_lines(view) -> list[str]:
     names = sorted({k for t in ok for k in t.metrics if k.startswith(PREFIX)})
     for name in names:
         pairs = [(t.metrics[name], t.metrics[view.quality]) for t in ok if name in t.metrics]
-        if len(pairs) < 3:
+        if len(pairs) < 3 or np.ptp(pairs, axis=0).min() == 0:  # a constant figure ranks nothing
             lines.append(f"| {name.removeprefix(PREFIX)} | - | - |")
             continue
         a, b = np.array(pairs).T
