@@ -51,8 +51,14 @@ def plan(count4: int, count8: int) -> list[dict]:
     for n, count in ((4, count4), (8, count8)):
         for i in range(count):
             out.append(
-                {"id": f"q{n}-{i}", "n_qubits": n, "task": TASKS[n], "scope": SCOPES[i % 2],
-                 "layers": 1 + (i // 2) % MAX_LAYERS, "seed": i}  # fmt: skip
+                {
+                    "id": f"q{n}-{i}",
+                    "n_qubits": n,
+                    "task": TASKS[n],
+                    "scope": SCOPES[i % 2],
+                    "layers": 1 + (i // 2) % MAX_LAYERS,
+                    "seed": i,
+                }
             )
     return out
 
@@ -124,9 +130,14 @@ def run_all(args) -> None:
     for spec in todo:
         start = time.perf_counter()
         record = measure(spec, args)
-        record["settings"] = {"backend": args.backend, "shots": args.shots, "epochs": args.epochs,
-                              "replicas": args.replicas, "cnr_replicas": args.cnr_replicas,
-                              "layout_candidates": args.layout_candidates}  # fmt: skip
+        record["settings"] = {
+            "backend": args.backend,
+            "shots": args.shots,
+            "epochs": args.epochs,
+            "replicas": args.replicas,
+            "cnr_replicas": args.cnr_replicas,
+            "layout_candidates": args.layout_candidates,
+        }
         with args.out.open("a") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()
