@@ -10,10 +10,15 @@ each trained as the QNN evaluator trains it and scored by:
   Classification", 2024; its code's default alpha is 0.5, alpha 1 beside it);
 - the transpiled two-qubit gate count, negated, and the noiseless validation accuracy (not training-free).
 
+``--layout-candidates 100`` places circuits on any sampled connected subset, good or bad, rather than on
+the 16 best-scored: the noise then varies far more between circuits.
+
 Each circuit's record is appended to the results file as it finishes; a rerun skips the circuits done.
 
     python benchmarks/quantum_noise_ranking.py              # measure (resumes)
     python benchmarks/quantum_noise_ranking.py --report     # the rank correlations of the file
+    python benchmarks/quantum_noise_ranking.py --count4 30 --count8 0 --layout-candidates 100 \
+        --out benchmarks/results/quantum_noise_ranking_any_layout.ndjson
 """
 
 from __future__ import annotations
@@ -178,7 +183,8 @@ def report(path: Path) -> None:
     s = rows[0]["settings"]
     print(
         f"{len(rows)} circuits ({', '.join(f'{len(g)} at {k}' for k, g in groups.items() if k != 'all')}) on "
-        f"{s['backend']}, noisy accuracy of {s['shots'] or 'exact'} shots; noiseless - noisy accuracy: mean "
+        f"{s['backend']} (layout among the {s['layout_candidates']} best-scored of 100 sampled), noisy accuracy of "
+        f"{s['shots'] or 'exact'} shots; noiseless - noisy accuracy: mean "
         f"{c['loss'].mean():.3f}, median {np.median(c['loss']):.3f}, max {c['loss'].max():.3f}; noisy accuracy "
         f"{c['noisy_accuracy'].min():.3f}-{c['noisy_accuracy'].max():.3f}; est_fidelity "
         f"{c['est_fidelity'].min():.3f}-{c['est_fidelity'].max():.3f}"
