@@ -193,18 +193,18 @@ def report(path: Path) -> None:
     names = [k for k in cols if k != "all"]
     print(
         "| score | training-free | Kendall tau (p) | Spearman rho (p) | "
-        + " | ".join(f"tau, {k}" for k in names)
+        + " | ".join(f"tau (p), {k}" for k in names)
         + " | tau vs the noise loss (neg.) |"
     )
     print("|---|---|---|---|" + "---|" * len(names) + "---|")
     for key, label, free in SCORES:
         tau, tp = kendalltau(c[key], c["noisy_accuracy"])
         rho, rp = spearmanr(c[key], c["noisy_accuracy"])
-        per = [kendalltau(cols[k][key], cols[k]["noisy_accuracy"])[0] for k in names]
+        per = [kendalltau(cols[k][key], cols[k]["noisy_accuracy"]) for k in names]
         loss_tau = kendalltau(c[key], -c["loss"])[0]
         print(
             f"| {label} | {'yes' if free else 'no'} | {tau:+.2f} ({tp:.1g}) | {rho:+.2f} ({rp:.1g}) | "
-            + " | ".join(f"{t:+.2f}" for t in per)
+            + " | ".join(f"{t:+.2f} ({p:.1g})" for t, p in per)
             + f" | {loss_tau:+.2f} |"
         )
     seconds = {k: np.mean([r["seconds"][k] for r in rows]) for k in rows[0]["seconds"]}
