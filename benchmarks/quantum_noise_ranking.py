@@ -17,7 +17,7 @@ Each circuit's record is appended to the results file as it finishes; a rerun sk
 
     python benchmarks/quantum_noise_ranking.py              # measure (resumes)
     python benchmarks/quantum_noise_ranking.py --report     # the rank correlations of the file
-    python benchmarks/quantum_noise_ranking.py --count4 40 --count8 10 --layout-candidates 100 \
+    python benchmarks/quantum_noise_ranking.py --count4 40 --count8 8 --layout-candidates 100 \
         --out benchmarks/results/quantum_noise_ranking_any_layout.ndjson
 """
 
