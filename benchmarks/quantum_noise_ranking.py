@@ -183,8 +183,8 @@ def report(path: Path) -> None:
     s = rows[0]["settings"]
     print(
         f"{len(rows)} circuits ({', '.join(f'{len(g)} at {k}' for k, g in groups.items() if k != 'all')}) on "
-        f"{s['backend']} (layout among the {s['layout_candidates']} best-scored distinct of 100 sampled), noisy accuracy of "
-        f"{s['shots'] or 'exact'} shots; noiseless - noisy accuracy: mean "
+        f"{s['backend']} (layout among the {s['layout_candidates']} best-scored distinct of 100 sampled), "
+        f"noisy accuracy of {s['shots'] or 'exact'} shots; noiseless - noisy accuracy: mean "
         f"{c['loss'].mean():.3f}, median {np.median(c['loss']):.3f}, max {c['loss'].max():.3f}; noisy accuracy "
         f"{c['noisy_accuracy'].min():.3f}-{c['noisy_accuracy'].max():.3f}; est_fidelity "
         f"{c['est_fidelity'].min():.3f}-{c['est_fidelity'].max():.3f}"
