@@ -20,6 +20,8 @@ from hybrid_nas.engine.registry import (
     register_hpo_target,
     register_space,
 )
+from hybrid_nas.engine.rescore import check_rescore
+from hybrid_nas.engine.results import trial_summary
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
 from hybrid_nas.engine.two_stage import Prescreen, check_prescreen
@@ -30,6 +32,7 @@ ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
 
 if TYPE_CHECKING:
+    from hybrid_nas.quantum.evaluator import QNNEvaluator
     from hybrid_nas.quantum.space import CircuitSpace
 
 
@@ -109,6 +112,10 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         "--top-k best (0: train every candidate; --budget is then unused)"
     )
     top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
+    rescore_top: int = setting(
+        "re-score the search's best K on a selection split held out of its validation split and export the "
+        "best there, its figure on data the search did not choose on beside the search's (0: off)"
+    )
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
@@ -124,6 +131,7 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         at_least(self, 2, "qubits")
         at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
         check_prescreen(self.prescreen, self.top_k)
+        check_rescore(self.rescore_top, self.top_k if self.prescreen else self.budget)
         if self.prescreen and self.cost not in REPCAP_COSTS:
             raise ConfigError(
                 f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
@@ -186,6 +194,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
         label_column=s.label_column,
         optimization_level=s.optimization_level,
         shots=s.shots,
+        holdout=bool(s.rescore_top),
     )
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
@@ -249,10 +258,16 @@ class QuantumJob(SearchJob):
         return Prescreen(cheap, objective, s.prescreen, s.top_k)
 
     def artefacts(self, result: StudyResult) -> dict:
-        best = result.best
+        best, rescored = result.best, {}
+        if self.settings.rescore_top and best is not None:
+            from hybrid_nas.quantum.selection import rescore_study
+
+            rescored = rescore_study(result, self.evaluator, self.settings.rescore_top)
+            best = next((t for t in result.view.ok if t.number == rescored["best"]["trial"]), None) if rescored else best
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
         physical = {"physical_qubits": self.space.physical_qubits(best.arch)} if best and self.space.device else {}
-        return {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator} | physical
+        extra = {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator}
+        return extra | physical | rescored
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         if self.settings.hpo_trials and results[0].best is not None:
@@ -278,14 +293,19 @@ class QuantumJob(SearchJob):
             lines.append("  none: no completed trial meets the rule; see summary.md")
         else:
             m = best["metrics"]
+            lines.append(f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})")
+            if "held_out" in best:
+                lines += held_out_lines(doc)
+            else:
+                lines.append(
+                    "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+                        m["accuracy"],
+                        f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
+                        test["test_accuracy"],
+                        f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else "",
+                    )
+                )
             lines += [
-                f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
-                "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
-                    m["accuracy"],
-                    f"  noisy {m['noisy_accuracy']:.3f}" if "noisy_accuracy" in m else "",
-                    test["test_accuracy"],
-                    f"  noisy {test['noisy_test_accuracy']:.3f}" if "noisy_test_accuracy" in test else "",
-                ),
                 "  "
                 + "  ".join(
                     f"{k} {m[k]:g}"
@@ -311,6 +331,31 @@ class QuantumJob(SearchJob):
         return "\n".join(lines + after_search_summary(run))
 
 
+def held_out_lines(doc: dict) -> list[str]:
+    """The re-scored best's three figures, each with what it was chosen on (``--rescore-top``)."""
+    from hybrid_nas.engine.rescore import provenance
+
+    best, test, rescore = doc["best"], doc["test"], doc["rescore"]
+
+    def pair(m: dict, key: str, noisy: str) -> str:
+        return f"{m[key]:.3f}" + (f"  noisy {m[noisy]:.3f}" if noisy in m else "")
+
+    lines = [
+        f"  search validation accuracy {pair(best['metrics'], 'accuracy', 'noisy_accuracy')}  "
+        f"(chosen among {rescore['searched']} on it: optimistic)",
+        f"  held-out accuracy {pair(best['held_out'], 'accuracy', 'noisy_accuracy')}  "
+        f"({rescore['split']}; {provenance(rescore['k'])})",
+        f"  test accuracy {pair(test, 'test_accuracy', 'noisy_test_accuracy')}  (never chosen on)",
+    ]
+    own = doc.get("search_best")
+    if own and own["trial"] != best["trial"]:
+        lines.append(
+            f"  (the search's own best, trial {own['trial']}: held-out {rescore['quality']} "
+            f"{own['held_out'][rescore['quality']]:.3f})"
+        )
+    return lines
+
+
 class DepthSweepJob(SearchJob):
     """``hybrid-nas depth-sweep``: one study per depth 1..layers (the budget is per depth); the best circuit of
     each, side by side."""
@@ -331,18 +376,28 @@ class DepthSweepJob(SearchJob):
             yield StudySpec(f"depth{depth}", *setup(self.settings, min_layers=depth, max_layers=depth))
 
     def artefacts(self, result: StudyResult) -> dict:
-        # the sweep compares depths by their validation figures; no circuit is retrained
-        return {"simulator": self.settings.simulator}
+        # the sweep compares depths by their validation figures; no circuit is retrained but, with
+        # --rescore-top, each depth's top few, for figures on data the sweep did not choose on
+        extra = {"simulator": self.settings.simulator}
+        if self.settings.rescore_top and result.best is not None:
+            from hybrid_nas.quantum.selection import rescore_study
+
+            extra |= rescore_study(result, cast("QNNEvaluator", result.spec.evaluator), self.settings.rescore_top)
+        return extra
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         from hybrid_nas.quantum.depth import write_depth_sweep
 
-        rows = [
-            {"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number, **r.best.metrics}
-            if r.best is not None
-            else {"layers": depth, "failed": failure_line(r.view)}
-            for depth, r in enumerate(results, 1)
-        ]
+        rows = []
+        for depth, r in enumerate(results, 1):
+            best = r.extra.get("best") or (r.best and trial_summary(r.best, r.spec.space.describe))
+            if not best:
+                rows.append({"layers": depth, "failed": failure_line(r.view)})
+                continue
+            held = {f"held_out_{k}": v for k, v in best.get("held_out", {}).items()}
+            rows.append(
+                {"layers": depth, "circuit": best["description"], "trial": best["trial"], **best["metrics"], **held}
+            )
         write_depth_sweep(rows, run.dir)
 
     def summary(self, run: Run) -> str:

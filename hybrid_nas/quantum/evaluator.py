@@ -41,6 +41,7 @@ class QNNEvaluator(Evaluator):
         label_column: str | None = None,
         optimization_level: int = 1,
         shots: int | None = None,
+        holdout: bool = False,
     ):
         if optimization_level not in (0, 1, 2, 3):
             raise ConfigError(f"--optimization-level must be 0, 1, 2 or 3, got {optimization_level}")
@@ -48,8 +49,8 @@ class QNNEvaluator(Evaluator):
             raise ConfigError(f"--shots must be >= 1 (or unset for exact expectation values), got {shots}")
         self.space, self.task_name, self.training = space, task, training
         self.noise, self.label_column, self.optimization_level = noise, label_column, optimization_level
-        self.shots = shots
-        search_task(task, label_column)  # fail now, in the caller, on a missing data set
+        self.shots, self.holdout = shots, holdout
+        search_task(task, label_column, holdout)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
         if space.device and space.device.backend != noise:
@@ -60,7 +61,7 @@ class QNNEvaluator(Evaluator):
 
     @property
     def task(self) -> Task:
-        return search_task(self.task_name, self.label_column)
+        return search_task(self.task_name, self.label_column, self.holdout)
 
     def meta(self):
         return {
@@ -72,6 +73,8 @@ class QNNEvaluator(Evaluator):
             "noise": self.noise,
             "optimization_level": self.optimization_level,
             "shots": self.shots,
+            # only when on: a study without it keeps its stored hash
+            **({"validation": "less the selection split"} if self.holdout else {}),
         }
 
     def _train(self, arch: Architecture, seed: int):
@@ -114,3 +117,13 @@ class QNNEvaluator(Evaluator):
             test["noisy_test_accuracy"] = run.accuracy(task.x_test, task.y_test, task.n_classes)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test
+
+    def score_on(self, arch: Architecture, seed: int, x, y) -> dict:
+        """Retrain ``arch`` (its seed: the search's weights) and score it on (x, y): ``accuracy`` and, with
+        noise, ``noisy_accuracy``."""
+        circuit, result = self._train(arch, seed)
+        n_classes = self.task.n_classes
+        scores = {"accuracy": accuracy(circuit, result.weights, x, y, n_classes, self.training)}
+        if self.noise:
+            scores["noisy_accuracy"] = self._device_run(circuit, result.weights, seed).accuracy(x, y, n_classes)
+        return scores
