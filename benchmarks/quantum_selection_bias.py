@@ -139,7 +139,7 @@ def report(rows: list[dict], ks: list[int]) -> None:
             )
         for run, figure, chosen_on, reported, test in lines:
             gap = np.subtract(reported, test)
-            print(f"| {run} | {figure} | {chosen_on} | {stats(reported)} | {stats(test)} | {stats(gap, "+")} |")
+            print(f"| {run} | {figure} | {chosen_on} | {stats(reported)} | {stats(test)} | {stats(gap, '+')} |")
     study = [r["before"]["study_s"] for r in rows]
     per = [r["rescore_s_per_candidate"] for r in rows]
     print(
@@ -152,7 +152,7 @@ def report(rows: list[dict], ks: list[int]) -> None:
         base = np.array([r["before"]["test"][key] for r in rows])
         for k in ks:
             diff = np.array([pick(r, k)["test"][key] for r in rows]) - base
-            print(f"test {label}: after K={k} minus before: {stats(diff, "+")}")
+            print(f"test {label}: after K={k} minus before: {stats(diff, '+')}")
 
 
 def main() -> None:
