@@ -101,9 +101,11 @@ def stats(values, sign: str = "") -> str:
 
 def report(rows: list[dict], ks: list[int]) -> None:
     quality, budget = rows[0]["quality"], rows[0]["settings"]["budget"]
-    names = [("accuracy", "noiseless"), ("noisy_accuracy", "noisy")] if quality == "noisy_accuracy" else [
-        ("accuracy", "noiseless")
-    ]
+    names = (
+        [("accuracy", "noiseless"), ("noisy_accuracy", "noisy")]
+        if quality == "noisy_accuracy"
+        else [("accuracy", "noiseless")]
+    )
     print(f"{len(rows)} seeds ({', '.join(str(r['seed']) for r in rows)}); quality {quality}; mean +- sd over seeds")
     print("| run | reported figure | what it was chosen on | reported | test | gap (reported - test) |")
     print("|---|---|---|---|---|---|")
@@ -179,7 +181,9 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         rows.append(row)
         print(f"seed {seed}: saved ({row['before']['wall_s'] + row['after']['wall_s']:.0f} s)", flush=True)
-    report([r for r in rows if r["settings"] == given and r["seed"] in args.seeds], [k for k in args.ks if k <= args.k_max])
+    report(
+        [r for r in rows if r["settings"] == given and r["seed"] in args.seeds], [k for k in args.ks if k <= args.k_max]
+    )
 
 
 if __name__ == "__main__":

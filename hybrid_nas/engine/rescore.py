@@ -40,7 +40,7 @@ def check_rescore(k: int, trained: int | None, flag: str = "--rescore-top") -> N
 def top(view: StudyView, k: int) -> list[Trial]:
     """The ``k`` best distinct architectures of the study by its rule, best first: the rule's best, then the
     best of the rest, and so on (a limit rule stops at the last trial within it)."""
-    pool, ranked, seen = list(view.ok), [], set()
+    pool, ranked, seen = list(view.ok), list[Trial](), set[str]()
     while pool and len(ranked) < k:
         t = choose_best(pool, view.rule, view.quality, view.cost, view.T)
         if t is None:

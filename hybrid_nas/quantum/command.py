@@ -30,6 +30,7 @@ from hybrid_nas.quantum.layout import parse_subset
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
+RESCORE_TOP = 5  # --rescore-top's default (benchmarks/README.md, "Quantum: selection bias")
 
 if TYPE_CHECKING:
     from hybrid_nas.quantum.evaluator import QNNEvaluator
@@ -112,17 +113,19 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         "--top-k best (0: train every candidate; --budget is then unused)"
     )
     top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
-    rescore_top: int = setting(
+    rescore_top: int | None = setting(
         "re-score the search's best K on a selection split held out of its validation split and export the "
-        "best there, its figure on data the search did not choose on beside the search's (0: off)"
+        f"best there, with its figure on data the search did not choose on (0: off; null: {RESCORE_TOP}, at most "
+        "the candidates trained, off where the validation split is too small to halve)"
     )
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
     )
     # every simulator computes the same figures to rounding (double precision on each): it says how the
-    # work runs, not what is run, so a resume may change it
-    resumable = StudyFields.resumable | {"simulator"}
+    # work runs, not what is run, so a resume may change it; likewise how many are re-scored after the search
+    # (whether any are changes the search's validation split, which the study's meta refuses)
+    resumable = StudyFields.resumable | {"simulator", "rescore_top"}
 
     def check(self):
         self.check_study()
@@ -131,7 +134,8 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         at_least(self, 2, "qubits")
         at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
         check_prescreen(self.prescreen, self.top_k)
-        check_rescore(self.rescore_top, self.top_k if self.prescreen else self.budget)
+        if self.rescore_top is not None:
+            check_rescore(self.rescore_top, self.trained)
         if self.prescreen and self.cost not in REPCAP_COSTS:
             raise ConfigError(
                 f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
@@ -154,6 +158,22 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
 
     def training(self):
         return replace(super().training(), simulator=self.simulator)
+
+    @property
+    def trained(self) -> int | None:
+        """How many candidates the search trains (None: as many as --seconds allow)."""
+        return self.top_k if self.prescreen else self.budget
+
+    def rescore_k(self) -> int:
+        """``--rescore-top`` as run: null is RESCORE_TOP, at most the candidates trained, and 0 (off) where the
+        validation split has a class too rare to halve (a tiny CSV)."""
+        from hybrid_nas.quantum.data import can_hold_out, search_task
+
+        if self.rescore_top is not None:
+            return self.rescore_top
+        if not can_hold_out(search_task(self.task, self.label_column).y_val):
+            return 0
+        return min(RESCORE_TOP, self.trained or RESCORE_TOP)
 
     def default_dir(self, kind: str) -> Path:
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
@@ -194,7 +214,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
         label_column=s.label_column,
         optimization_level=s.optimization_level,
         shots=s.shots,
-        holdout=bool(s.rescore_top),
+        holdout=s.rescore_k() > 0,
     )
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
@@ -259,11 +279,12 @@ class QuantumJob(SearchJob):
 
     def artefacts(self, result: StudyResult) -> dict:
         best, rescored = result.best, {}
-        if self.settings.rescore_top and best is not None:
+        if self.settings.rescore_k() and best is not None:
             from hybrid_nas.quantum.selection import rescore_study
 
-            rescored = rescore_study(result, self.evaluator, self.settings.rescore_top)
-            best = next((t for t in result.view.ok if t.number == rescored["best"]["trial"]), None) if rescored else best
+            rescored = rescore_study(result, self.evaluator, self.settings.rescore_k())
+            if rescored:  # the best of the re-scored, exported in the search's best's place
+                best = next(t for t in result.view.ok if t.number == rescored["best"]["trial"])
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
         physical = {"physical_qubits": self.space.physical_qubits(best.arch)} if best and self.space.device else {}
         extra = {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator}
@@ -379,10 +400,10 @@ class DepthSweepJob(SearchJob):
         # the sweep compares depths by their validation figures; no circuit is retrained but, with
         # --rescore-top, each depth's top few, for figures on data the sweep did not choose on
         extra = {"simulator": self.settings.simulator}
-        if self.settings.rescore_top and result.best is not None:
+        if self.settings.rescore_k() and result.best is not None:
             from hybrid_nas.quantum.selection import rescore_study
 
-            extra |= rescore_study(result, cast("QNNEvaluator", result.spec.evaluator), self.settings.rescore_top)
+            extra |= rescore_study(result, cast("QNNEvaluator", result.spec.evaluator), self.settings.rescore_k())
         return extra
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:

@@ -222,6 +222,11 @@ def selection_split(name: str, label_column: str | None = None) -> tuple[np.ndar
 SELECTION = 0.5  # share of the validation split held out as the selection split
 
 
+def can_hold_out(y_val: np.ndarray) -> bool:
+    """Whether every class of a validation split can be halved (two samples or more each)."""
+    return bool(np.bincount(y_val).min() >= 2)
+
+
 def holdout_indices(y_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(search, selection) indices into a validation split: a stratified, fixed halving. Taken from the
     validation split, not from the training or test splits, so every candidate trains on the same data (its
