@@ -124,3 +124,14 @@ def test_a_bad_k_is_one_line_before_any_file(tmp_path):
     with pytest.raises(ConfigError, match=r"^--rescore-top must be at least 0 \(0: off\), got -2$"):
         hn.quantum.search(out=tmp_path / "x", rescore_top=-2, noise=None, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_depth_sweep_rows_each_depths_re_scored_best_with_its_held_out_figure(tmp_path):
+    hn.quantum.depth_sweep(out=tmp_path / "s", **{**FAST, "noise": None, "layers": 2, "budget": 3}, progress=False)
+    rows = json.loads((tmp_path / "s" / "depth_sweep.json").read_text())
+    for r in rows:
+        best = json.loads((tmp_path / "s" / f"depth{r['layers']}" / "best.json").read_text())["best"]
+        rescored = json.loads((tmp_path / "s" / f"depth{r['layers']}" / "rescore.json").read_text())
+        assert r["trial"] == best["trial"] == rescored["chosen"] and len(rescored["candidates"]) == 3
+        assert r["held_out_accuracy"] == best["held_out"]["accuracy"] and r["accuracy"] == best["metrics"]["accuracy"]
+    assert "| held-out accuracy |" in (tmp_path / "s" / "depth_sweep.md").read_text()
