@@ -189,6 +189,12 @@ def report(rows: list[dict], ks: list[int]) -> None:
         f"re-scoring one candidate (retrain + noisy score) {np.mean(per):.2f} s, so --rescore-top K adds "
         f"~{100 * np.mean(per) / np.mean(study):.1f} % of the search per candidate"
     )
+    # the splits' own offset, apart from any choosing: every re-scored candidate's held-out figure (none of
+    # them was chosen on it) against its test figure
+    for key, label in names:
+        offset = [np.mean([c["held_out"][key] - c["test"][key] for c in r["after"]["candidates"]]) for r in rows]
+        n = len(rows[0]["after"]["candidates"])
+        print(f"held-out - test over all {n} re-scored, {label}: {stats(offset, '+')}")
     # how much the selection itself gains: the test figure of each export, paired by seed
     for key, label in names:
         base = np.array([r["before"]["test"][key] for r in rows])
