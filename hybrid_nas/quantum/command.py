@@ -303,7 +303,8 @@ class QuantumJob(SearchJob):
             f"simulator {doc.get('simulator', 'hybrid_nas')}: "
             f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, "
             f"stopped by {doc['stop_reason']}",
-            f"best ({doc['rule']}):",
+            f"best ({doc['rule']}"
+            + (f", on the re-score of the top {doc['rescore']['k']}):" if "rescore" in doc else "):"),
         ]
         screened = run.dir / "prescreen" / "best.json"
         if screened.is_file():
@@ -314,7 +315,8 @@ class QuantumJob(SearchJob):
             lines.append("  none: no completed trial meets the rule; see summary.md")
         else:
             m = best["metrics"]
-            lines.append(f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})")
+            reward = "search reward" if "held_out" in best else "reward"
+            lines.append(f"  {best['description']}  (trial {best['trial']}, {reward} {best['reward']:.4f})")
             if "held_out" in best:
                 lines += held_out_lines(doc)
             else:
