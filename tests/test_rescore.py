@@ -109,8 +109,8 @@ def test_a_resume_trains_no_trial_again_and_keeps_the_held_out_scores(tmp_path):
     assert again.result["best"]["held_out"]["accuracy"] == 2.0
 
 
-def test_the_default_is_5_at_most_the_budget_and_off_where_validation_cannot_be_halved(tmp_path):
-    assert QuantumSettings.resolve().rescore_k() == 5
+def test_the_default_is_10_at_most_the_budget_and_off_where_validation_cannot_be_halved(tmp_path):
+    assert QuantumSettings.resolve().rescore_k() == 10
     assert QuantumSettings.resolve(budget=3).rescore_k() == 3
     assert QuantumSettings.resolve(prescreen=20, top_k=2).rescore_k() == 2
     tiny = tmp_path / "tiny.csv"

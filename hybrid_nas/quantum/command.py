@@ -30,7 +30,7 @@ from hybrid_nas.quantum.layout import parse_subset
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
-RESCORE_TOP = 5  # --rescore-top's default (benchmarks/README.md, "Quantum: selection bias")
+RESCORE_TOP = 10  # --rescore-top's default (benchmarks/README.md, "Quantum: selection bias")
 
 if TYPE_CHECKING:
     from hybrid_nas.quantum.evaluator import QNNEvaluator
