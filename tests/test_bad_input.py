@@ -23,6 +23,7 @@ CSVS = {
     "single.csv": CSV_HEADER + rows(6, classes=("x",)),
     "empty.csv": "",
     "labelonly.csv": "label\n" + "x\ny\n" * 6,
+    "tiny.csv": CSV_HEADER + rows(6),  # valid, but one sample of each class in its validation split
 }
 QUICK = ["--noise", "none", "--budget", "2", "--epochs", "1"]
 
@@ -98,6 +99,10 @@ CASES = {
         (["--prescreen", "5", "--top-k", "0"], "--top-k must be at least 1, got 0"),
         (["--prescreen", "5", "--top-k", "x"], "top_k must be an integer"),
         (["--prescreen", "20", "--cost", "infidelity"], "--prescreen ranks by RepCap and --cost infidelity"),
+        (["--rescore-top", "-1"], "--rescore-top must be at least 0 (0: off), got -1"),
+        (["--rescore-top", "3"], "--rescore-top 3 is more than the 2 candidates the search trains"),
+        (["--prescreen", "20", "--top-k", "2", "--rescore-top", "3"], "--rescore-top 3 is more than the 2"),
+        (["--task", "csv:IN/tiny.csv", "--rescore-top", "1"], "too small to hold out a selection split"),
         (["--layout", "devise"], "layout 'devise' is not auto, device or a comma-separated list of qubits"),
         (["--layout", "device"], "--layout device places the circuit on the --noise device's qubits: give --noise"),
         (["--layout-candidates", "0"], "--layout-candidates must be at least 1, got 0"),

@@ -216,6 +216,8 @@ def test_depth_sweep_reports_one_best_circuit_per_depth(tmp_path, capsys):
             "3",
             "--epochs",
             "2",
+            "--rescore-top",
+            "0",
             "--out",
             str(out),
             "--no-progress",

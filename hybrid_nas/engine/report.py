@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid_nas.engine import two_stage
+from hybrid_nas.engine import rescore, two_stage
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.results import StudyView
 from hybrid_nas.engine.storages.base import holds_study, open_study
@@ -162,7 +162,7 @@ def write_report(run_dir: str | Path, describe=None, out: str | Path | None = No
     space."""
     from hybrid_nas.engine.registry import space_kind
 
-    view = load_view(Path(run_dir))
+    view, source = load_view(Path(run_dir)), Path(run_dir)
     run_dir = Path(out or run_dir)
     kind = space_kind(view.meta.get("space") or {})
     if describe is None and kind is not None:
@@ -176,7 +176,8 @@ def write_report(run_dir: str | Path, describe=None, out: str | Path | None = No
     if plot_choices(view, report / "choices.png"):
         figures.append(("option chosen per decision", "choices.png"))
     summary = run_dir / "summary.md"
-    summary.write_text("\n".join(summary_lines(view, run_dir.name, front, figures, describe)))
+    lines = summary_lines(view, run_dir.name, front, figures, describe) + rescore.summary_lines(source)
+    summary.write_text("\n".join(lines))
     return summary
 
 

@@ -20,6 +20,8 @@ from hybrid_nas.engine.registry import (
     register_hpo_target,
     register_space,
 )
+from hybrid_nas.engine.rescore import check_rescore
+from hybrid_nas.engine.results import trial_summary
 from hybrid_nas.engine.run import Run
 from hybrid_nas.engine.settings import Settings, StudyFields, at_least, defaults_from, positive, setting
 from hybrid_nas.engine.two_stage import Prescreen, check_prescreen
@@ -28,8 +30,10 @@ from hybrid_nas.quantum.layout import parse_subset
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | breast-cancer30 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
+RESCORE_TOP = 10  # --rescore-top's default (benchmarks/README.md, "Quantum: selection bias")
 
 if TYPE_CHECKING:
+    from hybrid_nas.quantum.evaluator import QNNEvaluator
     from hybrid_nas.quantum.space import CircuitSpace
 
 
@@ -121,13 +125,19 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         "--top-k best (0: train every candidate; --budget is then unused)"
     )
     top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
+    rescore_top: int | None = setting(
+        "re-score the search's best K on a selection split held out of its validation split and export the "
+        f"best there, with its figure on data the search did not choose on (0: off; null: {RESCORE_TOP}, at most "
+        "the candidates trained, off where the validation split is too small to halve)"
+    )
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
     )
     # every simulator computes the same figures to rounding (double precision on each): it says how the
-    # work runs, not what is run, so a resume may change it
-    resumable = StudyFields.resumable | {"simulator"}
+    # work runs, not what is run, so a resume may change it; likewise how many are re-scored after the search
+    # (whether any are changes the search's validation split, which the study's meta refuses)
+    resumable = StudyFields.resumable | {"simulator", "rescore_top"}
 
     def check(self):
         self.check_study()
@@ -136,6 +146,8 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         at_least(self, 2, "qubits")
         at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
         check_prescreen(self.prescreen, self.top_k)
+        if self.rescore_top is not None:
+            check_rescore(self.rescore_top, self.trained)
         if self.prescreen and self.cost not in REPCAP_COSTS:
             raise ConfigError(
                 f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
@@ -160,6 +172,22 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
 
     def training(self):
         return replace(super().training(), simulator=self.simulator)
+
+    @property
+    def trained(self) -> int | None:
+        """How many candidates the search trains (None: as many as --seconds allow)."""
+        return self.top_k if self.prescreen else self.budget
+
+    def rescore_k(self) -> int:
+        """``--rescore-top`` as run: null is RESCORE_TOP, at most the candidates trained, and 0 (off) where the
+        validation split has a class too rare to halve (a tiny CSV)."""
+        from hybrid_nas.quantum.data import can_hold_out, search_task
+
+        if self.rescore_top is not None:
+            return self.rescore_top
+        if not can_hold_out(search_task(self.task, self.label_column).y_val):
+            return 0
+        return min(RESCORE_TOP, self.trained or RESCORE_TOP)
 
     def default_dir(self, kind: str) -> Path:
         return Path(f"runs/{kind}-{self.task.replace(':', '_').replace('/', '_')}-{self.scope}-s{self.seed}")
@@ -203,6 +231,7 @@ def setup(s: QuantumSettings, min_layers: int = 1, max_layers: int | None = None
         clifford_replicas=s.clifford_replicas,
         noisy_samples=s.noisy_samples,
         noisy_test_samples=s.noisy_test_samples,
+        holdout=s.rescore_k() > 0,
     )
     return space, evaluator, make_objective(s.objective, quality=evaluator.quality, cost=s.cost, T=s.T)
 
@@ -266,10 +295,17 @@ class QuantumJob(SearchJob):
         return Prescreen(cheap, objective, s.prescreen, s.top_k)
 
     def artefacts(self, result: StudyResult) -> dict:
-        best = result.best
+        best, rescored = result.best, {}
+        if self.settings.rescore_k() and best is not None:
+            from hybrid_nas.quantum.selection import rescore_study
+
+            rescored = rescore_study(result, self.evaluator, self.settings.rescore_k())
+            if rescored:  # the best of the re-scored, exported in the search's best's place
+                best = next(t for t in result.view.ok if t.number == rescored["best"]["trial"])
         test = self.evaluator.artefacts(best.arch, best.seed, result.dir) if best is not None else {}
         physical = {"physical_qubits": self.space.physical_qubits(best.arch)} if best and self.space.device else {}
-        return {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator} | physical
+        extra = {"test": test, "n_qubits": self.space.n_qubits, "simulator": self.settings.simulator}
+        return extra | physical | rescored
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         if self.settings.hpo_trials and results[0].best is not None:
@@ -284,7 +320,8 @@ class QuantumJob(SearchJob):
             f"simulator {doc.get('simulator', 'hybrid_nas')}: "
             f"{doc['trials']} trials ({doc['failed']} failed) in {doc['seconds']:.1f} s, "
             f"stopped by {doc['stop_reason']}",
-            f"best ({doc['rule']}):",
+            f"best ({doc['rule']}"
+            + (f", on the re-score of the top {doc['rescore']['k']}):" if "rescore" in doc else "):"),
         ]
         screened = run.dir / "prescreen" / "best.json"
         if screened.is_file():
@@ -295,14 +332,20 @@ class QuantumJob(SearchJob):
             lines.append("  none: no completed trial meets the rule; see summary.md")
         else:
             m = best["metrics"]
+            reward = "search reward" if "held_out" in best else "reward"
+            lines.append(f"  {best['description']}  (trial {best['trial']}, {reward} {best['reward']:.4f})")
+            if "held_out" in best:
+                lines += held_out_lines(doc)
+            else:
+                lines.append(
+                    "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
+                        m["accuracy"],
+                        _noisy_text(m, "noisy_accuracy"),
+                        test["test_accuracy"],
+                        _noisy_text(test, "noisy_test_accuracy"),
+                    )
+                )
             lines += [
-                f"  {best['description']}  (trial {best['trial']}, reward {best['reward']:.4f})",
-                "  validation accuracy {:.3f}{}  test accuracy {:.3f}{}".format(
-                    m["accuracy"],
-                    _noisy_text(m, "noisy_accuracy"),
-                    test["test_accuracy"],
-                    _noisy_text(test, "noisy_test_accuracy"),
-                ),
                 "  "
                 + "  ".join(
                     f"{k} {m[k]:g}"
@@ -337,6 +380,31 @@ def _noisy_text(figures: dict, name: str) -> str:
     return f"  noisy {figures[name]:.3f}{ci}"
 
 
+def held_out_lines(doc: dict) -> list[str]:
+    """The re-scored best's three figures, each with what it was chosen on (``--rescore-top``)."""
+    from hybrid_nas.engine.rescore import provenance
+
+    best, test, rescore = doc["best"], doc["test"], doc["rescore"]
+
+    def pair(m: dict, key: str, noisy: str) -> str:
+        return f"{m[key]:.3f}" + _noisy_text(m, noisy)
+
+    lines = [
+        f"  search validation accuracy {pair(best['metrics'], 'accuracy', 'noisy_accuracy')}  "
+        f"(chosen among {rescore['searched']} on it: optimistic)",
+        f"  held-out accuracy {pair(best['held_out'], 'accuracy', 'noisy_accuracy')}  "
+        f"({rescore['split']}; {provenance(rescore['k'])})",
+        f"  test accuracy {pair(test, 'test_accuracy', 'noisy_test_accuracy')}  (never chosen on)",
+    ]
+    own = doc.get("search_best")
+    if own and own["trial"] != best["trial"]:
+        lines.append(
+            f"  (the search's own best, trial {own['trial']}: held-out {rescore['quality']} "
+            f"{own['held_out'][rescore['quality']]:.3f})"
+        )
+    return lines
+
+
 class DepthSweepJob(SearchJob):
     """``hybrid-nas depth-sweep``: one study per depth 1..layers (the budget is per depth); the best circuit of
     each, side by side."""
@@ -357,18 +425,28 @@ class DepthSweepJob(SearchJob):
             yield StudySpec(f"depth{depth}", *setup(self.settings, min_layers=depth, max_layers=depth))
 
     def artefacts(self, result: StudyResult) -> dict:
-        # the sweep compares depths by their validation figures; no circuit is retrained
-        return {"simulator": self.settings.simulator}
+        # the sweep compares depths by their validation figures; no circuit is retrained but, with
+        # --rescore-top, each depth's top few, for figures on data the sweep did not choose on
+        extra = {"simulator": self.settings.simulator}
+        if self.settings.rescore_k() and result.best is not None:
+            from hybrid_nas.quantum.selection import rescore_study
+
+            extra |= rescore_study(result, cast("QNNEvaluator", result.spec.evaluator), self.settings.rescore_k())
+        return extra
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
         from hybrid_nas.quantum.depth import write_depth_sweep
 
-        rows = [
-            {"layers": depth, "circuit": r.spec.space.describe(r.best.arch), "trial": r.best.number, **r.best.metrics}
-            if r.best is not None
-            else {"layers": depth, "failed": failure_line(r.view)}
-            for depth, r in enumerate(results, 1)
-        ]
+        rows = []
+        for depth, r in enumerate(results, 1):
+            best = r.extra.get("best") or (r.best and trial_summary(r.best, r.spec.space.describe))
+            if not best:
+                rows.append({"layers": depth, "failed": failure_line(r.view)})
+                continue
+            held = {f"held_out_{k}": v for k, v in best.get("held_out", {}).items()}
+            rows.append(
+                {"layers": depth, "circuit": best["description"], "trial": best["trial"], **best["metrics"], **held}
+            )
         write_depth_sweep(rows, run.dir)
 
     def summary(self, run: Run) -> str:

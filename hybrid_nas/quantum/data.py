@@ -6,7 +6,7 @@ and fixed by the seed. ``n_qubits`` and ``encoder`` are what the task suggests f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -203,10 +203,49 @@ def load_task(name: str, seed: int = 0, label_column: str | None = None, val: fl
 
 
 @lru_cache(maxsize=4)
-def search_task(name: str, label_column: str | None = None) -> Task:
+def search_task(name: str, label_column: str | None = None, holdout: bool = False) -> Task:
     """``name`` on the one fixed split (seed 0) every trial and seed of a search scores on; loaded once per
-    process (the evaluators share it)."""
-    return load_task(name, seed=0, label_column=label_column)
+    process (the evaluators share it). ``holdout``: its validation split less the selection split
+    (``selection_split``), which no trial sees."""
+    task = load_task(name, seed=0, label_column=label_column)
+    if not holdout:
+        return task
+    keep = holdout_indices(task.y_val)[0]
+    return replace(task, x_val=task.x_val[keep], y_val=task.y_val[keep])
+
+
+def selection_split(name: str, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of the selection split: the part of the search's validation split held out of the search, on
+    which its top candidates are re-scored (``holdout_indices``)."""
+    task = search_task(name, label_column)
+    held = holdout_indices(task.y_val)[1]
+    return task.x_val[held], task.y_val[held]
+
+
+SELECTION = 0.5  # share of the validation split held out as the selection split
+
+
+def can_hold_out(y_val: np.ndarray) -> bool:
+    """Whether every class of a validation split can be halved (two samples or more each)."""
+    return bool(np.bincount(y_val).min() >= 2)
+
+
+def holdout_indices(y_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(search, selection) indices into a validation split: a stratified, fixed halving. Taken from the
+    validation split, not from the training or test splits, so every candidate trains on the same data (its
+    weights are the search's, so a re-score needs no other training) and the test split stays comparable
+    across runs; half, so neither part is too small to rank (72 samples each on digits4)."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(y_val))
+    try:
+        search, held = train_test_split(index, test_size=SELECTION, random_state=0, stratify=y_val)
+    except ValueError:
+        raise DataError(
+            f"the validation split ({len(y_val)} samples, {np.bincount(y_val).min()} of its rarest class) is too "
+            "small to hold out a selection split of each class: use --rescore-top 0 or a larger data set"
+        ) from None
+    return np.sort(search), np.sort(held)
 
 
 def stratified_head(y: np.ndarray, n: int) -> np.ndarray:

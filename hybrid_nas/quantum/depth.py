@@ -10,6 +10,9 @@ COLUMNS = [
     ("layers", "layers", "{:d}"),
     ("val accuracy", "accuracy", "{:.3f}"),
     ("noisy val accuracy", "noisy_accuracy", "{:.3f}"),
+    # --rescore-top: on the selection split, which the sweep did not choose on
+    ("held-out accuracy", "held_out_accuracy", "{:.3f}"),
+    ("noisy held-out accuracy", "held_out_noisy_accuracy", "{:.3f}"),
     ("params", "params", "{:g}"),
     ("2q gates", "two_qubit_gates", "{:g}"),
     ("circuit depth", "depth", "{:g}"),

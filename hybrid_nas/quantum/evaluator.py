@@ -60,6 +60,7 @@ class QNNEvaluator(Evaluator):
         clifford_replicas: int = 8,
         noisy_samples: int | None = None,
         noisy_test_samples: int | None = None,
+        holdout: bool = False,
     ):
         if optimization_level not in (0, 1, 2, 3):
             raise ConfigError(f"--optimization-level must be 0, 1, 2 or 3, got {optimization_level}")
@@ -75,8 +76,9 @@ class QNNEvaluator(Evaluator):
         if noisy_test_samples is not None and noisy_test_samples < 1:
             raise ConfigError(f"--noisy-test-samples must be >= 1 (or unset: all), got {noisy_test_samples}")
         self.shots, self.clifford_replicas, self.noisy_samples = shots, clifford_replicas, noisy_samples
+        self.holdout = holdout
         self.noisy_test_samples = noisy_test_samples
-        search_task(task, label_column)  # fail now, in the caller, on a missing data set
+        search_task(task, label_column, holdout)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
         if space.device and space.device.backend != noise:
@@ -87,7 +89,7 @@ class QNNEvaluator(Evaluator):
 
     @property
     def task(self) -> Task:
-        return search_task(self.task_name, self.label_column)
+        return search_task(self.task_name, self.label_column, self.holdout)
 
     def meta(self):
         return {
@@ -103,6 +105,8 @@ class QNNEvaluator(Evaluator):
             "noisy_samples": self.noisy_samples,
             # the noise tiers whose rank agreement summary.md reports (engine/report.py)
             "agreement": self.tiers(),
+            # only when on: a study without it keeps its stored hash
+            **({"validation": "less the selection split"} if self.holdout else {}),
         }
 
     def tiers(self) -> list[str]:
@@ -168,3 +172,13 @@ class QNNEvaluator(Evaluator):
             test |= self._noisy(run, task.x_test, task.y_test, "noisy_test_accuracy", self.noisy_test_samples)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test
+
+    def score_on(self, arch: Architecture, seed: int, x, y) -> dict:
+        """Retrain ``arch`` (its seed: the search's weights) and score it on (x, y): ``accuracy`` and, where the
+        candidates get tier 3, ``noisy_accuracy`` (on as many samples, with its interval)."""
+        circuit, result = self._train(arch, seed)
+        scores = {"accuracy": accuracy(circuit, result.weights, x, y, self.task.n_classes, self.training)}
+        if self.noise and self.noisy_samples != 0:
+            run = self._device_run(circuit, result.weights, seed)
+            scores |= self._noisy(run, x, y, "noisy_accuracy", self.noisy_samples)
+        return scores
