@@ -238,3 +238,30 @@ def test_progressive_supernet_training_runs_every_phase_through_ultralytics(tmp_
     assert width[50] <= 5  # only the last epoch (the width phase) draws a narrower block
     sub = sn.extract(trained.model, space.path(space.extreme(largest=False)))
     assert network.blocks(sub)[12].channels[2:] == (48, 24, 1)
+
+
+@pytest.mark.slow
+def test_an_elastic_search_exports_its_chosen_depths_and_widths(tmp_path, capsys, monkeypatch):
+    import json
+
+    from ultralytics import YOLO
+
+    from hybrid_nas.cli import main
+
+    monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    args = ["classical", "--scope", "medium", "--depths", "1,2,3", "--widths", "50,100", "--latency", "measure"]
+    args += ["--sampling", "progressive", "--supernet-epochs", "4", "--imgsz", "64", "--n-images", "12"]
+    args += ["--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", "e", "--no-progress"]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "e" / "best.json").read_text())
+    arch = doc["best"]["architecture"]
+    assert {arch[f"m{i}_depth"] for i in (12, 15, 18, 21)} <= {1, 2}  # medium caps the depth at 2
+    space = NeckSpace("yolov9t", "medium", depths=[1, 2, 3], widths=[50, 100])
+    model = YOLO(str(tmp_path / "e" / "best.pt"))
+    assert {i: b.choice() for i, b in network.blocks(model.model).items()} == space.path(Architecture(arch))
+    assert "depths and widths are in best.yaml" in doc["tango_note"]
+    capsys.readouterr()
+    assert main([*args[:-5], "--widths", "50,75,100", "--out", "e", "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot resume" in err and len(err.splitlines()) == 1 and "Traceback" not in err

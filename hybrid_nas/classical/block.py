@@ -11,7 +11,8 @@ for the active path.
 
 Channels are not re-sorted by importance (Once-for-All sorts them before its width phase): here the first
 channels are in every width from the first step of every sampling, so training, not a later sort, makes them
-the important ones.
+the important ones; and a sort in the middle of ultralytics' training would have to permute its EMA copy and
+the optimiser's state too.
 """
 
 from __future__ import annotations
