@@ -17,7 +17,7 @@ the optimiser's state too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -88,10 +88,12 @@ class ElasticConv(Conv):
         if bn.training and bn.num_batches_tracked is not None:
             bn.num_batches_tracked.add_(1)
             factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        mean, var = bn.running_mean, bn.running_var
+        assert mean is not None and var is not None  # ultralytics' BatchNorm tracks its statistics
         out, at = [], 0
         for start, length in self.runs_out:
-            part = [t.narrow(0, start, length) for t in (bn.running_mean, bn.running_var, bn.weight, bn.bias)]
-            out.append(F.batch_norm(y[:, at : at + length], *part, bn.training, factor, bn.eps))
+            mean_, var_, weight, bias = (t.narrow(0, start, length) for t in (mean, var, bn.weight, bn.bias))
+            out.append(F.batch_norm(y[:, at : at + length], mean_, var_, weight, bias, bn.training, factor, bn.eps))
             at += length
         return torch.cat(out, 1)
 
@@ -108,7 +110,7 @@ class ElasticConv(Conv):
         state = {"conv.weight": self.active_weight()}
         for name in ("weight", "bias", "running_mean", "running_var"):
             state[f"bn.{name}"] = take(getattr(self.bn, name), 0, self.runs_out)
-        state["bn.num_batches_tracked"] = self.bn.num_batches_tracked
+        state["bn.num_batches_tracked"] = cast(torch.Tensor, self.bn.num_batches_tracked)
         return {k: v.detach().clone() for k, v in state.items()}
 
 
@@ -142,14 +144,19 @@ class _CSP(nn.Module):
         full_in, hidden, q = self.cv1.conv.in_channels, self.cv1.conv.out_channels, c_out // 2
         for conv in (self.cv1, self.cv2):
             conv.set_channels(runs(full_in, (0, c_in)), runs(hidden, (0, q)))
-        for b in self.m:
+        for b in self.bottlenecks():
             for conv in (b.cv1, b.cv2):
                 conv.set_channels(runs(hidden, (0, q)), runs(hidden, (0, q)))
         self.cv3.set_channels(runs(2 * hidden, (0, q), (hidden, q)), runs(self.cv3.conv.out_channels, (0, c_out)))
 
+    def bottlenecks(self, used: bool = False) -> list[_Bottleneck]:
+        """All the bottlenecks, or the first ``depth`` (those that run)."""
+        every = cast("list[_Bottleneck]", list(self.m))
+        return every[: self.depth] if used else every
+
     def forward(self, x):
         y = self.cv1(x)
-        for b in self.m[: self.depth]:
+        for b in self.bottlenecks(used=True):
             y = b(y)
         return self.cv3(torch.cat((y, self.cv2(x)), 1))
 
@@ -181,6 +188,9 @@ class SearchableELAN(nn.Module):
         self.depth, self.hidden = n, (c3, c4)
         self.set_op(ops[0])
 
+    def csps(self) -> tuple[_CSP, _CSP]:
+        return cast(_CSP, self.cv2[0]), cast(_CSP, self.cv3[0])
+
     def with_ops(self, ops) -> SearchableELAN:
         """A new block of the same channels with other op(s) (fresh weights)."""
         return SearchableELAN(*self.channels, ops=ops)
@@ -198,7 +208,7 @@ class SearchableELAN(nn.Module):
         n = self.channels[4]
         if not 1 <= depth <= n:
             raise SpaceError(f"depth {depth} given for a block of {n} repeats; expected 1 to {n}")
-        for csp in (self.cv2[0], self.cv3[0]):
+        for csp in self.csps():
             csp.depth = depth
         self.depth = depth
 
@@ -211,9 +221,10 @@ class SearchableELAN(nn.Module):
             )
         h, half = c3 // 2, full3 // 2
         self.cv1.set_channels(None, runs(full3, (0, h), (half, h)))
-        self.cv2[0].set_channels(h, c4)
-        self.cv3[0].set_channels(c4, c4)
-        for conv in (self.cv2[1], self.cv3[1]):
+        first, second = self.csps()
+        first.set_channels(h, c4)
+        second.set_channels(c4, c4)
+        for conv in (cast(ElasticConv, self.cv2[1]), cast(ElasticConv, self.cv3[1])):
             conv.set_channels(runs(full4, (0, c4)), runs(full4, (0, c4)))
         concat = full3 + 2 * full4
         self.cv4.set_channels(runs(concat, (0, h), (half, h), (full3, c4), (full3 + full4, c4)), None)
@@ -231,7 +242,8 @@ class SearchableELAN(nn.Module):
     def active_state(self) -> dict[str, torch.Tensor]:
         """The state dict of the plain block (one op, ``choice()``'s depth and channels) that computes what this
         one computes now."""
-        unused = {id(m) for csp in (self.cv2[0], self.cv3[0]) for b in csp.m[csp.depth :] for m in b.modules()}
+        used = {id(b) for csp in self.csps() for b in csp.bottlenecks(used=True)}
+        unused = {id(m) for csp in self.csps() for b in csp.bottlenecks() if id(b) not in used for m in b.modules()}
         state: dict[str, torch.Tensor] = {}
         for name, m in self.named_modules():
             if isinstance(m, ElasticConv) and id(m) not in unused:

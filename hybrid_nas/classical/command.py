@@ -144,11 +144,14 @@ class ClassicalJob(SearchJob):
         super().__init__(settings, command)
         s = settings
         self.resolved = s.profile_values()
-        elastic = dict(depths=s.depths, widths=s.widths, compound=s.compound)
+        elastic = dict(depths=s.depths, widths=s.widths)
         self.spaces = {
-            scope: NeckSpace(s.model, scope, s.positions, s.ops, **elastic) for scope in s.searched_scopes()
+            scope: NeckSpace(s.model, scope, s.positions, s.ops, **elastic, compound=s.compound)
+            for scope in s.searched_scopes()
         }
-        self.union = self.space = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops, **elastic)
+        self.union = self.space = NeckSpace(
+            s.model, ",".join(self.spaces), s.positions, s.ops, **elastic, compound=s.compound
+        )
         self.objective = make_objective(
             s.objective, quality=s.quality, cost="latency_ms", T=self.resolved["latency_limit"]
         )
