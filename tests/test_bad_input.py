@@ -149,6 +149,9 @@ CASES = {
         (["--sampling", "sandwich", "--distill", "-0.5"], "--distill must be at least 0, got -0.5"),
         (["--model", "yolov8n"], "unknown model 'yolov8n'"),
         (["--latency", "measure", "--workers", "2"], "use --workers 1"),
+        (["--depths", "0,1", "--latency", "measure"], "--depths must list positive integers, got [0, 1]"),
+        (["--depths", "1,2"], "latency tables hold ops only, not depths or widths"),
+        (["--widths", "50,100", "--compound", "--latency", "measure"], "--compound ties each depth to one width"),
     ],
     "latency-table": [
         (["--calibration", "0"], "--calibration must be at least 2, got 0"),

@@ -48,6 +48,18 @@ class ClassicalSettings(StudyFields, Settings):
     ops: str | None = setting(
         "tango8: every position offers exactly TANGO's 8 ops instead of its scope's (null)", choices=("tango8",)
     )
+    depths: list[int] | None = setting(
+        "RepCSP repeats each ELAN block may choose, e.g. 1,2,3 (more than the stock's: a deeper supernet; "
+        "null: the stock block's, not searched)"
+    )
+    widths: list[int] | None = setting(
+        "hidden channels each ELAN block may choose, in percent of the stock block's, e.g. 50,75,100 "
+        "(null: the stock's, not searched)"
+    )
+    compound: bool = setting(
+        "tie width to depth: no width decision, the k-th smallest --depths option comes with the k-th "
+        "smallest --widths option (compound scaling)"
+    )
     from_tango: str | None = setting(
         'a TANGO architecture ({"m_13": 6, ...} or a JSON file): write it as <out>/best.yaml and stop (no search)'
     )
@@ -65,10 +77,13 @@ class ClassicalSettings(StudyFields, Settings):
     supernet_epochs: int = setting("supernet training epochs")
     sampling: str = setting(
         "how the supernet draws a path per batch: uniform; sandwich (the largest path on the "
-        "labels and, distilling it in place, a smaller one); progressive",
+        "labels and, distilling it in place, a smaller one); progressive (the largest network, then "
+        "kernel, depth and width made elastic in turn, distilling the largest in place)",
         choices=("uniform", "sandwich", "progressive"),
     )
-    distill: float = setting("weight of the in-place distillation of --sampling sandwich (0: the labels only)")
+    distill: float = setting(
+        "weight of the in-place distillation of --sampling sandwich and progressive (0: the labels only)"
+    )
     calibration_images: int = setting("training images for BatchNorm recalibration of each subnet")
     finetune_epochs: int = setting("fine-tune the exported best subnet this many epochs (0: no)")
     quality: str = setting("quality figure", choices=("map50", "map50_95"))
@@ -84,6 +99,14 @@ class ClassicalSettings(StudyFields, Settings):
 
         resolve_device(self.device)  # a missing GPU is refused here, before any work
         resolve_device(self.latency_device, "--latency-device")
+        from hybrid_nas.classical.space import check_elastic
+
+        check_elastic(self.depths, self.widths, self.compound)
+        if (self.depths or self.widths) and self.profile_values()["latency"] != "measure":
+            raise ConfigError(
+                "--depths/--widths: latency tables hold ops only, not depths or widths; time each candidate "
+                "with --latency measure"
+            )
         if self.profile_values()["latency"] == "measure" and (self.workers > 1 or self.dask_scheduler):
             raise ConfigError(
                 "--latency measure times candidates on cores that parallel trials share, which skews "
@@ -121,8 +144,14 @@ class ClassicalJob(SearchJob):
         super().__init__(settings, command)
         s = settings
         self.resolved = s.profile_values()
-        self.spaces = {scope: NeckSpace(s.model, scope, s.positions, s.ops) for scope in s.searched_scopes()}
-        self.union = self.space = NeckSpace(s.model, ",".join(self.spaces), s.positions, s.ops)
+        elastic = dict(depths=s.depths, widths=s.widths)
+        self.spaces = {
+            scope: NeckSpace(s.model, scope, s.positions, s.ops, **elastic, compound=s.compound)
+            for scope in s.searched_scopes()
+        }
+        self.union = self.space = NeckSpace(
+            s.model, ",".join(self.spaces), s.positions, s.ops, **elastic, compound=s.compound
+        )
         self.objective = make_objective(
             s.objective, quality=s.quality, cost="latency_ms", T=self.resolved["latency_limit"]
         )
@@ -180,6 +209,8 @@ class ClassicalJob(SearchJob):
         steps.export(evaluator.subnet(best.arch), best.arch, space, result.dir, train_args)
         finetuned = steps.finetune(result.dir / "best.pt", self.data, s, result.dir) if s.finetune_epochs else None
         tango, why = to_tango(space.ops(best.arch))
+        if space.elastic and tango is not None:
+            why = "TANGO's format holds the ops only; the chosen depths and widths are in best.yaml"
         return {"scope": space.scope, "finetuned": finetuned, "tango": tango, **({"tango_note": why} if why else {})}
 
     def finish(self, run: Run, results: list[StudyResult]) -> None:
@@ -434,7 +465,8 @@ class LatencyTableJob(Job[LatencyTableResult]):
 def rebuild_space(meta: dict):
     from hybrid_nas.classical.space import NeckSpace
 
-    return NeckSpace(meta["model"], meta["scope"], meta["positions"], meta.get("ops"))
+    elastic = {k: meta[k] for k in ("depths", "widths", "compound") if k in meta}
+    return NeckSpace(meta["model"], meta["scope"], meta["positions"], meta.get("ops"), **elastic)
 
 
 def hpo_trainer(settings, workdir: Path):

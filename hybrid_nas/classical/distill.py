@@ -8,6 +8,7 @@ inside the model's ``loss``: the loop, optimiser, EMA and checkpoints stay ultra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import torch
@@ -15,13 +16,15 @@ import torch.nn.functional as F
 
 from hybrid_nas.classical import network
 from hybrid_nas.classical.assign import ScaleAwareModel
+from hybrid_nas.classical.ops import BlockChoice
 
 
 class Sandwich(NamedTuple):
-    """One step's paths (layer index -> op) and the weight of the student's distillation term."""
+    """One step's paths (layer index -> op, or op with depth and width) and the weight of the student's
+    distillation term."""
 
-    teacher: dict[int, str]
-    student: dict[int, str]
+    teacher: Mapping[int, str | BlockChoice]
+    student: Mapping[int, str | BlockChoice]
     weight: float
 
 

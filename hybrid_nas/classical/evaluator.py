@@ -100,7 +100,7 @@ class SupernetEvaluator(Evaluator):
     def subnet(self, arch: Architecture):
         """The candidate with inherited, BN-recalibrated weights (a standalone ultralytics model)."""
         supernet, batches = self._load()
-        sub = sn.extract(supernet, self.space.ops(self.space.validate(arch))).to(resolve_device(self.device))
+        sub = sn.extract(supernet, self.space.path(self.space.validate(arch))).to(resolve_device(self.device))
         sn.recalibrate_bn(sub, batches)
         return sub
 

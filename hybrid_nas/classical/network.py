@@ -1,7 +1,8 @@
 """YOLOv9 networks with searchable ELAN blocks, built by ultralytics' own model parser.
 
 A model YAML row ``[f, 1, SearchableELAN, [c2, c3, c4, n, ops]]`` is a RepNCSPELAN4 row plus its op list
-(one op: a plain subnet; several: a supernet position). ultralytics' parse_model infers channels only for
+(one op: a plain subnet; several: a supernet position); a subnet of elastic depth or width writes its own
+repeats ``n`` and hidden channels ``c3, c4``. ultralytics' parse_model infers channels only for
 a fixed set of its own classes, so importing this package wraps parse_model once: our rows are parsed as
 RepNCSPELAN4 rows (channel inference, save list, indices unchanged) and the built blocks are then swapped for
 ours with the same channels. Stock YAMLs go straight to the original parser. This is the one process-wide
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ultralytics.nn import tasks
 from ultralytics.nn.modules import RepNCSPELAN4
 
+from hybrid_nas.classical.ops import BlockChoice
 from hybrid_nas.engine.errors import ConfigError, unknown
 
 if TYPE_CHECKING:
@@ -59,8 +61,15 @@ def stages(d: dict) -> list[int]:
     return out
 
 
-def searchable_yaml(model: str | dict, ops: Mapping[int, Sequence[str] | str], nc: int | None = None) -> dict:
-    """A copy of the model dictionary whose layers in ``ops`` are searchable blocks with those op(s)."""
+def searchable_yaml(
+    model: str | dict,
+    ops: Mapping[int, Sequence[str] | str | BlockChoice],
+    nc: int | None = None,
+    sizes: Mapping[int, tuple[tuple[int, int] | None, int | None]] | None = None,
+) -> dict:
+    """A copy of the model dictionary whose layers in ``ops`` are searchable blocks with those op(s). A
+    ``BlockChoice``, or ``sizes`` (layer -> (hidden channels, repeats)), also sets the row's hidden channels
+    ``c3, c4`` and repeats ``n`` where it names them."""
     d = copy.deepcopy(stock_yaml(model) if isinstance(model, str) else model)
     if nc is not None:
         d["nc"] = nc
@@ -71,8 +80,15 @@ def searchable_yaml(model: str | dict, ops: Mapping[int, Sequence[str] | str], n
                 f"layer {i} of {d.get('yaml_file', 'the model')} is not an ELAN block; "
                 f"searchable layers: {elan_layers(d)}"
             )
+        args = list(table[i][3][:4])
+        hidden, depth = (layer_ops.hidden, layer_ops.depth) if isinstance(layer_ops, BlockChoice) else (None, None)
+        if sizes and i in sizes:
+            hidden, depth = sizes[i]
+        if isinstance(layer_ops, BlockChoice):
+            layer_ops = layer_ops.op
+        args[1:4] = [*(hidden or args[1:3]), depth or args[3]]
         listed = [layer_ops] if isinstance(layer_ops, str) else list(layer_ops)
-        table[i][2], table[i][3] = BLOCK, [*table[i][3][:4], listed[0] if len(listed) == 1 else listed]
+        table[i][2], table[i][3] = BLOCK, [*args, listed[0] if len(listed) == 1 else listed]
     return d
 
 
@@ -127,8 +143,9 @@ def blocks(model) -> dict[int, SearchableELAN]:
     return {m.i: m for m in model.model if isinstance(m, SearchableELAN)}
 
 
-def set_path(model, ops: dict[int, str]) -> None:
-    """Activate one op per searchable layer (layers not named keep theirs)."""
+def set_path(model, path: Mapping[int, str | BlockChoice]) -> None:
+    """Activate one op (with its depth and width, else the block's all) per searchable layer; layers not
+    named keep theirs."""
     found = blocks(model)
-    for i, op in ops.items():
-        found[i].set_op(op)
+    for i, choice in path.items():
+        found[i].set_choice(BlockChoice(choice) if isinstance(choice, str) else choice)

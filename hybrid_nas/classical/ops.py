@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from typing import NamedTuple
 
 from torch import nn
 
@@ -42,3 +43,12 @@ def op_name(kernel: int, act: str) -> str:
 
 def all_ops(kernels=KERNELS, acts=tuple(ACTIVATIONS)) -> tuple[str, ...]:
     return tuple(op_name(k, a) for k in kernels for a in acts)
+
+
+class BlockChoice(NamedTuple):
+    """What one searchable block computes: its op, the RepCSP repeats it runs and its hidden channels
+    ``(c3, c4)`` (RepNCSPELAN4's names); None: all the block has."""
+
+    op: str
+    depth: int | None = None
+    hidden: tuple[int, int] | None = None

@@ -33,7 +33,7 @@ def supernet_weights(space: NeckSpace, data: Path, run_dir: Path, s, reuse: bool
         "sampling": s.sampling,
         "seed": s.seed,
     }
-    if s.sampling == "sandwich":
+    if s.sampling in ("sandwich", "progressive"):
         trained_with["distill"] = s.distill
     if reuse and path.is_file():
         print(f"supernet: reusing {path}")

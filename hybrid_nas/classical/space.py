@@ -1,15 +1,18 @@
-"""The YOLOv9 op space: one decision per searchable ELAN block (``m<layer>``, ultralytics' layer index),
-options restricted by the target's scope and the block's stage (configs/classical_scopes.yaml)."""
+"""The YOLOv9 ELAN-block space: per searchable block (``m<layer>``, ultralytics' layer index) an op, and when
+asked for its depth (``m<layer>_depth``, RepCSP repeats) and width (``m<layer>_width``, percent of the stock
+hidden channels); options restricted by the target's scope and the block's stage (configs/classical_scopes.yaml)."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from hybrid_nas.classical import network
-from hybrid_nas.classical.ops import ACTIVATIONS, KERNELS, parse_op
+from hybrid_nas.classical.ops import ACTIVATIONS, KERNELS, BlockChoice, parse_op
 from hybrid_nas.classical.tango import TANGO_OPS
 from hybrid_nas.engine.config import packaged
 from hybrid_nas.engine.errors import ConfigError, unknown
@@ -20,10 +23,23 @@ POSITIONS = ("neck", "all")
 OP_SETS = {None: (), "tango8": TANGO_OPS}
 
 
+def _tighter(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _looser(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
 @dataclass(frozen=True)
 class OpSet:
+    """What a scope or stage allows a block: kernels, activations, and caps on its searched depth (RepCSP
+    repeats) and width (percent of the stock hidden channels); a cap of None is no cap."""
+
     kernels: tuple[int, ...]
     activations: tuple[str, ...]
+    max_depth: int | None = None
+    max_width: int | None = None
 
     @classmethod
     def read(cls, where: str, entry: dict) -> OpSet:
@@ -34,18 +50,31 @@ class OpSet:
                 f"{where}: unknown kernel(s)/activation(s) {bad}; kernels {list(KERNELS)}, "
                 f"activations {list(ACTIVATIONS)}"
             )
-        return cls(kernels, acts)
+        caps = {key: entry.get(key) for key in ("max_depth", "max_width")}
+        for key, cap in caps.items():
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+                raise ConfigError(f"{where}: {key} must be a positive integer or null, got {cap!r}")
+        return cls(kernels, acts, **caps)
 
     def __and__(self, other: OpSet) -> OpSet:
         return OpSet(
             tuple(k for k in self.kernels if k in other.kernels),
             tuple(a for a in self.activations if a in other.activations),
+            _tighter(self.max_depth, other.max_depth),
+            _tighter(self.max_width, other.max_width),
         )
 
     def __or__(self, other: OpSet) -> OpSet:
         return OpSet(
             tuple(sorted({*self.kernels, *other.kernels})),
             tuple(dict.fromkeys((*self.activations, *other.activations))),
+            _looser(self.max_depth, other.max_depth),
+            _looser(self.max_width, other.max_width),
+        )
+
+    def allows(self, depth: int | None, width: int | None) -> bool:
+        return (depth is None or self.max_depth is None or depth <= self.max_depth) and (
+            width is None or self.max_width is None or width <= self.max_width
         )
 
     def ops(self) -> tuple[str, ...]:
@@ -59,12 +88,10 @@ def scopes_config() -> dict:
 def scope_opset(name: str) -> OpSet:
     """The ops of a scope, or of the union of comma-separated scopes (a supernet serving several)."""
     scopes = scopes_config()["scopes"]
-    union = OpSet((), ())
     for part in name.split(","):
         if part not in scopes:
             raise ConfigError(unknown("classical scope", part, scopes))
-        union = union | OpSet.read(f"scope {part!r}", scopes[part])
-    return union
+    return functools.reduce(operator.or_, (OpSet.read(f"scope {p!r}", scopes[p]) for p in name.split(",")))
 
 
 def stage_opset(stage: int) -> OpSet:
@@ -81,11 +108,36 @@ def profile(name: str) -> dict:
     return profiles[name]
 
 
+def hidden_channels(stock: int, width: int) -> int:
+    """``width`` percent of ``stock`` channels, rounded to an even count (each is halved inside the block)."""
+    return max(2, 2 * int(stock * width / 200 + 0.5))
+
+
+def check_elastic(depths, widths, compound: bool) -> None:
+    """The depth and width options asked for: distinct positive integers; ``compound`` pairs them."""
+    for flag, values in (("--depths", depths), ("--widths", widths)):
+        if values is None:
+            continue
+        if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+            raise ConfigError(f"{flag} must list positive integers, got {list(values)}")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{flag} lists an option twice: {list(values)}")
+    if compound and (depths is None or widths is None or len(depths) != len(widths)):
+        raise ConfigError(
+            "--compound ties each depth to one width: give --depths and --widths with as many options each "
+            f"(got {list(depths or [])} and {list(widths or [])})"
+        )
+
+
 class NeckSpace(SearchSpace):
     """Decisions ``m<i>`` for the ELAN blocks of ``model`` (the neck's, or with ``positions="all"`` the
     backbone's too), each with the ops of ``scope`` (or of comma-separated scopes) that its stage allows.
 
-    ``ops="tango8"`` gives every position exactly TANGO's 8 ops instead.
+    ``ops="tango8"`` gives every position exactly TANGO's 8 ops instead. ``depths`` adds a decision
+    ``m<i>_depth`` (RepCSP repeats; more than the stock block's make a deeper supernet) and ``widths`` a
+    decision ``m<i>_width`` (percent of the stock hidden channels), both cut to the scope's caps; with
+    ``compound`` the width is no decision of its own but the one paired with the depth (the k-th smallest
+    depth with the k-th smallest width), so a block grows deeper and wider together as compound scaling does.
 
     The layer numbers are ultralytics'. TANGO's YOLOv9 YAML (WongKinYiu's) starts with a Silence
     layer, so its m_13, m_16, m_19, m_22 are our m12, m15, m18, m21; its m_28 ... m_37 are the PGI auxiliary
@@ -94,49 +146,120 @@ class NeckSpace(SearchSpace):
 
     name = "yolo"
 
-    def __init__(self, model: str = "yolov9t", scope: str = "small", positions: str = "neck", ops: str | None = None):
+    def __init__(
+        self,
+        model: str = "yolov9t",
+        scope: str = "small",
+        positions: str = "neck",
+        ops: str | None = None,
+        depths=None,
+        widths=None,
+        compound: bool = False,
+    ):
         if positions not in POSITIONS:
             raise ConfigError(unknown("positions", positions, POSITIONS))
         if ops not in OP_SETS:
             raise ConfigError(unknown("op set", ops, [o for o in OP_SETS if o]))
+        depths = tuple(sorted(depths)) if depths is not None else None
+        widths = tuple(sorted(widths)) if widths is not None else None
+        check_elastic(depths, widths, compound)
         self.model, self.scope, self.positions, self.op_set = model, scope, positions, ops
+        self.depths, self.widths, self.compound = depths, widths, compound
         d = network.stock_yaml(model)
         n_backbone, stage_of = len(d["backbone"]), network.stages(d)
         self.layers = tuple(i for i in network.elan_layers(d) if positions == "all" or i >= n_backbone)
         self.stages = {i: stage_of[i] for i in self.layers}
+        self.stock = {i: tuple(network.rows(d)[i][3][1:4]) for i in self.layers}  # (c3, c4, n) of each block
         scope_ops = scope_opset(scope)
-        super().__init__(
-            [Decision(f"m{i}", OP_SETS[ops] or (scope_ops & stage_opset(self.stages[i])).ops()) for i in self.layers]
-        )
+        decisions = []
+        for i in self.layers:
+            allowed = scope_ops & stage_opset(self.stages[i])
+            decisions.append(Decision(f"m{i}", OP_SETS[ops] or allowed.ops()))
+            if compound:
+                assert depths is not None and widths is not None  # check_elastic
+                pairs = [(dp, w) for dp, w in zip(depths, widths) if allowed.allows(dp, w)]
+                decisions.append(Decision(f"m{i}_depth", tuple(dp for dp, _ in pairs)))
+                continue
+            if depths is not None:
+                decisions.append(Decision(f"m{i}_depth", tuple(dp for dp in depths if allowed.allows(dp, None))))
+            if widths is not None:
+                decisions.append(Decision(f"m{i}_width", tuple(w for w in widths if allowed.allows(None, w))))
+        super().__init__(decisions)
+
+    @property
+    def elastic(self) -> bool:
+        """Whether depth or width is searched (not only the op)."""
+        return self.depths is not None or self.widths is not None
+
+    def dimension(self, decision: str) -> str:
+        """``kernel`` (an op decision: kernel and activation), ``depth`` or ``width``; under ``compound``
+        the depth decision moves the width too."""
+        return decision.rsplit("_", 1)[1] if "_" in decision else "kernel"
 
     def ops(self, arch: Architecture) -> dict[int, str]:
         """Layer index -> op."""
         return {i: arch[f"m{i}"] for i in self.layers}
 
+    def _width(self, arch: Architecture, i: int) -> int | None:
+        if self.compound:
+            assert self.depths is not None and self.widths is not None
+            return self.widths[self.depths.index(arch[f"m{i}_depth"])]
+        return arch.get(f"m{i}_width")
+
+    def path(self, arch: Architecture) -> dict[int, BlockChoice]:
+        """Layer index -> what the block computes: op, depth and hidden channels (None: the stock block's)."""
+        out = {}
+        for i in self.layers:
+            c3, c4, _ = self.stock[i]
+            width = self._width(arch, i)
+            hidden = (hidden_channels(c3, width), hidden_channels(c4, width)) if width is not None else None
+            out[i] = BlockChoice(arch[f"m{i}"], arch.get(f"m{i}_depth"), hidden)
+        return out
+
     def supernet_yaml(self, nc: int | None = None) -> dict:
+        """Every position with all its ops, its largest depth and its widest hidden channels."""
         options = {i: cast("tuple[str, ...]", self[f"m{i}"].options) for i in self.layers}
-        return network.searchable_yaml(self.model, options, nc)
+        largest = self.path(self.extreme(largest=True))
+        sizes = {i: (c.hidden, c.depth) for i, c in largest.items()} if self.elastic else None
+        return network.searchable_yaml(self.model, options, nc, sizes)
 
     def subnet_yaml(self, arch: Architecture, nc: int | None = None) -> dict:
-        return network.searchable_yaml(self.model, self.ops(self.validate(arch)), nc)
+        return network.searchable_yaml(self.model, self.path(self.validate(arch)), nc)
 
     def extreme(self, largest: bool, rng: np.random.Generator | None = None) -> Architecture:
-        """The largest (or smallest) kernel at every position, activation drawn by ``rng`` (else the first)."""
+        """The largest (or smallest) kernel, depth and width at every position, activation drawn by ``rng``
+        (else the first)."""
+        pick = max if largest else min
         choice = {}
         for d in self.decisions:
-            k = (max if largest else min)(parse_op(o)[0] for o in d.options)
+            if self.dimension(d.name) != "kernel":
+                choice[d.name] = pick(d.options)
+                continue
+            k = pick(parse_op(o)[0] for o in d.options)
             same = [o for o in d.options if parse_op(o)[0] == k]
             choice[d.name] = same[rng.integers(len(same))] if rng is not None else same[0]
         return Architecture(choice)
 
     def describe(self, arch: Architecture) -> str:
-        return " ".join(f"m{i}={arch[f'm{i}']}" for i in self.layers)
+        if not self.elastic:
+            return " ".join(f"m{i}={arch[f'm{i}']}" for i in self.layers)
+        parts = []
+        for i, choice in self.path(arch).items():
+            width = self._width(arch, i)
+            parts.append(
+                f"m{i}={choice.op}"
+                + (f"/d{choice.depth}" if choice.depth is not None else "")
+                + (f"/w{width}" if width is not None else "")
+            )
+        return " ".join(parts)
 
     def to_json(self) -> dict:
+        elastic = {"depths": self.depths, "widths": self.widths, "compound": self.compound} if self.elastic else {}
         return {
             **super().to_json(),
             "model": self.model,
             "scope": self.scope,
             "positions": self.positions,
             "ops": self.op_set,
+            **elastic,
         }

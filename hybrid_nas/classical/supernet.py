@@ -8,6 +8,7 @@ import copy
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ultralytics.utils import LOGGER
 from hybrid_nas.classical import network
 from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.distill import Sandwich, SupernetModel
+from hybrid_nas.classical.ops import BlockChoice
 from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.devices import ultralytics_device
 from hybrid_nas.engine.errors import ConfigError, unknown
@@ -35,26 +37,57 @@ def quiet(enabled: bool = True):
     return _log_level(logging.WARNING) if enabled else contextlib.nullcontext()
 
 
+PHASES = ("largest", "kernel", "depth", "width")  # progressive shrinking, in Once-for-All's order
+
+
+def phases(space: NeckSpace) -> tuple[str, ...]:
+    """The progressive phases of ``space``: the largest network, then each dimension it searches."""
+    searched = {space.dimension(d.name) for d in space.decisions}
+    return tuple(p for p in PHASES if p == "largest" or p in searched)
+
+
+def phase(space: NeckSpace, epoch: int, epochs: int) -> str:
+    """The progressive phase of ``epoch``: the epochs split evenly between ``phases(space)``, in order."""
+    order = phases(space)
+    return order[max(k for k in range(len(order)) if epoch >= k * epochs // len(order))]
+
+
 def draw_path(space: NeckSpace, sampling: str, rng: np.random.Generator, batch: int, epoch: int, epochs: int):
     """The path trained on one batch.
 
-    ``uniform``: every position draws an op of its own, uniformly (single-path one-shot, Guo et al.).
+    ``uniform``: every position draws an op (and depth and width) of its own, uniformly (single-path one-shot,
+    Guo et al.).
     ``sandwich``: the student of the step's in-place distillation (``distill.py``), which also trains the
     largest path: alternately the smallest ops and a uniform path (BigNAS' sandwich rule, one student a step).
-    ``progressive``: the first half of the epochs trains only the largest kernels, then every op
-    (Once-for-All's progressive shrinking of the kernel).
+    ``progressive``: Once-for-All's progressive shrinking: the largest network first, then the kernel
+    elastic, then the depth, then the width (``phase``); each phase draws the dimensions made elastic so far
+    uniformly and keeps the others at their largest, and from the kernel phase on the largest path teaches
+    the drawn one in place, as in ``sandwich``.
     """
     if sampling == "sandwich" and batch % 2 == 0:
         return space.extreme(largest=False, rng=rng)
-    if sampling == "progressive" and epoch < epochs // 2:
-        return space.extreme(largest=True, rng=rng)
+    if sampling == "progressive":
+        now = phase(space, epoch, epochs)
+        if now == "largest":
+            return space.extreme(largest=True, rng=rng)
+        elastic = PHASES[1 : PHASES.index(now) + 1]
+        drawn = space.sample(rng)
+        return drawn.replace(
+            **{d.name: max(d.options) for d in space.decisions if space.dimension(d.name) not in elastic}
+        )
     return space.sample(rng)
+
+
+def distils(space: NeckSpace, sampling: str, epoch: int, epochs: int) -> bool:
+    """Whether this epoch's steps distil the largest path into the drawn one."""
+    return sampling == "sandwich" or (sampling == "progressive" and phase(space, epoch, epochs) != "largest")
 
 
 class SupernetTrainer(ScaleAwareTrainer):
     """ultralytics' detection trainer, its loop untouched: ``get_model`` builds the supernet and a callback
-    activates one path (``draw_path``) per batch, with ``sandwich`` also the largest path as the teacher of an
-    in-place distillation weighted ``distill``; ``path_counts`` tallies the ops each position trained."""
+    activates one path (``draw_path``) per batch, with ``sandwich`` (and ``progressive`` past its first phase)
+    also the largest path as the teacher of an in-place distillation weighted ``distill``; ``path_counts``
+    tallies the options each decision trained."""
 
     def __init__(
         self, space: NeckSpace, sampling: str = "uniform", overrides: dict | None = None, distill: float = 1.0
@@ -76,13 +109,13 @@ class SupernetTrainer(ScaleAwareTrainer):
         return super().get_model(cfg=self.space.supernet_yaml(nc=self.data["nc"]), weights=weights, verbose=False)
 
     def sample_path(self) -> None:
-        arch = draw_path(self.space, self.sampling, self.path_rng, self.batches, self.epoch, self.epochs)
-        teacher = self.space.extreme(largest=True, rng=self.path_rng) if self.sampling == "sandwich" else None
+        space = self.space
+        arch = draw_path(space, self.sampling, self.path_rng, self.batches, self.epoch, self.epochs)
+        teaches = distils(space, self.sampling, self.epoch, self.epochs)
+        teacher = space.extreme(largest=True, rng=self.path_rng) if teaches else None
         self.batches += 1
-        network.set_path(self.model, self.space.ops(arch))
-        sandwich = (
-            Sandwich(self.space.ops(teacher), self.space.ops(arch), self.distill) if teacher is not None else None
-        )
+        network.set_path(self.model, space.path(arch))
+        sandwich = Sandwich(space.path(teacher), space.path(arch), self.distill) if teacher is not None else None
         self.model.sandwich = sandwich  # type: ignore[union-attr]  # ultralytics types the model as its source path
         for path in filter(None, (teacher, arch)):
             for name, op in path.items():
@@ -145,24 +178,22 @@ def load_supernet(weights: Path):
     return model.float().eval()
 
 
-def extract(supernet, ops: dict[int, str]):
-    """A standalone subnet (one op per position) holding the supernet's weights, kernels centre-cropped."""
-    d = network.searchable_yaml(supernet.yaml, ops)
-    sub = network.build(d)
+def extract(supernet, path: Mapping[int, str | BlockChoice]):
+    """A standalone subnet (one op, depth and width per position; an op alone: the block's all) holding the
+    supernet's weights: kernels centre-cropped, the first repeats, the first channels. Leaves the supernet on
+    that path."""
+    network.set_path(supernet, path)
+    chosen = {i: block.choice() for i, block in network.blocks(supernet).items()}
+    sub = network.build(network.searchable_yaml(supernet.yaml, chosen))
     # None where the supernet has none, as on a DetectionModel built from a yaml (ultralytics types them set)
     sub.names, sub.args = getattr(supernet, "names", None), getattr(supernet, "args", None)  # type: ignore[assignment]
-    source = supernet.state_dict()
-    state = {k: _crop(source[k], v.shape) for k, v in sub.state_dict().items()}
+    wanted = sub.state_dict()
+    state = {k: v.clone() for k, v in supernet.state_dict().items() if k in wanted}
+    for i, block in network.blocks(supernet).items():
+        state |= {f"model.{i}.{k}": v for k, v in block.active_state().items()}
     sub.load_state_dict(state)
     sub.stride = supernet.stride
     return sub.eval()
-
-
-def _crop(w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    if w.shape == shape:
-        return w.clone()
-    off = (w.shape[-1] - shape[-1]) // 2
-    return w[..., off : off + shape[-1], off : off + shape[-2]].clone()
 
 
 def calibration_batches(data: Path, imgsz: int, n_images: int = 64, batch: int = 16):

@@ -67,6 +67,13 @@ def _parts(hint) -> tuple[type, bool]:
     return typing.get_origin(hint) or hint, False
 
 
+def _item(hint) -> type:
+    """The item type of a ``list[...]`` field (``str`` unless it says ``int``)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return next((_item(a) for a in typing.get_args(hint) if typing.get_origin(a) is list), str)
+    return int if typing.get_args(hint) == (int,) else str
+
+
 def _coerce(name: str, value, hint):
     """``value`` as the field's type: YAML, flags and keyword arguments all pass through here."""
     base, optional = _parts(hint)
@@ -97,7 +104,13 @@ def _coerce(name: str, value, hint):
         elif base is list:
             items = value.split(",") if isinstance(value, str) else value
             if isinstance(items, (list, tuple)):
-                return [str(v).strip() for v in items if str(v).strip()]
+                texts = [str(v).strip() for v in items if str(v).strip()]
+                if _item(hint) is int:
+                    numbers = [float(t) for t in texts]  # "2" and "2.0" alike; "2.5" is refused below
+                    if all(x.is_integer() for x in numbers) and not any(isinstance(v, bool) for v in items):
+                        return [int(x) for x in numbers]
+                    raise ValueError(value)
+                return texts
     except (ValueError, yaml.YAMLError):
         pass
     kind = {
@@ -106,7 +119,7 @@ def _coerce(name: str, value, hint):
         str: "a string",
         bool: "true or false",
         dict: "a mapping",
-        list: "a list",
+        list: "a list of integers" if _item(hint) is int else "a list",
     }[base]
     raise ConfigError(f"{name} must be {kind}{' or null' if optional else ''}, got {value!r}")
 
