@@ -28,6 +28,7 @@ from hybrid_nas.quantum.layout import parse_subset
 TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-cancer8 | csv:PATH"
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
+NOISY_COSTS = ("transpiled_depth", "infidelity")  # and, with --noise, from its transpile to the device
 
 if TYPE_CHECKING:
     from hybrid_nas.quantum.space import CircuitSpace
@@ -105,10 +106,14 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
     hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
     prescreen: int = setting(
-        "two-stage: score N candidates by RepCap without training (into <out>/prescreen), train only the "
-        "--top-k best (0: train every candidate; --budget is then unused)"
+        "two-stage: score N candidates without training (into <out>/prescreen) by RepCap, with --noise by "
+        "RepCap x clifford_score ^ --cnr-alpha, and train only the --top-k best (0: train every candidate; "
+        "--budget is then unused)"
     )
     top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
+    cnr_alpha: float = setting(
+        "two-stage with --noise: the noise score's weight in RepCap x clifford_score ^ alpha (0: RepCap alone)"
+    )
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
         "installed PennyLane device (default.qubit, lightning.qubit, ...) through a QNode"
@@ -122,12 +127,13 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         self.check_training()
         at_least(self, 1, "layers")
         at_least(self, 2, "qubits")
-        at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
+        at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials", "cnr_alpha")
         check_prescreen(self.prescreen, self.top_k)
-        if self.prescreen and self.cost not in REPCAP_COSTS:
+        untrained = REPCAP_COSTS + (NOISY_COSTS if self.noise else ())
+        if self.prescreen and self.cost not in untrained:
             raise ConfigError(
-                f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
-                f"use --cost {' | '.join(REPCAP_COSTS)}"
+                f"--prescreen ranks untrained circuits and --cost {self.cost} is not a figure they have"
+                f"{'' if self.noise else ' without --noise'}: use --cost {' | '.join(untrained)}"
             )
         at_least(self, 1, "layout_candidates")
         if self.layout not in ("auto", "device"):
@@ -237,14 +243,21 @@ class QuantumJob(SearchJob):
         yield StudySpec("", self.space, evaluator, objective)
 
     def prescreen(self, spec: StudySpec) -> Prescreen | None:
-        """``--prescreen N``: RepCap of N candidates, ranked by the run's objective on RepCap and the cost."""
+        """``--prescreen N``: N candidates scored untrained, by RepCap or, with --noise, by RepCap x
+        clifford_score ^ --cnr-alpha, and ranked by the run's objective on that quality and the cost."""
         s = self.settings
         if not s.prescreen:
             return None
         from hybrid_nas.engine.objectives import make_objective
+        from hybrid_nas.quantum.prescreen import NoisyRepCapEvaluator
         from hybrid_nas.quantum.repcap import RepCapEvaluator
 
-        cheap = RepCapEvaluator(cast("CircuitSpace", spec.space), s.task, s.label_column)
+        space = cast("CircuitSpace", spec.space)
+        cheap = (
+            NoisyRepCapEvaluator(space, s.task, s.noise, s.cnr_alpha, s.label_column, s.optimization_level)
+            if s.noise
+            else RepCapEvaluator(space, s.task, s.label_column)
+        )
         objective = make_objective(s.objective, quality=cheap.quality, cost=s.cost, T=s.T)
         return Prescreen(cheap, objective, s.prescreen, s.top_k)
 
