@@ -98,7 +98,7 @@ CASES = {
         (["--prescreen", "5", "--top-k", "0"], "--top-k must be at least 1, got 0"),
         (["--prescreen", "5", "--top-k", "x"], "top_k must be an integer"),
         (["--prescreen", "5", "--cnr-alpha", "-1"], "--cnr-alpha must be at least 0, got -1"),
-        (["--prescreen", "20", "--cost", "infidelity"], "--prescreen ranks untrained circuits and --cost infidelity is not a figure they have without --noise"),
+        (["--prescreen", "20", "--cost", "infidelity"], "--cost infidelity is not a figure they have without --noise"),
         (["--layout", "devise"], "layout 'devise' is not auto, device or a comma-separated list of qubits"),
         (["--layout", "device"], "--layout device places the circuit on the --noise device's qubits: give --noise"),
         (["--layout-candidates", "0"], "--layout-candidates must be at least 1, got 0"),
