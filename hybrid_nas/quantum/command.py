@@ -31,6 +31,7 @@ TASKS = "digits4 | digits10 | digits2 | iris | moons | breast-cancer | breast-ca
 ENCODERS = "ryzxy | ryzxy_interleaved | ryzxy_reupload | rx | rx_reupload | zz"
 REPCAP_COSTS = ("params", "gates", "two_qubit_gates", "depth")  # the cost figures a circuit has untrained
 RESCORE_TOP = 10  # --rescore-top's default (benchmarks/README.md, "Quantum: selection bias")
+NOISY_COSTS = ("transpiled_depth", "infidelity")  # and, with --noise, from its transpile to the device
 
 if TYPE_CHECKING:
     from hybrid_nas.quantum.evaluator import QNNEvaluator
@@ -121,14 +122,18 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
     finetune_steps: int = setting("one-shot: optimizer steps from the inherited weights before a candidate is scored")
     hpo_trials: int = setting("then tune the best circuit's training with SMAC, into <out>/hpo (0: no)")
     prescreen: int = setting(
-        "two-stage: score N candidates by RepCap without training (into <out>/prescreen), train only the "
-        "--top-k best (0: train every candidate; --budget is then unused)"
+        "two-stage: score N candidates without training (into <out>/prescreen) by RepCap, with --noise by "
+        "RepCap x clifford_score ^ --cnr-alpha, and train only the --top-k best (0: train every candidate; "
+        "--budget is then unused)"
     )
     top_k: int = setting("two-stage: how many of the prescreened candidates are trained")
     rescore_top: int | None = setting(
         "re-score the search's best K on a selection split held out of its validation split and export the "
         f"best there, with its figure on data the search did not choose on (0: off; null: {RESCORE_TOP}, at most "
         "the candidates trained, off where the validation split is too small to halve)"
+    )
+    cnr_alpha: float = setting(
+        "two-stage with --noise: the noise score's weight in RepCap x clifford_score ^ alpha (0: RepCap alone)"
     )
     simulator: str = setting(
         "what trains and scores each circuit (noiselessly): hybrid_nas, the package's simulator, or an "
@@ -144,14 +149,15 @@ class QuantumSettings(StudyFields, TrainingFields, Settings):
         self.check_training()
         at_least(self, 1, "layers")
         at_least(self, 2, "qubits")
-        at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials")
+        at_least(self, 0, "supercircuit_epochs", "finetune_steps", "hpo_trials", "cnr_alpha")
         check_prescreen(self.prescreen, self.top_k)
         if self.rescore_top is not None:
             check_rescore(self.rescore_top, self.trained)
-        if self.prescreen and self.cost not in REPCAP_COSTS:
+        untrained = REPCAP_COSTS + (NOISY_COSTS if self.noise else ())
+        if self.prescreen and self.cost not in untrained:
             raise ConfigError(
-                f"--prescreen ranks by RepCap and --cost {self.cost}, which needs training under noise: "
-                f"use --cost {' | '.join(REPCAP_COSTS)}"
+                f"--prescreen ranks untrained circuits and --cost {self.cost} is not a figure they have"
+                f"{'' if self.noise else ' without --noise'}: use --cost {' | '.join(untrained)}"
             )
         at_least(self, 1, "layout_candidates")
         at_least(self, 0, "clifford_replicas", "noisy_samples")
@@ -283,14 +289,21 @@ class QuantumJob(SearchJob):
         yield StudySpec("", self.space, evaluator, objective)
 
     def prescreen(self, spec: StudySpec) -> Prescreen | None:
-        """``--prescreen N``: RepCap of N candidates, ranked by the run's objective on RepCap and the cost."""
+        """``--prescreen N``: N candidates scored untrained, by RepCap or, with --noise, by RepCap x
+        clifford_score ^ --cnr-alpha, and ranked by the run's objective on that quality and the cost."""
         s = self.settings
         if not s.prescreen:
             return None
         from hybrid_nas.engine.objectives import make_objective
+        from hybrid_nas.quantum.prescreen import NoisyRepCapEvaluator
         from hybrid_nas.quantum.repcap import RepCapEvaluator
 
-        cheap = RepCapEvaluator(cast("CircuitSpace", spec.space), s.task, s.label_column)
+        space = cast("CircuitSpace", spec.space)
+        cheap = (
+            NoisyRepCapEvaluator(space, s.task, s.noise, s.cnr_alpha, s.label_column, s.optimization_level)
+            if s.noise
+            else RepCapEvaluator(space, s.task, s.label_column)
+        )
         objective = make_objective(s.objective, quality=cheap.quality, cost=s.cost, T=s.T)
         return Prescreen(cheap, objective, s.prescreen, s.top_k)
 
@@ -326,7 +339,8 @@ class QuantumJob(SearchJob):
         screened = run.dir / "prescreen" / "best.json"
         if screened.is_file():
             stage1 = json.loads(screened.read_text())
-            lines.insert(1, f"prescreened {stage1['trials']} circuits by RepCap in {stage1['seconds']:.1f} s")
+            by = f"RepCap x clifford_score^{s.get('cnr_alpha', 0):g}" if s["noise"] and s.get("cnr_alpha") else "RepCap"
+            lines.insert(1, f"prescreened {stage1['trials']} circuits by {by} in {stage1['seconds']:.1f} s")
         best, test = doc["best"], doc.get("test", {})
         if best is None:
             lines.append("  none: no completed trial meets the rule; see summary.md")
