@@ -114,6 +114,8 @@ def common(args, task: str, seed: int) -> dict:
         layers=args.layers,
         shots=args.shots,
         seed=seed,
+        rescore_top=args.rescore_top,
+        clifford_replicas=args.clifford_replicas,
     )
 
 
@@ -209,6 +211,10 @@ def main() -> None:
     ap.add_argument("--prescreen", type=int, default=100, help="(b): circuits scored in stage 1")
     ap.add_argument("--top-k", type=int, default=5, help="(b): circuits trained in stage 2")
     ap.add_argument("--budget", type=int, default=30, help="(c): circuits trained")
+    # the searches' settings the first results were measured with: no re-score, no tier-2 figure (which only
+    # reports: the noisy accuracy ranks)
+    ap.add_argument("--rescore-top", type=int, default=0, help="(b), (c): --rescore-top")
+    ap.add_argument("--clifford-replicas", type=int, default=0, help="(b), (c): --clifford-replicas")
     ap.add_argument("--results", default=str(HERE / "results" / "quantum_elivagar.ndjson"))
     ap.add_argument("--report", action="store_true", help="the table from --results, measure nothing")
     args = ap.parse_args()
