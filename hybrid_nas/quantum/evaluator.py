@@ -26,25 +26,22 @@ CLIFFORD_SHOTS = 256  # per replica run: a score's shot error ~0.003 at 4 qubits
 
 class QNNEvaluator(Evaluator):
     """Each candidate is trained and scored noiselessly on ``training.simulator``. Metrics: ``accuracy``
-    (validation, noiseless), the circuit's cost figures (params, gates, two_qubit_gates, depth) and, with
-    ``noise`` a fake backend name, ``noisy_accuracy`` (validation, in Aer with that device's noise model,
-    transpiled to it at ``optimization_level``; exact density-matrix expectations, or ``shots`` worth of
-    shot noise) and its transpiled figures, ``est_fidelity`` and ``infidelity``.
-
-    The noise is scored in three tiers, from cheap to exact, each reported so a run shows how they agree:
-    1. ``est_fidelity``, the success probability the backend's calibration predicts (no simulation);
+    (validation, noiseless) and the circuit's cost figures (params, gates, two_qubit_gates, depth); with
+    ``noise`` a fake backend name, also its figures transpiled to it at ``optimization_level`` and its noise
+    in three tiers, from cheap to exact, each reported so that a run shows how they agree:
+    1. ``est_fidelity`` (and ``infidelity``), the success probability the calibration predicts;
     2. ``clifford_score``, ``clifford_replicas`` Clifford replicas of the transpiled circuit on Aer's
        stabilizer method (``clifford.py``: polynomial in the qubits, so it holds at 20-100);
-    3. ``noisy_accuracy`` on ``noisy_samples`` validation samples (None: all; 0: none, then the search's
-       quality is the noiseless accuracy and only the exported best is simulated, on
-       ``noisy_test_samples`` test samples), with
-       ``noisy_accuracy_ci``, the half-width of its 95 % Wilson interval: at 10-20 qubits each sample is a
+    3. ``noisy_accuracy`` in Aer with the device's noise model (exact, or ``shots`` worth of shot noise) on
+       ``noisy_samples`` validation samples (None: all; 0: none, then the search ranks by the noiseless
+       accuracy and only the exported best is simulated, on ``noisy_test_samples`` test samples), with
+       ``noisy_accuracy_ci``, the half-width of its 95 % Wilson interval: at 10-20 qubits a sample is a
        noisy simulation of seconds, so the subset's size is the price of tier 3's precision.
 
-    On a device layout
-    (``space.device``) the circuit is placed on its layout's qubits unrouted, and ``active_qubits`` counts
-    the device qubits the transpiled circuit touches (the circuit's own: no SWAP widens it); the physical
-    qubits themselves are the architecture's ``layout``."""
+    On a device layout (``space.device``) the circuit is placed on its layout's qubits unrouted, and
+    ``active_qubits`` counts the device qubits the transpiled circuit touches (the circuit's own: no SWAP
+    widens it); the physical qubits themselves are the architecture's ``layout``. ``holdout``: the
+    validation split less the selection split ``--rescore-top`` re-scores on."""
 
     name = "qnn"
 
@@ -76,8 +73,7 @@ class QNNEvaluator(Evaluator):
         if noisy_test_samples is not None and noisy_test_samples < 1:
             raise ConfigError(f"--noisy-test-samples must be >= 1 (or unset: all), got {noisy_test_samples}")
         self.shots, self.clifford_replicas, self.noisy_samples = shots, clifford_replicas, noisy_samples
-        self.holdout = holdout
-        self.noisy_test_samples = noisy_test_samples
+        self.noisy_test_samples, self.holdout = noisy_test_samples, holdout
         search_task(task, label_column, holdout)  # fail now, in the caller, on a missing data set
         if noise:
             require_qubits(space.n_qubits, fake_backend(noise))  # now, not as a failed trial per candidate
