@@ -10,6 +10,7 @@ import numpy as np
 from hybrid_nas.engine import rescore, two_stage
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.engine.results import StudyView
+from hybrid_nas.engine.stats import rank_cells
 from hybrid_nas.engine.storages.base import holds_study, open_study
 from hybrid_nas.engine.trial import Trial
 
@@ -184,8 +185,6 @@ def write_report(run_dir: str | Path, describe=None, out: str | Path | None = No
 def agreement_lines(view: StudyView) -> list[str]:
     """``summary.md``'s rank agreement (Spearman, Kendall tau) between each pair of the figures the evaluator
     names in its ``agreement`` (e.g. cheap and exact scores of one property), over the completed trials."""
-    from hybrid_nas.engine.latency_transfer import kendall_tau, spearman
-
     names = (view.meta.get("evaluator") or {}).get("agreement") or []
     if len(names) < 2:
         return []
@@ -198,11 +197,8 @@ def agreement_lines(view: StudyView) -> list[str]:
     ]
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            pairs = np.array([(t.metrics[a], t.metrics[b]) for t in view.ok if a in t.metrics and b in t.metrics])
-            if len(pairs) < 3 or np.ptp(pairs, axis=0).min() == 0:
-                lines.append(f"| {a} | {b} | {len(pairs)} | - | - |")
-                continue
-            lines.append(f"| {a} | {b} | {len(pairs)} | {spearman(*pairs.T):.3f} | {kendall_tau(*pairs.T):.3f} |")
+            pairs = [(t.metrics[a], t.metrics[b]) for t in view.ok if a in t.metrics and b in t.metrics]
+            lines.append(f"| {a} | {b} | {len(pairs)} | {rank_cells(pairs)} |")
     return [*lines, ""]
 
 

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from hybrid_nas.engine.errors import ConfigError, RunFailed
 from hybrid_nas.engine.evaluator import Evaluator, Metrics
 from hybrid_nas.engine.objectives import Objective
@@ -124,7 +122,7 @@ def run_prescreen(study_dir: Path, spec, screen: Prescreen, settings, *, resume:
 def summary_lines(view) -> list[str]:
     """``summary.md``'s section of a stage 2: how each stage-1 figure ranked the stage-2 quality over the
     trained candidates (Spearman and Kendall tau); none for another study."""
-    from hybrid_nas.engine.latency_transfer import kendall_tau, spearman
+    from hybrid_nas.engine.stats import rank_cells
 
     strategy = view.meta.get("strategy") or {}
     if strategy.get("name") != STRATEGY:
@@ -142,9 +140,5 @@ def summary_lines(view) -> list[str]:
     names = sorted({k for t in ok for k in t.metrics if k.startswith(PREFIX)})
     for name in names:
         pairs = [(t.metrics[name], t.metrics[view.quality]) for t in ok if name in t.metrics]
-        if len(pairs) < 3 or np.ptp(pairs, axis=0).min() == 0:  # a constant figure ranks nothing
-            lines.append(f"| {name.removeprefix(PREFIX)} | - | - |")
-            continue
-        a, b = np.array(pairs).T
-        lines.append(f"| {name.removeprefix(PREFIX)} | {spearman(a, b):.3f} | {kendall_tau(a, b):.3f} |")
+        lines.append(f"| {name.removeprefix(PREFIX)} | {rank_cells(pairs)} |")
     return [*lines, ""]
