@@ -47,7 +47,9 @@ def main() -> None:
             figures = transpiled_figures(tqc, backend, n)
             row = f"{n:6d}  {figures['transpiled_two_qubit_gates']:8.0f}  {figures['est_fidelity']:7.3f}"
             for kind in ("round", "random"):
-                s = clifford_noise_score(tqc, backend, kind=kind, replicas=args.replicas, shots=args.shots)
+                s = clifford_noise_score(
+                    tqc, backend, kind=kind, replicas=args.replicas, shots=args.shots, method="stabilizer"
+                )
                 row += f"   {s.score:.3f} +-{s.stderr:.3f} ({s.stderr_replicas:.3f})  {s.seconds:5.1f}"
                 assert s.active_qubits >= n
             if n <= CNR_MAX_QUBITS:

@@ -124,7 +124,7 @@ def ours(args, task: str, seed: int, out: Path, method: str) -> dict:
 
     given = common(args, task, seed)
     if method == "two-stage":
-        given |= dict(prescreen=args.prescreen, top_k=args.top_k)
+        given |= dict(prescreen=args.prescreen, top_k=args.top_k, cnr_alpha=args.cnr_alpha)
     else:
         given |= dict(budget=args.budget)
     start = time.perf_counter()
@@ -149,9 +149,11 @@ def config(args, method: str) -> dict:
     shared = {"backend": args.backend, "scope": args.scope, "layers": args.layers, "shots": args.shots}
     own = {
         "elivagar": {"candidates": args.candidates, "train": args.elivagar_train},
-        "two-stage": {"prescreen": args.prescreen, "top_k": args.top_k},
+        "two-stage": {"prescreen": args.prescreen, "top_k": args.top_k, "cnr_alpha": args.cnr_alpha},
         "trained": {"budget": args.budget},
     }[method]
+    if method != "elivagar":
+        own["rescore_top"] = args.rescore_top  # None: the command's default
     return shared | own
 
 
@@ -213,7 +215,13 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=30, help="(c): circuits trained")
     # the searches' settings the first results were measured with: no re-score, no tier-2 figure (which only
     # reports: the noisy accuracy ranks)
-    ap.add_argument("--rescore-top", type=int, default=0, help="(b), (c): --rescore-top")
+    ap.add_argument(
+        "--rescore-top",
+        type=lambda v: None if v == "null" else int(v),
+        default=0,
+        help="(b), (c): --rescore-top (null: its default)",
+    )
+    ap.add_argument("--cnr-alpha", type=float, default=0.25, help="(b): --cnr-alpha")
     ap.add_argument("--clifford-replicas", type=int, default=0, help="(b), (c): --clifford-replicas")
     ap.add_argument("--results", default=str(HERE / "results" / "quantum_elivagar.ndjson"))
     ap.add_argument("--report", action="store_true", help="the table from --results, measure nothing")

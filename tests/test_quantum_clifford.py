@@ -78,10 +78,11 @@ def test_stabilizer_shots_match_the_exact_density_matrix(transpiled, manila, kin
     model = _depolarising(0.01, 0.05)
     common = dict(kind=kind, replicas=4, seed=1, noise_model=model)
     exact = clifford_noise_score(transpiled, manila, shots=None, method="density_matrix", **common)
-    shots = clifford_noise_score(transpiled, manila, shots=1000, **common)
-    assert exact.stderr == 0 and shots.stderr > 0
     assert 0.5 < exact.score < 0.99  # the noise shows
-    assert abs(shots.score - exact.score) < 4 * shots.stderr
+    for method in ("stabilizer", "auto"):  # auto: a density matrix at this size, sampled
+        shots = clifford_noise_score(transpiled, manila, shots=1000, method=method, **common)
+        assert exact.stderr == 0 and shots.stderr > 0
+        assert abs(shots.score - exact.score) < 4 * shots.stderr
     noiseless = clifford_noise_score(transpiled, manila, shots=64, **(common | {"noise_model": NoiseModel()}))
     assert noiseless.score == 1.0  # every readout qubit's input makes its ideal <Z> +-1, and it reads so
 

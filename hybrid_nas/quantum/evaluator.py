@@ -31,7 +31,8 @@ class QNNEvaluator(Evaluator):
     in three tiers, from cheap to exact, each reported so that a run shows how they agree:
     1. ``est_fidelity`` (and ``infidelity``), the success probability the calibration predicts;
     2. ``clifford_score``, ``clifford_replicas`` Clifford replicas of the transpiled circuit on Aer's
-       stabilizer method (``clifford.py``: polynomial in the qubits, so it holds at 20-100);
+       stabilizer method (``clifford.py``: polynomial in the qubits, so it holds at 20-100; a density matrix
+       up to 6 active qubits, where it is the faster);
     3. ``noisy_accuracy`` in Aer with the device's noise model (exact, or ``shots`` worth of shot noise) on
        ``noisy_samples`` validation samples (None: all; 0: none, then the search ranks by the noiseless
        accuracy and only the exported best is simulated, on ``noisy_test_samples`` test samples), with

@@ -20,9 +20,6 @@ from hybrid_nas.quantum.repcap import RepCapEvaluator
 from hybrid_nas.quantum.space import CircuitSpace
 
 ELIVAGAR_ALPHA = 0.25
-# up to this many qubits the replicas run on a density matrix: its shots are drawn from one state, where
-# the stabilizer method runs every noisy shot as its own trajectory (4-qubit circuits: 0.3 s vs 1.4 s a score)
-DENSITY_MATRIX_UP_TO = 6
 
 
 class NoisyRepCapEvaluator(RepCapEvaluator):
@@ -62,8 +59,7 @@ class NoisyRepCapEvaluator(RepCapEvaluator):
         circuit, backend, seed = self.space.build(arch), fake_backend(self.noise), seed % 2**31
         layout = list(circuit.layout) if circuit.layout is not None else None
         tqc = transpiled_for_replicas(circuit, backend, None, layout, self.optimization_level, seed)
-        method = "density_matrix" if circuit.n_qubits <= DENSITY_MATRIX_UP_TO else "stabilizer"
-        score = clifford_noise_score(tqc, backend, replicas=self.replicas, shots=self.shots, seed=seed, method=method)
+        score = clifford_noise_score(tqc, backend, replicas=self.replicas, shots=self.shots, seed=seed)
         metrics |= transpiled_figures(tqc, backend, circuit.n_qubits)
         metrics["clifford_score"] = score.score
         metrics["repcap_cnr"] = metrics["repcap"] * score.score**self.alpha
