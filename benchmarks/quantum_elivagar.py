@@ -192,10 +192,10 @@ def warm(name: str) -> None:
     first would otherwise pay them (several seconds on a 127-qubit device)."""
     from hybrid_nas.quantum.clifford import pauli_noise_model
     from hybrid_nas.quantum.hardware import fake_backend
-    from hybrid_nas.quantum.noise import _noise_model
+    from hybrid_nas.quantum.noise import device_noise_model
 
     backend = fake_backend(name)
-    _noise_model(backend)
+    device_noise_model(backend)
     pauli_noise_model(backend)
 
 

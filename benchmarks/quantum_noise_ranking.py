@@ -89,12 +89,12 @@ def measure(spec: dict, args) -> dict:
     seconds = {}
 
     start = time.perf_counter()
-    circuit, result = evaluator._train(arch, spec["seed"])
+    circuit, result = evaluator.trained(arch, spec["seed"])
     acc = accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, training)
     seconds["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    run = evaluator._device_run(circuit, result.weights, spec["seed"])
+    run = evaluator.device_run(circuit, result.weights, spec["seed"])
     noisy = run.accuracy(task.x_val, task.y_val, task.n_classes)
     seconds["noisy"] = time.perf_counter() - start
     figures = transpiled_figures(run.tqc, backend, circuit.n_qubits)

@@ -391,7 +391,7 @@ def elivagar_cnr(qc, backend, readout=None, replicas: int = 32, shots: int = 102
     readout qubits' 2^n histograms of ``shots`` shots run noiselessly and under the backend's full noise
     model (density matrix), 1 - their mean total variation distance. Refused past
     ``ELIVAGAR_MAX_QUBITS`` readout qubits, where 1,024 shots cannot fill 2^n bins."""
-    from hybrid_nas.quantum.noise import _noise_model
+    from hybrid_nas.quantum.noise import device_noise_model
 
     _check("random", replicas, shots)
     physical = _readout_physical(qc, readout)
@@ -409,7 +409,7 @@ def elivagar_cnr(qc, backend, readout=None, replicas: int = 32, shots: int = 102
     measured = [_run_circuit(r, {}, [(q, 1) for q in physical]) for r in reps]
     ideal = _simulator("stabilizer", None, seed).run(measured, shots=shots).result()
     noisy = (
-        _simulator("density_matrix", _restricted(_noise_model(backend), active), seed)
+        _simulator("density_matrix", _restricted(device_noise_model(backend), active), seed)
         .run(measured, shots=shots)
         .result()
     )

@@ -116,17 +116,18 @@ class QNNEvaluator(Evaluator):
             + ["noisy_accuracy"] * (self.noisy_samples != 0)
         )
 
-    def _train(self, arch: Architecture, seed: int):
+    def trained(self, arch: Architecture, seed: int):
+        """The candidate's circuit and its training result, as ``evaluate`` trains it."""
         circuit = self.space.build(arch)
         return circuit, train(circuit, self.task, replace(self.training, seed=seed))
 
     def evaluate(self, arch, seed):
         task = self.task
-        circuit, result = self._train(arch, seed)
+        circuit, result = self.trained(arch, seed)
         val = accuracy(circuit, result.weights, task.x_val, task.y_val, task.n_classes, self.training)
         metrics = {"accuracy": val, **circuit.figures(), "train_seconds": result.seconds}
         if self.noise:
-            run = self._device_run(circuit, result.weights, seed)  # one transpile: figures and noisy accuracy
+            run = self.device_run(circuit, result.weights, seed)  # one transpile: figures and noisy accuracy
             metrics |= transpiled_figures(run.tqc, fake_backend(self.noise), circuit.n_qubits)
             if circuit.layout is not None:
                 metrics["active_qubits"] = float(active_qubits(run.tqc))
@@ -146,7 +147,8 @@ class QNNEvaluator(Evaluator):
         value = run.accuracy(x[keep], y[keep], self.task.n_classes)
         return {name: value, f"{name}_ci": wilson_halfwidth(value, len(keep)), f"{name}_samples": float(len(keep))}
 
-    def _device_run(self, circuit, weights, seed: int) -> DeviceRun:
+    def device_run(self, circuit, weights, seed: int) -> DeviceRun:
+        """The trained circuit transpiled to the backend, ready to score under its noise (tier 3)."""
         return DeviceRun(circuit, weights, fake_backend(self.noise), self.optimization_level, seed, shots=self.shots)
 
     def artefacts(self, arch: Architecture, seed: int, run_dir: Path) -> dict:
@@ -155,7 +157,7 @@ class QNNEvaluator(Evaluator):
         import matplotlib.pyplot as plt  # qiskit draws with pyplot; importing it leaves the backend as it is
 
         task = self.task
-        circuit, result = self._train(arch, seed)
+        circuit, result = self.trained(arch, seed)
         np.save(run_dir / "best_weights.npy", result.weights)
         (run_dir / "best.qasm").write_text(to_qasm3(circuit, result.weights))
         figure = to_qiskit(circuit, result.weights).draw("mpl", fold=40)
@@ -165,7 +167,7 @@ class QNNEvaluator(Evaluator):
             "test_accuracy": accuracy(circuit, result.weights, task.x_test, task.y_test, task.n_classes, self.training)
         }
         if self.noise:
-            run = self._device_run(circuit, result.weights, seed)
+            run = self.device_run(circuit, result.weights, seed)
             test |= self._noisy(run, task.x_test, task.y_test, "noisy_test_accuracy", self.noisy_test_samples)
         (run_dir / "best_test.json").write_text(json.dumps(test, indent=2))
         return test
@@ -173,9 +175,9 @@ class QNNEvaluator(Evaluator):
     def score_on(self, arch: Architecture, seed: int, x, y) -> dict:
         """Retrain ``arch`` (its seed: the search's weights) and score it on (x, y): ``accuracy`` and, where the
         candidates get tier 3, ``noisy_accuracy`` (on as many samples, with its interval)."""
-        circuit, result = self._train(arch, seed)
+        circuit, result = self.trained(arch, seed)
         scores = {"accuracy": accuracy(circuit, result.weights, x, y, self.task.n_classes, self.training)}
         if self.noise and self.noisy_samples != 0:
-            run = self._device_run(circuit, result.weights, seed)
+            run = self.device_run(circuit, result.weights, seed)
             scores |= self._noisy(run, x, y, "noisy_accuracy", self.noisy_samples)
         return scores

@@ -38,7 +38,7 @@ STATEVECTOR_MAX_QUBITS = 14
 
 
 @lru_cache(maxsize=8)
-def _noise_model(backend):
+def device_noise_model(backend):
     """Built once per backend: NoiseModel.from_backend took 0.11 s, a tenth of a whole trial."""
     from qiskit_aer.noise import NoiseModel
 
@@ -163,7 +163,7 @@ class DeviceRun:
             noise_model = _layout_noise_model(backend, circuit.layout)
             self._columns = [p.index for p in simulated.parameters]
         elif backend is not None:
-            noise_model = _noise_model(backend)
+            noise_model = device_noise_model(backend)
         self._simulated = simulated
         options = _backend_options(noise_model, self.method, seed)
         if shots:
