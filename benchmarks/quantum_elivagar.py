@@ -119,10 +119,18 @@ def common(args, task: str, seed: int) -> dict:
     )
 
 
+def objective(args) -> dict:
+    """(b), (c): the search's objective; ``accuracy``: the noisy accuracy alone, as Elivagar ranks (the
+    constrained objective under a two-qubit-gate limit no circuit of the space reaches)."""
+    if args.objective == "accuracy":
+        return dict(objective="constrained", cost="two_qubit_gates", T=1e6)
+    return dict(objective=args.objective)
+
+
 def ours(args, task: str, seed: int, out: Path, method: str) -> dict:
     from hybrid_nas.quantum import search
 
-    given = common(args, task, seed)
+    given = common(args, task, seed) | objective(args) | dict(noisy_samples=args.noisy_samples)
     if method == "two-stage":
         given |= dict(prescreen=args.prescreen, top_k=args.top_k, cnr_alpha=args.cnr_alpha)
     else:
@@ -153,7 +161,9 @@ def config(args, method: str) -> dict:
         "trained": {"budget": args.budget},
     }[method]
     if method != "elivagar":
-        own["rescore_top"] = args.rescore_top  # None: the command's default
+        own |= {"rescore_top": args.rescore_top, "objective": args.objective}  # rescore_top None: the default
+        if args.noisy_samples is not None:  # absent: every validation sample (as the first rows ran)
+            own["noisy_samples"] = args.noisy_samples
     return shared | own
 
 
@@ -220,6 +230,15 @@ def main() -> None:
         type=lambda v: None if v == "null" else int(v),
         default=0,
         help="(b), (c): --rescore-top (null: its default)",
+    )
+    ap.add_argument(
+        "--objective", default="weighted", help="(b), (c): weighted (accuracy - 0.01 x 2q gates) | accuracy"
+    )
+    ap.add_argument(
+        "--noisy-samples",
+        type=int,
+        default=None,
+        help="(b), (c): --noisy-samples (0: rank by noiseless accuracy, only the chosen circuit simulated)",
     )
     ap.add_argument("--cnr-alpha", type=float, default=0.25, help="(b): --cnr-alpha")
     ap.add_argument("--clifford-replicas", type=int, default=0, help="(b), (c): --clifford-replicas")
