@@ -199,7 +199,7 @@ def inputs(tmp_path):
     (folder / "bad.yaml").write_text("a: [1, 2\n")
     # latency tables of yolov9t's neck at medium scope: ops only (the format before depth and width), and one
     # of the elastic format with a single block
-    ops = {f"m{i}": {op: 1.0 for op in ("3x3_relu", "3x3_silu", "5x5_relu", "5x5_silu")} for i in (12, 15, 18, 21)}
+    ops = {f"m{i}": dict.fromkeys(("3x3_relu", "3x3_silu", "5x5_relu", "5x5_silu"), 1.0) for i in (12, 15, 18, 21)}
     for name, entries in (("ops.json", ops), ("part.json", {"m12": {"3x3_relu/d1/w50": 1.0}})):
         (folder / name).write_text(json.dumps({"model": "yolov9t", "imgsz": 160, "timing": {}, "entries": entries}))
     return folder
