@@ -1,6 +1,8 @@
 """Every command's bad input: exit status 2, one line on stderr naming the mistake, no traceback, and no file
 left behind (the run directory is not made, and nothing beside the inputs appears)."""
 
+import json
+
 import pytest
 
 from hybrid_nas.cli import main
@@ -151,7 +153,8 @@ CASES = {
         (["--model", "yolov8n"], "unknown model 'yolov8n'"),
         (["--latency", "measure", "--workers", "2"], "use --workers 1"),
         (["--depths", "0,1", "--latency", "measure"], "--depths must list positive integers, got [0, 1]"),
-        (["--depths", "1,2"], "latency tables hold ops only, not depths or widths"),
+        (["--latency", "file:IN/ops.json"], "latency table holds ops only, and this search also chooses depth"),
+        (["--latency", "file:IN/part.json"], "latency table lacks ['m12=3x3_relu/d1/w75', 'm12=3x3_relu/d1/w100'"),
         (["--widths", "50,100", "--compound", "--latency", "measure"], "--compound ties each depth to one width"),
     ],
     "latency-table": [
@@ -162,6 +165,7 @@ CASES = {
         (["--from-tables", "IN/missing.json"], "latency table IN/missing.json not found"),
         (["--from-tables", "IN/bad.yaml"], "is not a hybrid-nas latency table"),
         (["--from-tables", ","], "--from-tables names no table"),
+        (["--from-tables", "IN/ops.json"], "latency table holds ops only, and this search also chooses depth"),
     ],
     "hpo quantum": [
         (["--trials", "0"], "--trials must be at least 1"),
@@ -193,6 +197,11 @@ def inputs(tmp_path):
     for name, text in CSVS.items():
         (folder / name).write_text(text)
     (folder / "bad.yaml").write_text("a: [1, 2\n")
+    # latency tables of yolov9t's neck at medium scope: ops only (the format before depth and width), and one
+    # of the elastic format with a single block
+    ops = {f"m{i}": dict.fromkeys(("3x3_relu", "3x3_silu", "5x5_relu", "5x5_silu"), 1.0) for i in (12, 15, 18, 21)}
+    for name, entries in (("ops.json", ops), ("part.json", {"m12": {"3x3_relu/d1/w50": 1.0}})):
+        (folder / name).write_text(json.dumps({"model": "yolov9t", "imgsz": 160, "timing": {}, "entries": entries}))
     return folder
 
 

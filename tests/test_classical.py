@@ -66,9 +66,9 @@ def test_scope_and_stage_op_sets_are_the_seeds():
         5: ops_of(ALL_KERNELS, ALL_ACTS),
     }
     for name, expected_scope in scopes.items():
-        assert set(scope_opset(name).ops()) == expected_scope
+        assert set(scope_opset(name, 3).ops()) == expected_scope
         for s, expected_stage in stage.items():
-            assert set((scope_opset(name) & stage_opset(s)).ops()) == expected_scope & expected_stage
+            assert set((scope_opset(name, 3) & stage_opset(s, 3)).ops()) == expected_scope & expected_stage
 
 
 def test_positions_and_stages_of_the_yolov9_models():
@@ -197,6 +197,43 @@ def test_built_latency_table_covers_the_space():
     assert all(v > 0 for e in table.entries.values() for v in e.values()) and len(pairs) == 3
     assert math.isfinite(table.slope) and all(s > 0 and m > 0 for s, m in pairs)
     # how kernels and whole networks order by time is a measurement (benchmarks/classical_latency.py), not a test
+
+
+def test_an_elastic_table_covers_every_op_depth_and_width_and_predicts_from_their_entries():
+    from hybrid_nas.classical.run import covering
+
+    space = NeckSpace("yolov9t", "small", depths=[1, 2], widths=[50, 75, 100])  # small: depth 1, widths 50, 75
+    table, pairs = build_table(space, imgsz=64, timing=Timing(repeats=3, warmup=1), calibration=2)
+    expected = {f"{op}/d1/w{w}" for op in ("3x3_relu", "3x3_silu") for w in (50, 75)}
+    assert {k: set(v) for k, v in table.entries.items()} == {f"m{i}": expected for i in (12, 15, 18, 21)}
+    assert covering(table, space) is table and len(pairs) == 2
+    # predict sums the entry of each block's own op, depth and width: distinct digits per entry and position
+    digit = {key: 2**j for j, key in enumerate(sorted(expected))}  # relu/w50 1, relu/w75 2, silu/w50 4, silu/w75 8
+    table.entries = {f"m{i}": {k: float(10**p * digit[k]) for k in expected} for p, i in enumerate((12, 15, 18, 21))}
+    arch = Architecture(
+        {f"m{i}": op for i, op in zip((12, 15, 18, 21), ("3x3_relu", "3x3_relu", "3x3_silu", "3x3_silu"))}
+        | {f"m{i}_depth": 1 for i in (12, 15, 18, 21)}
+        | {"m12_width": 50, "m15_width": 75, "m18_width": 50, "m21_width": 75}
+    )
+    keys = space.block_keys(space.validate(arch))
+    assert keys == {
+        "m12": "3x3_relu/d1/w50",
+        "m15": "3x3_relu/d1/w75",
+        "m18": "3x3_silu/d1/w50",
+        "m21": "3x3_silu/d1/w75",
+    }
+    assert table.predict(keys, corrected=False) == 1 + 20 + 400 + 8000
+    # a space that does not search the width keys it as the stock 100 %, which this table lacks
+    deeper = NeckSpace("yolov9t", "full", depths=[1, 2])
+    assert deeper.block_keys(deeper.extreme(largest=True))["m12"] == "7x7_relu/d2/w100"
+    with pytest.raises(ConfigError, match=r"latency table lacks \['m12=3x3_relu/d1/w100'.*--depths 1,2`$"):
+        covering(table, NeckSpace("yolov9t", "small", depths=[1, 2]))
+    # a table of the format before depth and width (ops only) is refused for an elastic space, and serves an op-only one
+    ops_only = LatencyTable("yolov9t", 64, {}, {f"m{i}": {"3x3_relu": 1.0, "3x3_silu": 1.0} for i in (12, 15, 18, 21)})
+    assert covering(ops_only, NeckSpace("yolov9t", "small")) is ops_only
+    with pytest.raises(ConfigError, match="holds ops only, and this search also chooses depth or width") as e:
+        covering(ops_only, space)
+    assert "\n" not in str(e.value) and "--depths none --widths none" in str(e.value)
 
 
 def test_latency_is_timed_on_its_device_and_the_table_uses_the_data_sets_class_count(tmp_path):

@@ -137,14 +137,21 @@ def test_scopes_cap_the_searched_depths_and_widths():
         return space["m12_depth"].options, widths[0] if widths else None
 
     assert options("small", **ELASTIC) == ((1,), (50, 75))  # small: max_depth 1, max_width 75
-    assert options("medium", **ELASTIC) == ((1, 2), (50, 75, 100))
-    assert options("full", **ELASTIC) == ((1, 2, 3), (50, 75, 100))
+    assert options("medium", **ELASTIC) == ((1, 2, 3), (50, 75, 100))  # medium: the stock block's 3 repeats
+    assert options("medium", depths=[1, 2, 3, 4], widths=[50, 100, 150]) == ((1, 2, 3), (50, 100))
+    assert options("full", depths=[1, 2, 3, 4], widths=[50, 100, 150]) == ((1, 2, 3, 4), (50, 100, 150))
     assert options("small,full", **ELASTIC) == ((1, 2, 3), (50, 75, 100))  # a union's cap is the loosest
-    assert options("medium", **ELASTIC, compound=True) == ((1, 2), None)  # (3, 100) lies past medium's depth cap
+    assert options("medium", depths=[1, 2, 4], widths=[50, 75, 100], compound=True) == (
+        (1, 2),
+        None,
+    )  # (4, 100): past stock
     assert options("small", **ELASTIC, compound=True) == ((1,), None)
-    space = NeckSpace("yolov9t", "medium", **ELASTIC, compound=True)
+    space = NeckSpace("yolov9t", "medium", depths=[1, 2, 4], widths=[50, 75, 100], compound=True)
     path = space.path(space.extreme(largest=True))[15]  # m15 stock: c3 64, c4 32; depth 2 pairs with 75 %
     assert path.depth == 2 and path.hidden == (48, 24)
+    # the cap is the stock block's own depth: yolov9c's blocks repeat once, so medium keeps them at one
+    assert NeckSpace("yolov9c", "medium", **ELASTIC)["m15_depth"].options == (1,)
+    assert NeckSpace("yolov9c", "full", **ELASTIC)["m15_depth"].options == (1, 2, 3)
     with pytest.raises(SpaceError, match="scope removed them all"):
         NeckSpace("yolov9t", "small", depths=[2, 3])
     assert [d.name for d in NeckSpace("yolov9t", "small").decisions] == ["m12", "m15", "m18", "m21"]
@@ -159,16 +166,20 @@ def test_bad_elastic_settings_are_one_line_errors(monkeypatch):
         (dict(depths="1.5"), "depths must be a list of integers"),
         (dict(widths="50,50"), "--widths lists an option twice"),
         (dict(depths="1,2", compound=True), "--compound ties each depth to one width"),
-        (dict(depths="1,2", widths="50"), "latency tables hold ops only"),  # the mobile profile's table
     ):
         with pytest.raises(ConfigError, match=needle):
             ClassicalSettings.resolve(**given)
-    s = ClassicalSettings.resolve(depths="1, 2", widths=[50, "75"], latency="measure")
-    assert s.depths == [1, 2] and s.widths == [50, 75]
+    s = ClassicalSettings.resolve(depths="1, 2", widths=[50, "75"])  # with the mobile profile's table
+    assert s.depths == [1, 2] and s.widths == [50, 75] and s.profile_values()["latency"] == "table"
+    op_only = ClassicalSettings.resolve(depths="none", widths="None")  # the defaults search depth and width too
+    assert op_only.depths is None and op_only.widths is None and ClassicalSettings.resolve().depths == [1, 2, 3]
     config = space_mod.scopes_config()
     config["scopes"]["odd"] = {"kernels": [3], "activations": ["relu"], "max_depth": 0}
     monkeypatch.setattr(space_mod, "scopes_config", lambda: config)
     with pytest.raises(ConfigError, match="max_depth must be a positive integer"):
+        NeckSpace("yolov9t", "odd")
+    config["scopes"]["odd"]["max_depth"] = "stocky"
+    with pytest.raises(ConfigError, match="max_depth must be a positive integer or null or stock, got 'stocky'"):
         NeckSpace("yolov9t", "odd")
 
 
@@ -250,14 +261,20 @@ def test_an_elastic_search_exports_its_chosen_depths_and_widths(tmp_path, capsys
 
     monkeypatch.setenv("HYBRID_NAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    args = ["classical", "--scope", "medium", "--depths", "1,2,3", "--widths", "50,100", "--latency", "measure"]
+    args = ["classical", "--scope", "medium", "--depths", "1,2,3,4", "--widths", "50,100"]  # the run's own table
     args += ["--sampling", "progressive", "--supernet-epochs", "4", "--imgsz", "64", "--n-images", "12"]
     args += ["--batch", "4", "--calibration-images", "4", "--budget", "3", "--out", "e", "--no-progress"]
     assert main(args) == 0
     doc = json.loads((tmp_path / "e" / "best.json").read_text())
     arch = doc["best"]["architecture"]
-    assert {arch[f"m{i}_depth"] for i in (12, 15, 18, 21)} <= {1, 2}  # medium caps the depth at 2
-    space = NeckSpace("yolov9t", "medium", depths=[1, 2, 3], widths=[50, 100])
+    assert {arch[f"m{i}_depth"] for i in (12, 15, 18, 21)} <= {1, 2, 3}  # medium caps it at the stock's 3
+    space = NeckSpace("yolov9t", "medium", depths=[1, 2, 3, 4], widths=[50, 100])
+    table = json.loads((tmp_path / "e" / "latency_table.json").read_text())
+    assert len(table["entries"]["m12"]) == 4 * 3 * 2  # (op, depth, width) of medium
+    assert doc["best"]["metrics"]["latency_ms"] == pytest.approx(
+        table["intercept"]
+        + table["slope"] * sum(table["entries"][k][v] for k, v in space.block_keys(Architecture(arch)).items())
+    )
     model = YOLO(str(tmp_path / "e" / "best.pt"))
     assert {i: b.choice() for i, b in network.blocks(model.model).items()} == space.path(Architecture(arch))
     assert "depths and widths are in best.yaml" in doc["tango_note"]

@@ -279,6 +279,10 @@ def test_classical_searches_two_scopes_from_one_supernet(tmp_path, capsys, monke
         "classical",
         "--scopes",
         "small,medium",
+        "--depths",  # the ops alone (the defaults also search depth and width): TANGO's form holds them all
+        "none",
+        "--widths",
+        "none",
         "--supernet-epochs",
         "1",
         "--imgsz",

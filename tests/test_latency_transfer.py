@@ -193,6 +193,24 @@ def test_a_table_transferred_from_another_device_stays_a_table(tmp_path):
     assert LatencyTable.load(path).predict(archs[9]) == pytest.approx(table.predict(archs[9]))
 
 
+def test_a_table_of_ops_depths_and_widths_transfers_entry_by_entry():
+    from hybrid_nas.classical.latency import LatencyTable, transfer_table
+    from hybrid_nas.classical.space import NeckSpace
+
+    space = NeckSpace("yolov9t", "medium", depths=[1, 2, 3], widths=[50, 75, 100])
+    rng = np.random.default_rng(0)
+    entries = {
+        f"m{i}": {key: float(rng.uniform(0.2, 2.0)) for key in options} for i, options in space.block_options().items()
+    }
+    known = LatencyTable("yolov9t", 160, {}, entries, intercept=10.0, slope=1.2)
+    archs = [space.sample(rng) for _ in range(30)]
+    truth = [2.0 + 1.5 * known.predict(space.block_keys(a)) for a in archs]
+    table, fit = transfer_table(space, [known], archs[:10], truth[:10], known)
+    assert {k: set(v) for k, v in table.entries.items()} == {k: set(v) for k, v in entries.items()}
+    errors = [abs(table.predict(space.block_keys(a)) / t - 1) for a, t in zip(archs[10:], truth[10:])]
+    assert max(errors) < 0.02 and fit["weights"][0] == pytest.approx(1.5, rel=0.05)
+
+
 def test_latency_table_from_tables_refuses_a_missing_or_mismatched_table(tmp_path, capsys):
     from hybrid_nas.classical.latency import LatencyTable
 

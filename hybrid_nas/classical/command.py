@@ -102,11 +102,6 @@ class ClassicalSettings(StudyFields, Settings):
         from hybrid_nas.classical.space import check_elastic
 
         check_elastic(self.depths, self.widths, self.compound)
-        if (self.depths or self.widths) and self.profile_values()["latency"] != "measure":
-            raise ConfigError(
-                "--depths/--widths: latency tables hold ops only, not depths or widths; time each candidate "
-                "with --latency measure"
-            )
         if self.profile_values()["latency"] == "measure" and (self.workers > 1 or self.dask_scheduler):
             raise ConfigError(
                 "--latency measure times candidates on cores that parallel trials share, which skews "
@@ -330,6 +325,13 @@ class LatencyTableSettings(Settings):
     model: str = setting("detector", choices=("yolov9t", "yolov9s", "yolov9m", "yolov9c"))
     scope: str = setting("small | medium | large | full, or several comma-separated")
     positions: str = setting("neck | all", choices=("neck", "all"))
+    depths: list[int] | None = setting(
+        "RepCSP repeats of the blocks measured, e.g. 1,2,3, as `classical --depths` (null: the stock block's)"
+    )
+    widths: list[int] | None = setting(
+        "hidden channels of the blocks measured, in percent of the stock's, as `classical --widths` (null: 100)"
+    )
+    compound: bool = setting("each depth with one width, as `classical --compound`")
     imgsz: int = setting("image size")
     device: str = setting("cpu (with --threads) | cuda | cuda:N")
     threads: int = setting("CPU threads")
@@ -351,6 +353,9 @@ class LatencyTableSettings(Settings):
         at_least(self, 1, "threads")
         at_least(self, 2, "calibration")  # the whole-network correction is a line: two subnets at least
         resolve_device(self.device)
+        from hybrid_nas.classical.space import check_elastic
+
+        check_elastic(self.depths, self.widths, self.compound)
         if self.from_tables is not None:
             at_least(self, 3, "measurements")  # the fit's leave-one-out choice needs a few points
             at_least(self, 0, "holdout")
@@ -395,7 +400,13 @@ class LatencyTableJob(Job[LatencyTableResult]):
         from hybrid_nas.classical.space import NeckSpace
 
         super().__init__(settings, command)
-        self.space = NeckSpace(settings.model, settings.scope, settings.positions)
+        s = settings
+        self.space = NeckSpace(s.model, s.scope, s.positions, depths=s.depths, widths=s.widths, compound=s.compound)
+        if s.from_tables is not None:
+            from hybrid_nas.classical.run import covering
+
+            for t in s.known_tables():  # each must hold every block this space offers, before any measurement
+                covering(t, self.space)
 
     def execute(self, out: str | Path | None, *, resume: bool = False, progress: bool = True) -> LatencyTableResult:
         from hybrid_nas.classical.latency import Timing, build_table
@@ -413,10 +424,10 @@ class LatencyTableJob(Job[LatencyTableResult]):
         if s.from_tables is not None:
             table, doc = self._transfer(timing)
             table.save(path)
-            return LatencyTableResult(path, table, s.measurements, len(self.space.decisions), doc)
+            return LatencyTableResult(path, table, s.measurements, len(self.space.layers), doc)
         table, pairs = build_table(self.space, s.imgsz, timing, s.calibration, s.seed)
         table.save(path)
-        return LatencyTableResult(path, table, len(pairs), len(self.space.decisions))
+        return LatencyTableResult(path, table, len(pairs), len(self.space.layers))
 
     def _transfer(self, timing) -> tuple[LatencyTable, dict]:
         """This device's table from --measurements whole subnets and the --from-tables tables; its error
@@ -437,7 +448,8 @@ class LatencyTableJob(Job[LatencyTableResult]):
         n = s.measurements
         table, doc = transfer_table(self.space, known, archs[:n], measured[:n], template)
         if s.holdout:
-            err = np.array([table.predict(a) / m - 1.0 for a, m in zip(archs[n:], measured[n:])])
+            keys = [self.space.block_keys(a) for a in archs[n:]]
+            err = np.array([table.predict(k) / m - 1.0 for k, m in zip(keys, measured[n:])])
             doc |= {"holdout": s.holdout, "within_10pct": float(np.mean(np.abs(err) <= 0.10))}
             doc |= {"mean_abs_error": float(np.mean(np.abs(err)))}
         return table, doc
@@ -455,8 +467,9 @@ class LatencyTableJob(Job[LatencyTableResult]):
                 f"table fitted from {result.pairs} whole subnets measured here and {len(h['weights'])} other "
                 f"devices' tables (leave-one-out RMSE {h['loo_rmse_ms']:.2f} ms){error}; wrote {result.path}"
             )
+        blocks = sum(len(e) for e in result.table.entries.values())
         return (
-            f"{result.positions} positions x ops measured, correction fitted to {result.pairs} subnets: "
+            f"{blocks} blocks measured at {result.positions} positions, correction fitted to {result.pairs} subnets: "
             f"latency = {result.table.intercept:.2f} ms + {result.table.slope:.3f} x block sum; "
             f"wrote {result.path}"
         )
@@ -480,7 +493,7 @@ register_space(SpaceKind("yolo", rebuild_space))
 register(
     Command(
         ("classical",),
-        "one-shot, target-adaptive op search over a YOLOv9 neck (ultralytics)",
+        "one-shot, target-adaptive op, depth and width search over a YOLOv9 neck (ultralytics)",
         ClassicalSettings,
         classical_job,
     )

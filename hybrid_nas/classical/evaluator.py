@@ -110,7 +110,7 @@ class SupernetEvaluator(Evaluator):
         metrics["params"] = sum(p.numel() for p in sub.parameters())
         if self.latency == "table":
             assert self.table is not None  # __init__ refuses a table source without one
-            metrics["latency_ms"] = self.table.predict(arch)
+            metrics["latency_ms"] = self.table.predict(self.space.block_keys(arch))
         else:
             metrics["latency_ms"] = measure_ms(sub, (1, 3, self.imgsz, self.imgsz), self.timing)
         return metrics

@@ -1,7 +1,9 @@
 """Latency: measured on this machine, or predicted by a lookup table with a whole-network correction.
 
 Measurement: a fused copy of the network, batch 1, fixed thread count, warm-up runs, then the median (or
-minimum) of repeated runs. The table holds, per (position, op), the latency of that block alone at its input shape;
+minimum) of repeated runs. The table holds, per position and block the space offers there (its op, and in a
+space of elastic depth or width its repeats and hidden channels: keys ``<op>/d<repeats>/w<percent>``, from
+``NeckSpace.block_keys``), the latency of that block alone at its input shape;
 the blocks' sum misses everything the whole network adds (the rest of the layers, memory traffic between
 layers, framework overhead), so a prediction is ``intercept + slope * sum`` with both fitted by least
 squares to whole-network measurements of random subnets. A table is JSON, so one measured on another
@@ -14,15 +16,16 @@ import copy
 import json
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 
 from hybrid_nas.classical.block import SearchableELAN
+from hybrid_nas.classical.ops import BlockChoice
 from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.devices import describe, resolve_device, synchronize
 from hybrid_nas.engine.errors import ConfigError, DataError, unknown
@@ -128,12 +131,16 @@ def block_inputs(model, imgsz: int) -> dict[int, tuple[int, ...]]:
     return shapes
 
 
-def _fused_block(block: SearchableELAN, op: str) -> SearchableELAN:
+def _fused_block(block: SearchableELAN, choice: BlockChoice) -> SearchableELAN:
+    """The plain block of ``choice`` (its op, repeats and hidden channels, as a subnet builds it) at
+    ``block``'s input and output channels, BN folded as ultralytics' fuse() folds it."""
     from ultralytics.utils.torch_utils import fuse_conv_and_bn
 
     from hybrid_nas.classical.block import ElasticConv
 
-    alone = block.with_ops((op,)).eval()
+    c1, c2, c3, c4, n = block.channels
+    hidden = choice.hidden or (c3, c4)
+    alone = SearchableELAN(c1, c2, *hidden, choice.depth or n, ops=(choice.op,)).eval()
     for m in alone.modules():
         if isinstance(m, ElasticConv):
             m.conv = fuse_conv_and_bn(m.conv, m.bn)
@@ -144,7 +151,9 @@ def _fused_block(block: SearchableELAN, op: str) -> SearchableELAN:
 
 @dataclass
 class LatencyTable:
-    """Per-position, per-op block latencies (ms) and the whole-network correction fitted to measurements."""
+    """Per-position block latencies (ms; position -> block key -> ms) and the whole-network correction
+    fitted to measurements. ``predict`` takes the block keys of an architecture (``NeckSpace.block_keys``;
+    an op-only architecture is its own keys)."""
 
     model: str
     imgsz: int
@@ -154,16 +163,16 @@ class LatencyTable:
     slope: float = 1.0
     device: str = field(default_factory=lambda: f"{platform.machine()} {platform.processor() or ''}".strip())
 
-    def block_sum(self, arch: Architecture) -> float:
+    def block_sum(self, keys: Mapping[str, str]) -> float:
         try:
-            return sum(self.entries[name][op] for name, op in arch.items())
+            return sum(self.entries[name][key] for name, key in keys.items())
         except KeyError as e:
             raise ConfigError(
                 f"latency table has no entry for {e.args[0]!r}; build it for this space's model and scope"
             ) from None
 
-    def predict(self, arch: Architecture, corrected: bool = True) -> float:
-        s = self.block_sum(arch)
+    def predict(self, keys: Mapping[str, str], corrected: bool = True) -> float:
+        s = self.block_sum(keys)
         return self.intercept + self.slope * s if corrected else s
 
     def fit(self, sums: Sequence[float], measured: Sequence[float]) -> None:
@@ -197,24 +206,24 @@ def build_table(
     supernet=None,
     nc: int = 10,
 ) -> tuple[LatencyTable, list[tuple[float, float]]]:
-    """Measure every (position, op) block alone, then ``calibration`` random whole subnets to fit the
-    correction. Returns the table and the calibration pairs (block sum, measured ms)."""
+    """Measure every block the space offers at every position alone (``NeckSpace.block_options``), then
+    ``calibration`` random whole subnets to fit the correction. Returns the table and the calibration pairs
+    (block sum, measured ms)."""
     from hybrid_nas.classical import network
 
     model = supernet if supernet is not None else network.build(space.supernet_yaml(nc=nc))
     shapes = block_inputs(model, imgsz)
     found = network.blocks(model)
-    entries: dict[str, dict[str, float]] = {}
-    for i in space.layers:
-        d = space[f"m{i}"]
-        ops = cast("tuple[str, ...]", d.options)
-        entries[d.name] = {op: measure_ms(_fused_block(found[i], op), shapes[i], timing) for op in ops}
+    entries = {
+        f"m{i}": {key: measure_ms(_fused_block(found[i], c), shapes[i], timing) for key, c in options.items()}
+        for i, options in space.block_options().items()
+    }
     table = LatencyTable(space.model, imgsz, asdict(timing), entries, device=describe(resolve_device(timing.device)))
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(calibration):
         arch = space.sample(rng)
-        pairs.append((table.block_sum(arch), measure_subnet(space, arch, imgsz, timing, nc)))
+        pairs.append((table.block_sum(space.block_keys(arch)), measure_subnet(space, arch, imgsz, timing, nc)))
     table.fit(*zip(*pairs))
     return table, pairs
 
@@ -240,7 +249,8 @@ def transfer_table(
     the subnets' one-hot decisions and the known tables' predictions. Both are additive over the blocks, so
     the fit is a table again: per (position, op) entry plus an intercept, slope 1. ``template`` gives the
     model, image size and timing; ``groups`` restricts the feature groups (default: both, or the one-hot
-    alone without known tables). Returns the table and what the fit chose."""
+    alone without known tables). Returns the table and what the fit chose. In an elastic space the one-hot
+    columns are per decision (op, depth, width), so a block's entry is the sum of its decisions' weights."""
     from hybrid_nas.engine.latency_transfer import LatencyPredictor
 
     columns = [(d.name, op) for d in space.decisions for op in d.options]
@@ -252,16 +262,19 @@ def transfer_table(
         groups = ("encoding", "devices") if known else ("encoding",)
     features = {"encoding": np.array([one_hot(a) for a in archs])}
     if "devices" in groups:
-        features["devices"] = np.array([[t.predict(a) for t in known] for a in archs])
+        features["devices"] = np.array([[t.predict(space.block_keys(a)) for t in known] for a in archs])
     model = LatencyPredictor(groups).fit(features, np.asarray(measured, float))
     bias, weights = model.coefficients()
-    entries: dict[str, dict[str, float]] = {d.name: {} for d in space.decisions}
     v = weights.get("devices", np.zeros(0))
-    u = weights.get("encoding", np.zeros(len(columns)))
-    for k, (name, op) in enumerate(columns):
-        entries[name][str(op)] = float(u[k]) + sum(
-            float(vd) * t.slope * t.entries[name][str(op)] for vd, t in zip(v, known)
-        )
+    u = dict(zip(columns, weights.get("encoding", np.zeros(len(columns))).tolist()))
+    entries: dict[str, dict[str, float]] = {}
+    for i in space.layers:
+        name = f"m{i}"
+        entries[name] = {
+            key: sum(u[c] for c in partial.items())
+            + sum(float(vd) * t.slope * t.entries[name][key] for vd, t in zip(v, known))
+            for key, partial in space.block_decisions(i).items()
+        }
     intercept = bias + sum(float(vd) * t.intercept for vd, t in zip(v, known))
     table = LatencyTable(template.model, template.imgsz, template.timing, entries, intercept, 1.0, template.device)
     assert model.fit_ is not None

@@ -63,12 +63,7 @@ def run_table(space: NeckSpace, s, run_dir: Path, nc: int) -> LatencyTable:
     """The run's own table (``--latency table``): measured here, once per run directory."""
     path = run_dir / "latency_table.json"
     table = LatencyTable.load(path) if path.is_file() else None
-    if (
-        table is None
-        or table.imgsz != s.imgsz
-        or table.timing != asdict(timing(s))
-        or any(d.name not in table.entries for d in space.decisions)
-    ):
+    if table is None or table.imgsz != s.imgsz or table.timing != asdict(timing(s)) or missing(table, space):
         table, _ = build_table(space, s.imgsz, timing(s), seed=s.seed, nc=nc)
         table.save(path)
     return covering(table, space)
@@ -84,15 +79,32 @@ def table_from_file(space: NeckSpace, source: str) -> LatencyTable | None:
     return covering(LatencyTable.load(source[5:]), space) if source != "table" else None
 
 
+def missing(table: LatencyTable, space: NeckSpace) -> list[str]:
+    """The blocks ``space`` offers that ``table`` has no entry for, as ``m<i>=<key>``."""
+    return [
+        f"m{i}={key}"
+        for i, options in space.block_options().items()
+        for key in options
+        if key not in table.entries.get(f"m{i}", {})
+    ]
+
+
 def covering(table: LatencyTable, space: NeckSpace) -> LatencyTable:
-    """``table``, if it has an entry for every option of ``space``."""
-    missing = [f"{d.name}={o}" for d in space.decisions for o in d.options if o not in table.entries.get(d.name, {})]
-    if missing:
+    """``table``, if it has an entry for every block ``space`` offers."""
+    lacking = missing(table, space)
+    if not lacking:
+        return table
+    elastic = f" --depths {','.join(map(str, space.depths or []))}" * bool(space.depths)
+    elastic += f" --widths {','.join(map(str, space.widths or []))}" * bool(space.widths)
+    elastic += " --compound" * space.compound
+    elastic += " --positions all" * (space.positions == "all")
+    how = f"`hybrid-nas latency-table --model {space.model} --scope {space.scope}{elastic}`"
+    if space.elastic and not any("/" in key for entries in table.entries.values() for key in entries):
         raise ConfigError(
-            f"latency table lacks {missing[:4]}{' ...' if len(missing) > 4 else ''}: measure it for "
-            f"model {space.model} with scope {space.scope}"
+            "latency table holds ops only, and this search also chooses depth or width: measure one with "
+            f"{how}, or search ops alone with --depths none --widths none"
         )
-    return table
+    raise ConfigError(f"latency table lacks {lacking[:4]}{' ...' if len(lacking) > 4 else ''}: measure it with {how}")
 
 
 def timing(s) -> Timing:

@@ -5,9 +5,11 @@ hidden channels); options restricted by the target's scope and the block's stage
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,7 +36,8 @@ def _looser(a: int | None, b: int | None) -> int | None:
 @dataclass(frozen=True)
 class OpSet:
     """What a scope or stage allows a block: kernels, activations, and caps on its searched depth (RepCSP
-    repeats) and width (percent of the stock hidden channels); a cap of None is no cap."""
+    repeats) and width (percent of the stock hidden channels); a cap of None is no cap. A depth cap of
+    ``stock`` in the YAML is the block's own repeats (``stock_depth`` when read)."""
 
     kernels: tuple[int, ...]
     activations: tuple[str, ...]
@@ -42,7 +45,7 @@ class OpSet:
     max_width: int | None = None
 
     @classmethod
-    def read(cls, where: str, entry: dict) -> OpSet:
+    def read(cls, where: str, entry: dict, stock_depth: int) -> OpSet:
         kernels, acts = tuple(entry.get("kernels") or ()), tuple(entry.get("activations") or ())
         bad = [k for k in kernels if k not in KERNELS] + [a for a in acts if a not in ACTIVATIONS]
         if bad:
@@ -51,9 +54,14 @@ class OpSet:
                 f"activations {list(ACTIVATIONS)}"
             )
         caps = {key: entry.get(key) for key in ("max_depth", "max_width")}
+        if caps["max_depth"] == "stock":
+            caps["max_depth"] = stock_depth
         for key, cap in caps.items():
             if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-                raise ConfigError(f"{where}: {key} must be a positive integer or null, got {cap!r}")
+                raise ConfigError(
+                    f"{where}: {key} must be a positive integer or null{' or stock' * (key == 'max_depth')}, "
+                    f"got {cap!r}"
+                )
         return cls(kernels, acts, **caps)
 
     def __and__(self, other: OpSet) -> OpSet:
@@ -85,19 +93,21 @@ def scopes_config() -> dict:
     return packaged("classical_scopes.yaml")
 
 
-def scope_opset(name: str) -> OpSet:
-    """The ops of a scope, or of the union of comma-separated scopes (a supernet serving several)."""
+def scope_opset(name: str, stock_depth: int) -> OpSet:
+    """What a scope, or the union of comma-separated scopes (a supernet serving several), allows a block of
+    ``stock_depth`` repeats."""
     scopes = scopes_config()["scopes"]
     for part in name.split(","):
         if part not in scopes:
             raise ConfigError(unknown("classical scope", part, scopes))
-    return functools.reduce(operator.or_, (OpSet.read(f"scope {p!r}", scopes[p]) for p in name.split(",")))
+    parts = (OpSet.read(f"scope {p!r}", scopes[p], stock_depth) for p in name.split(","))
+    return functools.reduce(operator.or_, parts)
 
 
-def stage_opset(stage: int) -> OpSet:
+def stage_opset(stage: int, stock_depth: int) -> OpSet:
     for entry in scopes_config()["stages"]:
         if entry.get("max_stage") is None or stage <= entry["max_stage"]:
-            return OpSet.read(f"stage {stage}", entry)
+            return OpSet.read(f"stage {stage}", entry, stock_depth)
     raise ConfigError(f"configs/classical_scopes.yaml: no stage entry covers stage {stage}")
 
 
@@ -170,10 +180,10 @@ class NeckSpace(SearchSpace):
         self.layers = tuple(i for i in network.elan_layers(d) if positions == "all" or i >= n_backbone)
         self.stages = {i: stage_of[i] for i in self.layers}
         self.stock = {i: tuple(network.rows(d)[i][3][1:4]) for i in self.layers}  # (c3, c4, n) of each block
-        scope_ops = scope_opset(scope)
         decisions = []
         for i in self.layers:
-            allowed = scope_ops & stage_opset(self.stages[i])
+            n = self.stock[i][2]
+            allowed = scope_opset(scope, n) & stage_opset(self.stages[i], n)
             decisions.append(Decision(f"m{i}", OP_SETS[ops] or allowed.ops()))
             if compound:
                 assert depths is not None and widths is not None  # check_elastic
@@ -200,20 +210,50 @@ class NeckSpace(SearchSpace):
         """Layer index -> op."""
         return {i: arch[f"m{i}"] for i in self.layers}
 
-    def _width(self, arch: Architecture, i: int) -> int | None:
+    def _width(self, arch: Mapping[str, Any], i: int) -> int | None:
         if self.compound:
             assert self.depths is not None and self.widths is not None
             return self.widths[self.depths.index(arch[f"m{i}_depth"])]
         return arch.get(f"m{i}_width")
 
+    def _choice(self, arch: Mapping[str, Any], i: int) -> BlockChoice:
+        c3, c4, _ = self.stock[i]
+        width = self._width(arch, i)
+        hidden = (hidden_channels(c3, width), hidden_channels(c4, width)) if width is not None else None
+        return BlockChoice(arch[f"m{i}"], arch.get(f"m{i}_depth"), hidden)
+
     def path(self, arch: Architecture) -> dict[int, BlockChoice]:
         """Layer index -> what the block computes: op, depth and hidden channels (None: the stock block's)."""
-        out = {}
+        return {i: self._choice(arch, i) for i in self.layers}
+
+    def _block_key(self, arch: Mapping[str, Any], i: int) -> str:
+        if not self.elastic:
+            return arch[f"m{i}"]
+        depth, width = arch.get(f"m{i}_depth"), self._width(arch, i)
+        return f"{arch[f'm{i}']}/d{depth or self.stock[i][2]}/w{width or 100}"
+
+    def block_keys(self, arch: Architecture) -> dict[str, str]:
+        """Decision ``m<i>`` -> the latency table's key of that block in ``arch``: the op in an op-only space,
+        else ``<op>/d<repeats>/w<percent of the stock width>`` with the stock's depth or width where the
+        space does not search it (so a table of more depths and widths covers this space too)."""
+        return {f"m{i}": self._block_key(arch, i) for i in self.layers}
+
+    def block_decisions(self, i: int) -> dict[str, dict]:
+        """Every block the space offers at layer ``i``: its latency table key -> its decisions' options."""
+        names = [d.name for d in self.decisions if d.name.split("_")[0] == f"m{i}"]
+        combos = (dict(zip(names, combo)) for combo in itertools.product(*(self[n].options for n in names)))
+        return {self._block_key(c, i): c for c in combos}
+
+    def block_options(self) -> dict[int, dict[str, BlockChoice]]:
+        """Layer index -> every block the space offers there, by its latency table key, with its depth and
+        hidden channels filled in (the stock's where not searched)."""
+        out: dict[int, dict[str, BlockChoice]] = {}
         for i in self.layers:
-            c3, c4, _ = self.stock[i]
-            width = self._width(arch, i)
-            hidden = (hidden_channels(c3, width), hidden_channels(c4, width)) if width is not None else None
-            out[i] = BlockChoice(arch[f"m{i}"], arch.get(f"m{i}_depth"), hidden)
+            c3, c4, n = self.stock[i]
+            out[i] = {}
+            for key, partial in self.block_decisions(i).items():
+                choice = self._choice(partial, i)
+                out[i][key] = BlockChoice(choice.op, choice.depth or n, choice.hidden or (c3, c4))
         return out
 
     def supernet_yaml(self, nc: int | None = None) -> dict:
