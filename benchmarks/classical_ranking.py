@@ -51,8 +51,9 @@ def ground_truth(path: Path) -> dict[str, dict]:
 
 
 def space_of(config: dict) -> NeckSpace:
-    return NeckSpace(config["model"], config["scope"], config["positions"], depths=config["depths"],
-                     widths=config["widths"])
+    return NeckSpace(
+        config["model"], config["scope"], config["positions"], depths=config["depths"], widths=config["widths"]
+    )
 
 
 def main() -> None:
@@ -100,8 +101,9 @@ def main() -> None:
     for recipe in args.recipes.split(","):
         weights = out / recipe / "supernet.pt"
         if not weights.is_file():
-            trained = sn.train_supernet(space, data, out / recipe, args.supernet_epochs, imgsz, seed=args.seed,
-                                        sampling=recipe)
+            trained = sn.train_supernet(
+                space, data, out / recipe, args.supernet_epochs, imgsz, seed=args.seed, sampling=recipe
+            )
             shutil.copy(trained.weights, weights)
             save({"supernet": recipe, "epochs": args.supernet_epochs, "seconds": trained.seconds})
         supernet = sn.load_supernet(weights)
@@ -120,8 +122,9 @@ def main() -> None:
                 sn.recalibrate_bn(sub, cal)
                 where.mkdir(parents=True, exist_ok=True)
                 export(sub, arch, space, where, {"data": str(data), "imgsz": imgsz, "task": "detect"})
-                s = SimpleNamespace(finetune_epochs=args.finetune_epochs, imgsz=imgsz, batch=16, device="cpu",
-                                    seed=args.seed)
+                s = SimpleNamespace(
+                    finetune_epochs=args.finetune_epochs, imgsz=imgsz, batch=16, device="cpu", seed=args.seed
+                )
                 m = finetune(where / "best.pt", data, s, where, warmup_epochs=0, val=False)["map50"]
                 save({"subnet": name, "scorer": f"{recipe}+ft", "map50": m, "seconds": time.perf_counter() - start})
                 print(f"{recipe} {n}: fine-tuned {m:.3f}", flush=True)
@@ -153,13 +156,17 @@ def report(truth: dict[str, dict], rows: list[dict]) -> None:
             print(f"| {name} | {len(common)} | - | - | {np.median(seconds[name]):.2f} |")
             continue
         a = agreement([by[k] for k in common], [mean[k] for k in common])
-        print(f"| {name} | {a['n']} | {a['tau']:+.2f} ({a['p_tau']:.2f}) | {a['spearman']:+.2f} ({a['p_spearman']:.2f}) "
-              f"| {np.median(seconds[name]):.2f} |")
+        print(
+            f"| {name} | {a['n']} | {a['tau']:+.2f} ({a['p_tau']:.2f}) | {a['spearman']:+.2f} ({a['p_spearman']:.2f}) "
+            f"| {np.median(seconds[name]):.2f} |"
+        )
     both = [t["seeds"] for t in truth.values() if 0 in t["seeds"] and 1 in t["seeds"]]
     if len(both) >= 3:
         a = agreement([s[0] for s in both], [s[1] for s in both])
-        print(f"| stand-alone seed 0 vs seed 1 | {a['n']} | {a['tau']:+.2f} ({a['p_tau']:.2f}) | "
-              f"{a['spearman']:+.2f} ({a['p_spearman']:.2f}) | |")
+        print(
+            f"| stand-alone seed 0 vs seed 1 | {a['n']} | {a['tau']:+.2f} ({a['p_tau']:.2f}) | "
+            f"{a['spearman']:+.2f} ({a['p_spearman']:.2f}) | |"
+        )
     for recipe, r in supernets.items():
         print(f"supernet {recipe}: {r['epochs']} epochs in {r['seconds']:.0f} s")
 

@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,7 +78,8 @@ def proxy_batch(data: Path, imgsz: int, n_images: int = 16, seed: int = 0) -> di
     with quiet():
         info = check_det_dataset(str(data), autodownload=False)
         cfg = get_cfg(overrides=dict(imgsz=imgsz, batch=n_images, data=str(data), fraction=1.0))
-        dataset = build_yolo_dataset(cfg, info["train"], n_images, info, mode="val")  # type: ignore[arg-type]
+        # ultralytics' own get_cfg result, though annotated otherwise; a YOLODataset, typed as torch's Dataset
+        dataset: Any = build_yolo_dataset(cfg, info["train"], n_images, info, mode="val")  # type: ignore[arg-type]
     if n_images > len(dataset):
         raise ConfigError(f"proxy batch of {n_images} images asked for, the train split holds {len(dataset)}")
     picked = np.sort(np.random.default_rng(seed).choice(len(dataset), n_images, replace=False))
@@ -86,9 +88,7 @@ def proxy_batch(data: Path, imgsz: int, n_images: int = 16, seed: int = 0) -> di
 
 def _weights(model) -> list[torch.Tensor]:
     """The trainable convolution and linear weights (the layers the proxies' papers score)."""
-    return [
-        m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad
-    ]
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad]
 
 
 def _without_bn(model) -> None:
@@ -111,8 +111,8 @@ def synflow(model, imgsz: int) -> float:
         for p in net.parameters():
             p.abs_()
     net.zero_grad()
-    out = sum(t.sum() for t in _head_outputs(net(torch.ones(1, 3, imgsz, imgsz, dtype=torch.float64))))
-    out.backward()
+    heads = _head_outputs(net(torch.ones(1, 3, imgsz, imgsz, dtype=torch.float64)))
+    torch.stack([t.sum() for t in heads]).sum().backward()
     total = sum(float((w * w.grad).detach().sum()) for w in _weights(net) if w.grad is not None)
     return math.log(total) if total > 0 else float("nan")
 
@@ -152,10 +152,10 @@ def loss_gradients(model, batch: dict) -> dict[str, float]:
     net.zero_grad()
     loss, _ = criterion(net(batch["img"].float() / 255), batch)
     loss.sum().backward()
-    weights = [w for w in _weights(net) if w.grad is not None]
+    pairs = [(w.detach(), w.grad) for w in _weights(net) if w.grad is not None]
     return {
-        "grad_norm": float(sum(w.grad.norm() for w in weights)),  # type: ignore[union-attr]
-        "snip": float(sum((w * w.grad).abs().sum() for w in weights)),
+        "grad_norm": sum(float(g.norm()) for _, g in pairs),
+        "snip": sum(float((w * g).abs().sum()) for w, g in pairs),
     }
 
 
