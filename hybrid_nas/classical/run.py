@@ -163,8 +163,9 @@ def model_yaml_text(d: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
-    """Fine-tune an exported subnet with ultralytics' own ``train`` and validate it."""
+def finetune(weights: Path, data: Path, s, out: Path, **overrides) -> dict[str, float]:
+    """Fine-tune an exported subnet with ultralytics' own ``train`` (``overrides``: more of its arguments) and
+    validate it."""
     from ultralytics import YOLO
 
     from hybrid_nas.classical.assign import ScaleAwareTrainer
@@ -186,6 +187,7 @@ def finetune(weights: Path, data: Path, s, out: Path) -> dict[str, float]:
             seed=s.seed,
             amp=False,
             verbose=False,
+            **overrides,
         )
     tuned = sn.load_supernet(out / "finetune" / "weights" / "last.pt")
     return sn.validate(tuned, data, s.imgsz, out / "finetune" / "val", device=s.device)
