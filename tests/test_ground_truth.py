@@ -20,6 +20,7 @@ def gt(monkeypatch):
     sys.modules.pop("classical_ground_truth", None)
 
 
+@pytest.mark.slow  # builds six yolov9t subnets
 def test_spread_spans_the_space_evenly_and_repeats(gt):
     space = NeckSpace("yolov9t", "full", depths=[1, 2, 3], widths=[50, 100])
     archs = gt.spread_subnets(space, 4, seed=0, pool=6)
