@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from classical_one_shot import train_alone
+from _classical import train_alone
 from classical_positions import HEADS, head_counts
 
 from hybrid_nas.classical import supernet as sn

@@ -19,13 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.stats import kendalltau, spearmanr
+from _classical import agreement, flops, train_alone
 
 from hybrid_nas.classical import supernet as sn
-from hybrid_nas.classical.assign import ScaleAwareTrainer
 from hybrid_nas.classical.data import digits_detection
 from hybrid_nas.classical.ops import parse_op
-from hybrid_nas.classical.run import model_yaml_text
 from hybrid_nas.classical.space import NeckSpace
 from hybrid_nas.engine.space import Architecture
 
@@ -42,56 +40,6 @@ def spread_subnets(space: NeckSpace, n: int, seed: int, pool: int = 2000) -> lis
     size = [sum(parse_op(op)[0] for op in a.values()) + rng.random() for a in candidates]
     ordered = [candidates[i] for i in np.argsort(size)]
     return [ordered[int(round(q))] for q in np.linspace(0, len(ordered) - 1, n)]
-
-
-def train_alone(
-    space: NeckSpace, arch, data: Path, out: Path, epochs: int, imgsz: int, seed: int, scale_aware: bool = True
-) -> Path:
-    """Train the subnet from scratch with ultralytics (the supernet's trainer settings and, unless told
-    otherwise, its scale-aware assignment); returns its weights."""
-    from ultralytics import YOLO
-
-    d = {k: v for k, v in space.subnet_yaml(arch, nc=10).items() if k not in ("yaml_file", "scale")}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "model.yaml").write_text(model_yaml_text(d))
-    with sn.quiet():
-        YOLO(str(out / "model.yaml")).train(
-            trainer=ScaleAwareTrainer if scale_aware else None,
-            data=str(data),
-            epochs=epochs,
-            imgsz=imgsz,
-            batch=16,
-            seed=seed,
-            deterministic=True,
-            workers=0,
-            device="cpu",
-            amp=False,
-            plots=False,
-            val=False,
-            project=str(out.resolve()),
-            name="train",
-            exist_ok=True,
-            verbose=False,
-        )
-    return out / "train" / "weights" / "last.pt"
-
-
-@torch.no_grad()
-def flops(model, imgsz: int) -> float:
-    """FLOPs of one image, counted by torch at the operator level (ultralytics' thop hooks count only called
-    nn.Conv2d modules and miss the searchable blocks' functional convolutions)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(torch.zeros(1, 3, imgsz, imgsz))
-    return float(counter.get_total_flops())
-
-
-def agreement(x, y) -> dict:
-    tau, p_tau = kendalltau(x, y)
-    rho, p_rho = spearmanr(x, y)
-    return {"tau": float(tau), "p_tau": float(p_tau), "spearman": float(rho), "p_spearman": float(p_rho), "n": len(x)}
 
 
 def analyse(rows: list[dict], seeds: int) -> dict:
