@@ -1,15 +1,15 @@
-"""Shared by the classical benchmark scripts: a YOLOv9 model trained from scratch on its own, its FLOPs, and
-the rank agreement of two scorings."""
+"""Shared by the classical benchmark scripts: a YOLOv9 model trained from scratch on its own, its FLOPs
+(``hybrid_nas.classical.proxies.flops``), and the rank agreement of two scorings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from scipy.stats import kendalltau, spearmanr
 
 from hybrid_nas.classical import supernet as sn
 from hybrid_nas.classical.assign import ScaleAwareTrainer
+from hybrid_nas.classical.proxies import flops  # noqa: F401  (the scripts' FLOPs, one place)
 from hybrid_nas.classical.run import model_yaml_text
 from hybrid_nas.classical.space import NeckSpace
 
@@ -51,18 +51,6 @@ def train_alone(
 ) -> Path:
     """Train the subnet ``arch`` of ``space`` from scratch (``train_model``); returns its weights."""
     return train_model(space.subnet_yaml(arch, nc=10), data, out, epochs, imgsz, seed, scale_aware)
-
-
-@torch.no_grad()
-def flops(model, imgsz: int) -> float:
-    """FLOPs of one image, counted by torch at the operator level (ultralytics' thop hooks count only called
-    nn.Conv2d modules and miss the searchable blocks' functional convolutions)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(torch.zeros(1, 3, imgsz, imgsz))
-    return float(counter.get_total_flops())
 
 
 def agreement(x, y) -> dict:
