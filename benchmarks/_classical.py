@@ -27,21 +27,7 @@ def train_model(
     with sn.quiet():
         YOLO(str(out / "model.yaml")).train(
             trainer=ScaleAwareTrainer if scale_aware else None,
-            data=str(data),
-            epochs=epochs,
-            imgsz=imgsz,
-            batch=batch,
-            seed=seed,
-            deterministic=True,
-            workers=0,
-            device="cpu",
-            amp=False,
-            plots=False,
-            val=False,
-            project=str(out.resolve()),
-            name="train",
-            exist_ok=True,
-            verbose=False,
+            **sn.training_args(data, out, "train", epochs, imgsz, batch, seed),
         )
     return out / "train" / "weights" / "last.pt"
 

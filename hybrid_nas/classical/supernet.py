@@ -130,6 +130,40 @@ class TrainedSupernet:
     seconds: float
 
 
+def training_args(
+    data: Path,
+    out_dir: Path,
+    name: str,
+    epochs: int,
+    imgsz: int,
+    batch: int,
+    seed: int,
+    workers: int = 0,
+    device: str = "cpu",
+    verbose: bool = False,
+) -> dict:
+    """ultralytics' training arguments for every detector trained from scratch here (the supernet and the
+    stand-alone subnets it is compared with): deterministic, full precision, no plots or per-epoch validation,
+    into ``out_dir/name``."""
+    return dict(
+        data=str(data),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=batch,
+        seed=seed,
+        deterministic=True,
+        workers=workers,
+        device=ultralytics_device(device),
+        amp=False,
+        plots=False,
+        val=False,
+        project=str(Path(out_dir).resolve()),
+        name=name,
+        exist_ok=True,
+        verbose=verbose,
+    )
+
+
 def train_supernet(
     space: NeckSpace,
     data: Path,
@@ -144,24 +178,8 @@ def train_supernet(
     device: str = "cpu",
     distill: float = 1.0,
 ) -> TrainedSupernet:
-    overrides = dict(
-        data=str(data),
-        epochs=epochs,
-        imgsz=imgsz,
-        batch=batch,
-        seed=seed,
-        deterministic=True,
-        workers=workers,
-        device=ultralytics_device(device),
-        amp=False,
-        plots=False,
-        val=False,
-        project=str(Path(out_dir).resolve()),
-        name="supernet",
-        exist_ok=True,
-        verbose=verbose,
-        model=f"{space.model}.yaml",
-    )
+    overrides = training_args(data, out_dir, "supernet", epochs, imgsz, batch, seed, workers, device, verbose)
+    overrides["model"] = f"{space.model}.yaml"
     start = time.perf_counter()
     with quiet(not verbose):
         trainer = SupernetTrainer(space, sampling, overrides, distill)
