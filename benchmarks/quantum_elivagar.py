@@ -35,7 +35,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("elivagar", "two-stage", "trained")
-ELIVAGAR_ALPHA = 0.25  # its experiment scripts' --noise_importance, every data set
 SOFTMAX_TEMPERATURE = 0.01  # its device-aware circuit generator's draw of a qubit mapping
 
 
@@ -63,6 +62,7 @@ def elivagar(args, task_name: str, seed: int, out: Path) -> dict:
     from hybrid_nas.quantum.evaluator import QNNEvaluator
     from hybrid_nas.quantum.hardware import fake_backend
     from hybrid_nas.quantum.layout import layouts_of
+    from hybrid_nas.quantum.prescreen import ELIVAGAR_ALPHA  # its experiment scripts' --noise_importance
     from hybrid_nas.quantum.repcap import circuit_scores
     from hybrid_nas.quantum.space import space_for_task
 
