@@ -25,7 +25,9 @@ def test_training_on_a_pennylane_device_matches_the_package_simulator_loss_by_lo
     ours, theirs = train(circuit, task, cfg), train(circuit, task, replace(cfg, simulator=device))
     assert len(theirs.losses) == 3
     assert np.abs(np.array(ours.losses) - theirs.losses).max() < 1e-8  # float64 end to end, lightning included
-    assert np.abs(ours.weights - theirs.weights).max() < 1e-8
+    # a weight whose true gradient is 0 (a Z phase just before the readout) gets rounding-level gradients,
+    # which Adam divides by sqrt(v) + 1e-8: it moves by ~1e-8 a step on either side, the others agree to 1e-12
+    assert np.abs(ours.weights - theirs.weights).max() < 1e-7
     on_device = TrainConfig(batch=16, simulator=device)
     x = task.x_val[:20]
     expvals = predict_expvals(circuit, ours.weights, x), predict_expvals(circuit, ours.weights, x, on_device)

@@ -11,6 +11,7 @@ from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.simulator.adjoint import Adjoint, AdjointExpvals, Plan
+from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, WeightBlocks
 from hybrid_nas.quantum.simulator.buffers import Workspace
 from hybrid_nas.quantum.simulator.kernels import apply
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
@@ -88,6 +89,12 @@ class Simulator:
             block.embedding = tuple(
                 t.to(self.device) for t in embed(self.ops, block.wires, self.gate_matrices.offset, block.ops)
             )
+        # the weight-only blocks' matrices and their gradient in one autograd node (see analytic.py)
+        self.weight_blocks = (
+            WeightBlocks(self.gate_matrices, self.blocks, self.dtype, self.device)
+            if WeightBlocks.usable(self.gate_matrices)
+            else None
+        )
         self.state_bytes = batch * 2**n * self.dtype.itemsize
         self.memory = {"backprop": (len(self.blocks) + 3) * self.state_bytes, "adjoint": 5 * self.state_bytes}
         free = available_memory(self.device)
@@ -113,6 +120,10 @@ class Simulator:
         else:
             self.signs = None
         self.plan = Plan(self.blocks, n, self.signs, Workspace(self.device))
+        # one weight-only block on every qubit, on the CPU: the whole step's circuit part is one NumPy node
+        whole = len(self.blocks) == 1 and not self.blocks[0].per_sample and self.blocks[0].wires == tuple(range(n))
+        cpu = self.device.type == "cpu" and self.signs is not None and self.weight_blocks is not None
+        self.fused_signs = self.signs.numpy() if whole and cpu and self.signs is not None else None
 
     def describe(self) -> str:
         """The plan in one line, with the memory it needs."""
@@ -156,8 +167,15 @@ class Simulator:
     def _matrices(self, weights, encoded: Encoded) -> list[torch.Tensor]:
         """Every block's matrix."""
         weights = torch.as_tensor(weights, dtype=torch.float64, device=self.device)
+        fixed = None
+        if self.weight_blocks is not None and self.weight_blocks.blocks:
+            fixed = list(BlockMatrices.apply(self.weight_blocks, weights))
+            if len(fixed) == len(self.blocks):
+                return fixed
         shared, data = self.gate_matrices.shared(weights), self.gate_matrices.per_sample(weights, encoded.x)
-        return [b.matrix(shared, data).to(self.dtype) for b in self.blocks]
+        return [
+            fixed.pop(0) if fixed and not b.per_sample else b.matrix(shared, data).to(self.dtype) for b in self.blocks
+        ]
 
     def states(self, weights, encoded: Encoded) -> torch.Tensor:
         """The final states (batch, 2**n) of the batch ``encoded``."""
@@ -172,6 +190,9 @@ class Simulator:
 
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
+        if self.fused_signs is not None and (states := encoded.batch_states()) is not None and not states.requires_grad:
+            weights = torch.as_tensor(weights, dtype=torch.float64)
+            return FusedExpvals.apply(self.weight_blocks, self.fused_signs, states, weights)
         if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
             source, index = encoded.states, encoded.rows
             if source is None:
