@@ -165,6 +165,8 @@ def test_the_plan_follows_the_size_and_the_memory_budget():
 
     small, large = Simulator(circuit(4), batch=64), Simulator(circuit(10), batch=64)
     assert small.block_qubits == 4 and len(small.blocks) == 1  # fused: one unitary per step
+    assert Simulator(circuit(5), batch=64).block_qubits == 5  # up to 5 qubits
+    assert Simulator(circuit(6), batch=64).block_qubits == 4
     assert large.block_qubits == 4 and max(len(b.wires) for b in large.blocks) <= 4
     assert large.gradient == "backprop"
     tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["backprop"] - 1)

@@ -9,14 +9,20 @@ is applied to the whole batch of states by one (batched) matmul. The plan picks 
   4^n, so it loses once 2^n nears the batch.
 - **blocks** (``k = 4``): no 2^n x 2^n matrix is ever built; memory is a few batches of states.
 
-Measured here (one thread, batch 64, RX encoding + 2 x (U3 on every qubit + CRX ring), samples/s): at
-5 qubits fused 36k vs blocks of 4 38k, at 6 qubits 8.4k vs 31k, at 8 qubits 1.7k vs 19k; blocks of 4
-beat blocks of 2 or 3 at every size (6 to 12 qubits) and tie blocks of 5. So the crossover is at 5
-qubits, and the plan is fused up to 4 qubits (where it is the 4-qubit block) and blocks of 4 beyond.
+Measured here (one thread, batch 64, RX encoding + 2 x (U3 on every qubit + CRX ring), samples/s): with
+the analytic node below, at 5 qubits fused 54-79k vs blocks of 4 27-42k, at 6 qubits 12.6k vs 27.6k;
+blocks of 4 beat blocks of 2 or 3 at 6 to 12 qubits (measured before it) and at 16 (adjoint on buffers:
+38 vs 29 and 16 samples/s). So the plan is fused up to 5 qubits
+and blocks of 4 beyond.
 
-A block of weight-only gates is built with few autograd nodes: every gate type's matrices come from its
-exact Fourier form (entries = C @ exp(i F @ params): two matmuls and an exp for all its gates), every gate
-is embedded in the block's K x K by one gather, and the block's product is pairwise batched matmuls.
+Every gate type's matrices come from its exact Fourier form (entries = C @ exp(i F @ params): two matmuls
+and an exp for all its gates). The blocks of weight-only gates are one autograd node (``analytic``): their
+gates grouped into layers of disjoint wires, each layer one entrywise product, the block the product of its
+layers, and the gradient written out (prefix products and the layers' unitarity), in NumPy, whose calls cost
+a fraction of torch's at these sizes; where the whole circuit after the data is one such block (the fused
+plan, on the CPU) the states' matmul and <Z> join the node, so autograd sees one node for the circuit. A
+block that reads data (re-uploading) is built per sample through autograd: one gather embeds each gate in
+the block's K x K and pairwise batched matmuls multiply them.
 
 Gradients: **backprop** (torch autograd keeps every intermediate batch of states) or **adjoint** (a
 custom autograd function from the encoded states straight to <Z>: backward walks the blocks in reverse,

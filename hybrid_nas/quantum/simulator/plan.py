@@ -14,6 +14,7 @@ from hybrid_nas.quantum.circuit import Op, _value
 from hybrid_nas.quantum.gates import GATES
 
 BLOCK_QUBITS = 4  # a 16 x 16 matmul per pass costs about what a 2 x 2 one does: memory-bound either way
+FUSED_QUBITS = 5  # up to here one 2^n unitary per step (its NumPy gradient node) beats blocks of 4
 
 
 def reads_data(op: Op) -> bool:

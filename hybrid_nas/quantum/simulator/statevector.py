@@ -15,7 +15,7 @@ from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, W
 from hybrid_nas.quantum.simulator.buffers import Workspace
 from hybrid_nas.quantum.simulator.kernels import apply
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
-from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, GateMatrices, embed, partition, trainable
+from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, FUSED_QUBITS, GateMatrices, embed, partition, trainable
 
 PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
 # from this many amplitudes per batch (15 qubits at batch 64) the adjoint pass on reused buffers beats
@@ -81,7 +81,7 @@ class Simulator:
         self.dtype, self.device, self.batch = PRECISIONS[precision], resolve_device(str(device)), batch
         first = next((i for i, op in enumerate(circuit.ops) if trainable(op)), len(circuit.ops))
         self.encoder, self.ops = list(circuit.ops[:first]), list(circuit.ops[first:])
-        self.block_qubits = block_qubits or min(BLOCK_QUBITS, n)  # n <= 4: the fused plan
+        self.block_qubits = block_qubits or (n if n <= FUSED_QUBITS else BLOCK_QUBITS)
         # a per-sample block is batch x 4^k numbers: fine for small blocks, not for the fused plan's
         self.blocks = partition(self.ops, self.block_qubits, mix_data=self.block_qubits < n)
         self.gate_matrices = GateMatrices(self.ops, self.device)
