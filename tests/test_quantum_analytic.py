@@ -74,3 +74,27 @@ def test_gates_on_disjoint_wires_share_a_layer():
     assert groups == [[0, 1, 2, 3], [4], [5], [6, 8], [7], [9]]
     sim = Simulator(Circuit(4, tuple(ops), 0), batch=2)
     assert sim.weight_blocks is not None and sim.weight_blocks.blocks[0].mask.shape[0] == len(groups)
+
+
+@pytest.mark.parametrize("n", [3, 6])
+def test_a_hessian_through_the_analytic_nodes_matches_pennylane(n):
+    """A gradient taken with ``create_graph`` (PennyLane's Hessians) goes through the torch form of the
+    same matrices, so differentiating it again gives the second derivatives, not zeros."""
+    rng = np.random.default_rng(40 + n)
+    circuit = random_circuit(rng, n, ["u3", "crx", "rzz", "h"], n_ops=3 * n, encoder="ryzxy")
+    w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
+    xs = rng.uniform(0, np.pi, (3, circuit.n_features))
+    sim = Simulator(circuit, batch=3)
+    encoded = sim.encode(xs)
+    qnode = to_pennylane(circuit, interface="torch", diff_method="backprop")
+    x = torch.tensor(xs)
+
+    def ours(w):
+        return sim.expvals(w, encoded).sum()
+
+    def theirs(w):
+        return torch.stack(qnode(w, x), -1).sum()
+
+    got = torch.autograd.functional.hessian(ours, torch.tensor(w0))
+    want = torch.autograd.functional.hessian(theirs, torch.tensor(w0))
+    assert want.abs().max() > 1e-2 and torch.allclose(got, want, atol=1e-9, rtol=0)

@@ -22,6 +22,7 @@ and dtype at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse
@@ -99,12 +100,18 @@ class WeightBlocks:
                 matrix = GATES[gate].matrix([]).numpy().reshape(-1)
                 self.parts.append(matrix)
                 self.size += matrix.size
-        self.blocks = [LayeredBlock(gates.ops, b, gates.offset, self.size) for b in blocks if not b.per_sample]
+        self.gates, self.weight_only = gates, [b for b in blocks if not b.per_sample]
+        self.blocks = [LayeredBlock(gates.ops, b, gates.offset, self.size) for b in self.weight_only]
 
     @staticmethod
     def usable(gates: GateMatrices) -> bool:
         """Every parametrised gate type has a Fourier form (all of the catalogue's do)."""
         return all(g in gates.fourier or GATES[g].num_params == 0 for g in gates.by_gate)
+
+    def torch_matrices(self, weights: torch.Tensor) -> list[torch.Tensor]:
+        """The same matrices gate by gate in torch (the form a gradient of a gradient goes through)."""
+        shared = self.gates.shared(weights)
+        return [b.matrix(shared, {}).to(self.dtype) for b in self.weight_only]
 
 
 def prefix_products(m: np.ndarray) -> np.ndarray:
@@ -184,11 +191,25 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+def _differentiable_grad(forward, inputs: tuple[torch.Tensor, ...], grads) -> tuple[torch.Tensor | None, ...]:
+    """The gradients of ``inputs`` through ``forward``'s torch form, with their own graph: a backward pass
+    under ``create_graph`` (the NumPy gradient would be a constant to the next differentiation)."""
+    with torch.enable_grad():
+        outs = forward(*inputs)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+    wanted = [t for t in inputs if t.requires_grad]
+    got = iter(
+        torch.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True)
+    )
+    return tuple(next(got) if t.requires_grad else None for t in inputs)
+
+
 class BlockMatrices(torch.autograd.Function):
     """``weights`` -> the matrix of every weight-only block of ``plan``."""
 
     @staticmethod
     def forward(ctx, plan: WeightBlocks, weights: torch.Tensor):
+        ctx.save_for_backward(weights)
         ctx.plan, ctx.built, ctx.n_weights, ctx.device = (
             plan,
             build(plan, _numpy(weights)),
@@ -199,6 +220,8 @@ class BlockMatrices(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        if torch.is_grad_enabled():
+            return None, *_differentiable_grad(ctx.plan.torch_matrices, ctx.saved_tensors, grads)
         weights = weights_grad(ctx.plan, ctx.built, [None if g is None else _numpy(g) for g in grads], ctx.n_weights)
         return None, torch.from_numpy(weights).to(ctx.device)
 
@@ -215,10 +238,20 @@ class FusedExpvals(torch.autograd.Function):
         phi = psi @ built.prefixes[0][-1].T.astype(psi.dtype)
         probs = phi.real**2 + phi.imag**2
         ctx.plan, ctx.signs, ctx.n_weights, ctx.built, ctx.psi, ctx.phi = plan, signs, len(weights), built, psi, phi
+        ctx.save_for_backward(states, weights)
         return torch.from_numpy(probs @ signs.astype(probs.dtype))
 
     @staticmethod
+    def torch_expvals(plan: WeightBlocks, signs: np.ndarray, states: torch.Tensor, weights: torch.Tensor):
+        phi = states @ plan.torch_matrices(weights)[0].T.to(states.dtype)
+        probs = phi.real**2 + phi.imag**2
+        return (probs @ torch.from_numpy(signs).to(probs.dtype),)
+
+    @staticmethod
     def backward(ctx, g):
+        if torch.is_grad_enabled():
+            forward = partial(FusedExpvals.torch_expvals, ctx.plan, ctx.signs)
+            return None, None, *_differentiable_grad(forward, ctx.saved_tensors, (g,))
         lam = 2 * (_numpy(g) @ ctx.signs.T) * ctx.phi  # torch's gradient of |phi|^2: 2 phi
         block = lam.T @ ctx.psi.conj()  # grad_U of phi = psi U^T
         return None, None, None, torch.from_numpy(weights_grad(ctx.plan, ctx.built, [block], ctx.n_weights))
