@@ -92,7 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qubits", default="4,6,8,10,12,14,16")
     ap.add_argument("--precisions", default="double,single")
-    ap.add_argument("--gradient", default="auto", help="auto | backprop | adjoint")
+    ap.add_argument("--gradient", default="auto", help="auto | backprop | buffered | adjoint")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--against", default=None, help="another checkout of the package: its figures and the ratio")
     ap.add_argument("--timeout", type=float, default=600)

@@ -168,13 +168,12 @@ def test_the_plan_follows_the_size_and_the_memory_budget():
     assert Simulator(circuit(5), batch=64).block_qubits == 5  # up to 5 qubits
     assert Simulator(circuit(6), batch=64).block_qubits == 4
     assert large.block_qubits == 4 and max(len(b.wires) for b in large.blocks) <= 4
-    assert large.gradient == "backprop"
-    tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["backprop"] - 1)
-    assert tight.gradient == "adjoint" and tight.memory["adjoint"] < tight.memory["backprop"]
+    # from 2^14 amplitudes per batch the states are kept on reused buffers, while they fit the budget
+    assert Simulator(circuit(8), batch=63).gradient == "backprop"
+    assert Simulator(circuit(8), batch=64).gradient == "buffered" and large.gradient == "buffered"
+    tight = Simulator(circuit(10), batch=64, memory_budget=large.memory["buffered"] - 1)
+    assert tight.gradient == "adjoint" and tight.memory["adjoint"] < tight.memory["buffered"]
     assert "blocks of <= 4 qubits" in tight.describe() and "adjoint" in tight.describe()
-    # from 2^21 amplitudes per batch the buffered adjoint pass is faster, whatever the budget
-    assert Simulator(circuit(14), batch=127).gradient == "backprop"
-    assert Simulator(circuit(14), batch=128).gradient == "adjoint"
 
 
 def test_a_circuit_too_large_for_memory_is_refused_before_allocating():
@@ -240,23 +239,25 @@ def _grads(sim, w0, xs, target):
 
 @pytest.mark.parametrize("precision, atol", [("double", 1e-10), ("single", 2e-4)])
 @pytest.mark.parametrize("n, k", [(3, 3), (6, 2), (7, 4), (10, 3)])
-def test_adjoint_on_reused_buffers_equals_backprop(n, k, precision, atol):
-    """The buffered adjoint pass (its qubit order moved as blocks need, states permuted or matrices
-    reordered) gives backprop's <Z> and gradients for weights and data, run twice on the same buffers.
-    Blocks of 2-4 qubits on random wires, data re-uploaded between trainable gates (per-sample blocks)."""
+def test_the_passes_on_reused_buffers_equal_backprop(n, k, precision, atol):
+    """The buffered passes, adjoint and with every block's input kept (their qubit order moved as blocks
+    need, states permuted or matrices reordered), give backprop's <Z> and gradients for weights and data,
+    run twice on the same buffers. Blocks of 2-4 qubits on random wires, data re-uploaded between
+    trainable gates (per-sample blocks)."""
     rng = np.random.default_rng(100 + n)
     circuit = random_circuit(rng, n, sorted(GATES), n_ops=4 * n, encoder="ryzxy_interleaved")
     w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
     target = torch.tensor(rng.normal(size=(3, n)))
     batches = [rng.uniform(0, np.pi, (3, circuit.n_features)) for _ in range(2)]
     got = {}
-    for gradient in ("backprop", "adjoint"):
+    for gradient in ("backprop", "adjoint", "buffered"):
         sim = Simulator(circuit, batch=3, block_qubits=k, gradient=gradient, precision=precision)
         got[gradient] = [_grads(sim, w0, xs, target) for xs in batches]  # the second reuses the buffers
-    for (e1, w1, x1), (e2, w2, x2) in zip(got["backprop"], got["adjoint"]):
-        assert w1.abs().max() > 1e-3 and x1.abs().max() > 1e-3  # real gradients, not zeros on both sides
-        assert torch.allclose(e1, e2, atol=atol, rtol=0)
-        assert torch.allclose(w1, w2, atol=atol, rtol=0) and torch.allclose(x1, x2, atol=atol, rtol=0)
+    for gradient in ("adjoint", "buffered"):
+        for (e1, w1, x1), (e2, w2, x2) in zip(got["backprop"], got[gradient]):
+            assert w1.abs().max() > 1e-3 and x1.abs().max() > 1e-3  # real gradients, not zeros on both sides
+            assert torch.allclose(e1, e2, atol=atol, rtol=0)
+            assert torch.allclose(w1, w2, atol=atol, rtol=0) and torch.allclose(x1, x2, atol=atol, rtol=0)
 
 
 def test_adjoint_buffers_are_allocated_once_and_a_stale_backward_is_refused():
@@ -312,3 +313,25 @@ def test_a_batch_drawn_by_index_is_gathered_as_its_copy_would_be():
         assert batch.rows is not None and batch[1:].rows.tolist() == [2, 2, 5]
         copied = type(encoded)(encoded.x[index], encoded.states[index])
         assert torch.equal(sim.expvals(weights, batch), sim.expvals(weights, copied))
+
+
+def test_a_second_derivative_through_the_buffered_passes_is_refused_in_one_line():
+    """The buffered passes' backward is written out (no graph of its own): a Hessian through them would
+    be zeros, so it is refused; ``gradient="backprop"`` gives it."""
+    from hybrid_nas.quantum.simulator import Encoded
+
+    rng = np.random.default_rng(11)
+    circuit = random_circuit(rng, 4, ["u3", "crx"], n_ops=8, encoder="ryzxy")
+    w0, xs = rng.uniform(-np.pi, np.pi, circuit.n_weights), rng.uniform(0, np.pi, (2, circuit.n_features))
+
+    def hessian(gradient: str) -> torch.Tensor:
+        sim = Simulator(circuit, batch=2, gradient=gradient, block_qubits=2)
+        return torch.autograd.functional.hessian(
+            lambda w: sim.expvals(w, Encoded(torch.tensor(xs))).sum(), torch.tensor(w0)
+        )
+
+    for gradient in ("buffered", "adjoint"):
+        with pytest.raises(RuntimeError, match='second derivatives .* gradient="backprop"'):
+            hessian(gradient)
+    h = hessian("backprop")
+    assert h.abs().max() > 1e-2 and torch.allclose(h, h.T, atol=1e-10)

@@ -45,7 +45,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "double"  # complex128 states; "single": complex64 (faster, agrees to ~1e-6)
     device: str = "cpu"  # cpu | cuda | cuda:N | mps: where the states live
-    gradient: str = "auto"  # auto | backprop | adjoint (auto: backprop while it fits memory_budget)
+    gradient: str = "auto"  # auto | backprop | buffered | adjoint (auto: kept states while they fit memory_budget)
     memory_budget: int | None = None  # bytes backprop may keep (default: half of the free memory)
     simulator: str = PACKAGE_SIMULATOR  # or a PennyLane device name: default.qubit, lightning.qubit, ...
 

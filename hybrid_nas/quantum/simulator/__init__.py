@@ -24,18 +24,22 @@ plan, on the CPU) the states' matmul and <Z> join the node, so autograd sees one
 block that reads data (re-uploading) is built per sample through autograd: one gather embeds each gate in
 the block's K x K and pairwise batched matmuls multiply them.
 
-Gradients: **backprop** (torch autograd keeps every intermediate batch of states) or **adjoint** (a
-custom autograd function from the encoded states straight to <Z>: backward walks the blocks in reverse,
-recovering each block's input states by its inverse). The adjoint pass runs on a workspace of buffers
-reused by every step (``layout``): a fresh 64 MiB tensor costs ~30 ms of page faults against ~4 ms for
-a pass over one, so it allocates no state after the first step, and it tracks the qubits' order in
-memory instead of restoring it (a block's wires contiguous in any order are one matmul on views; else the
-state is rotated once to bring them first). They agree to 1e-10 (tested), for the weights and for the
-data. ``auto`` takes backprop while it fits the memory budget and a batch is under 2^21 amplitudes, else
-the adjoint pass: measured (c128, batch 64, samples/s) backprop / adjoint 10.9k / 7.7k at 8 qubits,
-1,252 / 657 at 12, 205 / 158 at 14, 11 / 24 at 16 (where the buffered pass is 2.8x the earlier
-allocating one). A circuit whose adjoint run does not fit the memory free on its device is refused in one line
-before anything is allocated.
+Gradients: **backprop** (torch autograd keeps every intermediate batch of states), **buffered** (a custom
+autograd function from the encoded states straight to <Z> that keeps every block's input state in a
+buffer of its own, reused by every step) or **adjoint** (the same function keeping the final states only:
+backward walks the blocks in reverse, recovering each block's input states by its inverse). Both custom
+passes run on a workspace of buffers (``layout``): a fresh 64 MiB tensor costs ~30 ms of page faults
+against ~4 ms for a pass over one, so they allocate no state after the first step, and they track the
+qubits' order in memory instead of restoring it (a block's wires contiguous in any order are one matmul on
+views; else the state is rotated once to bring them first). Their backward pass carries the conjugate of
+the states' gradient, which moves back through a block by the matrix's transpose, so no pass reads a
+conjugated state (torch copied each transposed, 2-3x a pass). They agree with backprop to 1e-10 (tested),
+for the weights and for the data; a second derivative (a Hessian) needs backprop and is refused elsewhere
+in one line. ``auto`` takes backprop under 2^14 amplitudes per batch (8 qubits at batch 64), else buffered
+while its states fit the memory budget, else adjoint: measured (c128, batch 64, one forward and backward
+pass, ms) backprop / buffered / adjoint 2.9 / 2.4 / 2.7 at 8 qubits, 44.7 / 30.4 / 35.0 at 12, 260 / 169 /
+210 at 14, 3,983 / 617 / 850 at 16. A circuit whose adjoint run does not fit the memory free on its device
+is refused in one line before anything is allocated.
 
 The data encoder in front of the first trainable gate runs once per data set when its states fit the
 budget, else once per batch (as a product state when it has only one-qubit gates). PennyLane and Qiskit

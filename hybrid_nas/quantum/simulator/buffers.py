@@ -95,6 +95,13 @@ def to_first(src: torch.Tensor, dst: torch.Tensor, order: Order, wires: tuple[in
     return tuple(order[a] for a in perm)
 
 
+def reorder(src: torch.Tensor, dst: torch.Tensor, order: Order, new: Order, n: int) -> Order:
+    """Copy ``src``, in memory order ``order``, into ``dst`` in memory order ``new``; ``new``."""
+    rows = src.shape[0]
+    dst.view(rows, *[2] * n).copy_(src.view(rows, *[2] * n).permute(0, *[1 + order.index(w) for w in new]))
+    return new
+
+
 def apply_into(src: torch.Tensor, dst: torch.Tensor, m: torch.Tensor, p: int, k: int, n: int) -> None:
     """``dst`` = the block matrix ``m`` ((K, K), or (rows, K, K) per sample) on memory axes p..p+k-1 of ``src``."""
     rows, K, R = src.shape[0], 2**k, 2 ** (n - p - k)
@@ -109,19 +116,21 @@ def apply_into(src: torch.Tensor, dst: torch.Tensor, m: torch.Tensor, p: int, k:
 
 
 def matrix_grad_at(
-    grad: torch.Tensor, before: torch.Tensor, per_sample: bool, p: int, k: int, n: int, ws: Workspace
+    grad_conj: torch.Tensor, before: torch.Tensor, per_sample: bool, p: int, k: int, n: int, ws: Workspace
 ) -> torch.Tensor:
     """The gradient of a block's matrix (torch's convention: grad_out @ input^H, summed over the batch
-    unless per sample) from the output gradient and input states, both in memory order."""
-    rows, K, R = grad.shape[0], 2**k, 2 ** (n - p - k)
-    if R == 1:  # (in^H g)^T, one matmul with the conjugate transpose as a BLAS flag
+    unless per sample) from the output gradient's conjugate and the input states, both in memory order.
+    Written as conj(conj(grad_out) @ input^T): only transposed views of the states, which BLAS reads as
+    they lie, where input^H made torch copy each state transposed (2-3x a pass)."""
+    rows, K, R = grad_conj.shape[0], 2**k, 2 ** (n - p - k)
+    if R == 1:  # (in^T conj(g))^T, one matmul with the transpose as a BLAS flag
         shape = (rows, -1, K) if per_sample else (-1, K)
-        return (before.view(shape).mH @ grad.view(shape)).mT
+        return (before.view(shape).mT @ grad_conj.view(shape)).mT.conj_physical()
     if per_sample:
-        return grad.view(rows, K, R) @ before.view(rows, K, R).mH
-    g, s = grad.view(-1, K, R), before.view(-1, K, R)
-    stack = ws.buffer("stack", g.shape[0] * K * K, grad.dtype).view(-1, K, K)
-    return torch.matmul(g, s.mH, out=stack).sum(0)
+        return (grad_conj.view(rows, K, R) @ before.view(rows, K, R).mT).conj_physical()
+    g, s = grad_conj.view(-1, K, R), before.view(-1, K, R)
+    stack = ws.buffer("stack", g.shape[0] * K * K, grad_conj.dtype).view(-1, K, K)
+    return torch.matmul(g, s.mT, out=stack).sum(0).conj_physical()
 
 
 def signs_for(signs: torch.Tensor, order: Order) -> torch.Tensor:
@@ -129,23 +138,35 @@ def signs_for(signs: torch.Tensor, order: Order) -> torch.Tensor:
     return signs[:, [order.index(q) for q in range(len(order))]]
 
 
+@cache
+def _half_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(2^k, k): the sign of Z on each of k axes (the first most significant) for each index."""
+    bits = (torch.arange(2**k, device=device)[:, None] >> torch.arange(k - 1, -1, -1, device=device)) & 1
+    return (1 - 2 * bits).to(dtype)
+
+
 def z_expvals(probs: torch.Tensor, order: Order, signs: torch.Tensor | None) -> torch.Tensor:
-    """<Z_q> (rows, n) from probabilities in memory order."""
+    """<Z_q> (rows, n) from probabilities in memory order: from the sign table where there is one, else
+    from the two halves' marginals (two passes over the probabilities, a small table for each half)."""
     if signs is not None:
         return probs @ signs_for(signs, order)
-    rows = probs.shape[0]
-    halves = [probs.view(rows, 2 ** order.index(q), 2, -1).sum((1, 3)) for q in range(len(order))]
-    return torch.stack([h[:, 0] - h[:, 1] for h in halves], -1)
+    rows, n = probs.shape[0], len(order)
+    h = n // 2
+    view = probs.view(rows, 2**h, 2 ** (n - h))
+    high, low = view.sum(2), view.sum(1)
+    by_axis = torch.cat(
+        [high @ _half_signs(h, high.dtype, high.device), low @ _half_signs(n - h, low.dtype, low.device)], 1
+    )
+    return by_axis[:, [order.index(q) for q in range(n)]]
 
 
 def z_weights_into(out: torch.Tensor, g: torch.Tensor, order: Order, signs: torch.Tensor | None) -> torch.Tensor:
     """``out`` (rows, 2^n) = sum_q g[:, q] * sign_q of each memory index: d(g . <Z>)/d probs."""
     if signs is not None:
         return torch.matmul(g, signs_for(signs, order).T, out=out)
-    rows = out.shape[0]
-    out.zero_()
-    for q in range(len(order)):
-        half = out.view(rows, 2 ** order.index(q), 2, -1)
-        half[:, :, 0] += g[:, q, None, None]
-        half[:, :, 1] -= g[:, q, None, None]
-    return out
+    rows, n = out.shape[0], len(order)
+    h = n // 2
+    by_axis = g[:, list(order)]  # the wire at each memory axis
+    high = by_axis[:, :h] @ _half_signs(h, g.dtype, g.device).T
+    low = by_axis[:, h:] @ _half_signs(n - h, g.dtype, g.device).T
+    return torch.add(high[:, :, None], low[:, None, :], out=out.view(rows, 2**h, 2 ** (n - h))).view(rows, -1)

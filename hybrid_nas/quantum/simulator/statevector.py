@@ -10,7 +10,7 @@ import torch
 from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
-from hybrid_nas.quantum.simulator.adjoint import Adjoint, AdjointExpvals, Plan
+from hybrid_nas.quantum.simulator.adjoint import Adjoint, BufferedExpvals, Plan
 from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, WeightBlocks
 from hybrid_nas.quantum.simulator.buffers import Workspace
 from hybrid_nas.quantum.simulator.kernels import apply
@@ -18,10 +18,10 @@ from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, FUSED_QUBITS, GateMatrices, embed, partition, trainable
 
 PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
-# from this many amplitudes per batch (15 qubits at batch 64) the adjoint pass on reused buffers beats
-# backprop, which allocates a fresh batch of states per block and step
-ADJOINT_AMPLITUDES = 1 << 21
-GRADIENTS = ("auto", "backprop", "adjoint")
+# from this many amplitudes per batch (8 qubits at batch 64) the states kept on reused buffers beat
+# autograd's backprop, which allocates a fresh batch of states per block and step
+BUFFERED_AMPLITUDES = 1 << 14
+GRADIENTS = ("auto", "backprop", "buffered", "adjoint")
 
 
 @dataclass
@@ -59,8 +59,9 @@ class Simulator:
 
     ``batch`` is the number of states run at once (a training batch; evaluation runs in chunks of it):
     the plan and the memory it needs follow from it. ``memory_budget`` (bytes; default half of what is
-    free) caps what backprop may keep; ``gradient`` forces ``backprop`` or ``adjoint``; ``block_qubits``
-    forces the block size (``n_qubits``: the fused plan).
+    free) caps the states a gradient may keep; ``gradient`` forces ``backprop``, ``buffered`` or
+    ``adjoint`` (the package's docstring compares them); ``block_qubits`` forces the block size
+    (``n_qubits``: the fused plan).
     """
 
     def __init__(
@@ -96,7 +97,11 @@ class Simulator:
             else None
         )
         self.state_bytes = batch * 2**n * self.dtype.itemsize
-        self.memory = {"backprop": (len(self.blocks) + 3) * self.state_bytes, "adjoint": 5 * self.state_bytes}
+        self.memory = {
+            "backprop": (len(self.blocks) + 3) * self.state_bytes,
+            "buffered": (len(self.blocks) + 5) * self.state_bytes,
+            "adjoint": 5 * self.state_bytes,
+        }
         free = available_memory(self.device)
         if self.memory["adjoint"] > free:
             raise ConfigError(
@@ -104,15 +109,7 @@ class Simulator:
                 f"states, and {gib(free)} is free on {self.device}: use fewer qubits or a smaller batch"
             )
         self.memory_budget = memory_budget or free // 2
-        self.gradient = (
-            gradient
-            if gradient != "auto"
-            else (
-                "backprop"
-                if self.memory["backprop"] <= self.memory_budget and batch * 2**n < ADJOINT_AMPLITUDES
-                else "adjoint"
-            )
-        )
+        self.gradient = gradient if gradient != "auto" else self._gradient(batch * 2**n)
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
             index = torch.arange(2**n, device=self.device)
             bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
@@ -124,6 +121,12 @@ class Simulator:
         whole = len(self.blocks) == 1 and not self.blocks[0].per_sample and self.blocks[0].wires == tuple(range(n))
         cpu = self.device.type == "cpu" and self.signs is not None and self.weight_blocks is not None
         self.fused_signs = self.signs.numpy() if whole and cpu and self.signs is not None else None
+
+    def _gradient(self, amplitudes: int) -> str:
+        """Kept states where they fit the budget (on reused buffers once they are large), else adjoint."""
+        if amplitudes < BUFFERED_AMPLITUDES and self.memory["backprop"] <= self.memory_budget:
+            return "backprop"
+        return "buffered" if self.memory["buffered"] <= self.memory_budget else "adjoint"
 
     def describe(self) -> str:
         """The plan in one line, with the memory it needs."""
@@ -193,13 +196,14 @@ class Simulator:
         if self.fused_signs is not None and (states := encoded.batch_states()) is not None and not states.requires_grad:
             weights = torch.as_tensor(weights, dtype=torch.float64)
             return FusedExpvals.apply(self.weight_blocks, self.fused_signs, states, weights)
-        if self.blocks and (self.gradient == "adjoint" or not torch.is_grad_enabled()):
+        if self.blocks and (self.gradient != "backprop" or not torch.is_grad_enabled()):
             source, index = encoded.states, encoded.rows
             if source is None:
                 source = self._encode(encoded.x)
             elif index is not None and source.requires_grad:  # a gradient for the data set's states: a batch
                 source, index = source[index], None
-            return AdjointExpvals.apply(self.plan, source, index, *self._matrices(weights, encoded))
+            keep = self.gradient == "buffered" and torch.is_grad_enabled()
+            return BufferedExpvals.apply(self.plan, keep, source, index, *self._matrices(weights, encoded))
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
         if self.signs is not None:
