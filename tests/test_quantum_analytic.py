@@ -98,3 +98,39 @@ def test_a_hessian_through_the_analytic_nodes_matches_pennylane(n):
     got = torch.autograd.functional.hessian(ours, torch.tensor(w0))
     want = torch.autograd.functional.hessian(theirs, torch.tensor(w0))
     assert want.abs().max() > 1e-2 and torch.allclose(got, want, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_fused_loss_node_is_the_cross_entropy_of_the_readout(n_classes):
+    """At the fused plan the training loss is one node with the circuit: its value, gradient and Hessian
+    are those of torch's cross-entropy after the blocks-of-2 plan (a different path to the same numbers)."""
+    from hybrid_nas.quantum.data import readout_matrix
+    from hybrid_nas.quantum.simulator.analytic import FusedLoss
+    from hybrid_nas.quantum.simulator.statevector import readout_loss
+
+    rng = np.random.default_rng(60 + n_classes)
+    circuit = random_circuit(rng, 4, ["u3", "crx", "rzz", "h"], n_ops=12, encoder="ryzxy")
+    w0 = torch.tensor(rng.uniform(-np.pi, np.pi, circuit.n_weights))
+    xs, labels = rng.uniform(0, np.pi, (6, circuit.n_features)), torch.tensor(rng.integers(0, n_classes, 6))
+    readout = torch.tensor(readout_matrix(4, n_classes)) * 3.0
+    fused, blocks = Simulator(circuit, batch=6), Simulator(circuit, batch=6, block_qubits=2)
+    assert fused.fused_signs is not None and blocks.fused_signs is None
+    ours, theirs = fused.encode(xs), blocks.encode(xs)
+
+    def loss(sim, encoded):
+        return lambda w: sim.loss(w, encoded, readout, labels)
+
+    def value_and_grad(f):
+        w = w0.clone().requires_grad_()
+        value = f(w)
+        value.backward()
+        return value.detach(), w.grad
+
+    (v1, g1), (v2, g2) = value_and_grad(loss(fused, ours)), value_and_grad(loss(blocks, theirs))
+    assert isinstance(loss(fused, ours)(w0.clone().requires_grad_()).grad_fn, FusedLoss._backward_cls)
+    assert torch.allclose(v1, v2, atol=1e-12, rtol=0) and g1.abs().max() > 1e-3
+    assert torch.allclose(g1, g2, atol=1e-12, rtol=0)
+    assert torch.allclose(v2, readout_loss(blocks.expvals(w0, theirs), readout, labels), atol=1e-14, rtol=0)
+    h1 = torch.autograd.functional.hessian(loss(fused, ours), w0)
+    h2 = torch.autograd.functional.hessian(loss(blocks, theirs), w0)
+    assert h1.abs().max() > 1e-3 and torch.allclose(h1, h2, atol=1e-9, rtol=0)

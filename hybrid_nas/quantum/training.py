@@ -22,6 +22,7 @@ from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.data import Task, readout_accuracy, readout_matrix
 from hybrid_nas.quantum.qnode import PACKAGE_SIMULATOR, QNodeExpvals, check_simulator, float64
 from hybrid_nas.quantum.simulator import Simulator, threads_for
+from hybrid_nas.quantum.simulator.statevector import readout_loss
 
 OPTIMIZERS = {
     # fused: one kernel for every parameter's update, not ~10 ops each (a 4-qubit step is ~50 us of it)
@@ -108,9 +109,12 @@ def _fit(
     init=None,
     max_steps: int | None = None,
     device: torch.device | str = "cpu",
+    loss_of=None,
 ) -> TrainResult:
-    """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``. Starts from
-    ``init`` weights if given (else random), and stops after ``max_steps`` steps if given."""
+    """The loop every path shares; ``expvals_of(weights, index) -> (batch, n_qubits)``, or ``loss_of(weights,
+    index, readout, labels)`` where the simulator computes the loss itself. Starts from ``init`` weights if
+    given (else random), and stops after ``max_steps`` steps if given."""
+    loss_of = loss_of or (lambda w, index, readout, labels: readout_loss(expvals_of(w, index), readout, labels))
     n = len(task.y_train) if cfg.n_train is None else min(cfg.n_train, len(task.y_train))
     g = torch.Generator().manual_seed(cfg.seed)  # on the CPU: the same weights whatever the device
     weights = (torch.rand(n_weights, generator=g, dtype=torch.float64) * 2 - 1) * cfg.init_scale
@@ -125,8 +129,7 @@ def _fit(
         return result
     start = time.perf_counter()
     for index in itertools.islice(batches(n, cfg), max_steps):
-        expvals = expvals_of(weights, index)
-        loss = torch.nn.functional.cross_entropy(expvals @ R.to(expvals.dtype), y[index])
+        loss = loss_of(weights, index, R, y[index])
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {len(result.losses)}")
         opt.zero_grad()
@@ -157,10 +160,11 @@ def train(
             circuit.n_qubits,
             task,
             cfg,
-            lambda w, index: sim.expvals(w, encoded[index]),
+            None,
             init,
             max_steps,
             sim.device,
+            lambda w, index, readout, labels: sim.loss(w, encoded[index], readout, labels),
         )
 
 

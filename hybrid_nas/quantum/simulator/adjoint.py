@@ -116,9 +116,7 @@ class BufferedExpvals(torch.autograd.Function):
         amplitudes = torch.view_as_real(s)
         squares = torch.mul(amplitudes, amplitudes, out=torch.view_as_real(free[-1]))
         # |z|^2 as one add of strided halves: torch's sum over a last axis of 2 took ~15x as long
-        probs = torch.add(
-            squares[..., 0], squares[..., 1], out=ws.buffer("probs", size, squares.dtype).view(rows, -1)
-        )
+        probs = torch.add(squares[..., 0], squares[..., 1], out=ws.buffer("probs", size, squares.dtype).view(rows, -1))
         ws.token += 1
         ctx.plan, ctx.order, ctx.token, ctx.final, ctx.spare, ctx.inputs = plan, order, ws.token, s, free, inputs
         ctx.save_for_backward(*matrices)

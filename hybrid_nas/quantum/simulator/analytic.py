@@ -226,6 +226,31 @@ class BlockMatrices(torch.autograd.Function):
         return None, torch.from_numpy(weights).to(ctx.device)
 
 
+def _fused_forward(ctx, plan: WeightBlocks, signs: np.ndarray, states: torch.Tensor, weights: torch.Tensor):
+    """<Z_q> (batch, n) in NumPy, with what the gradient needs kept on ``ctx``."""
+    built = build(plan, _numpy(weights))
+    psi = _numpy(states)
+    phi = psi @ built.prefixes[0][-1].T.astype(psi.dtype)
+    probs = phi.real**2 + phi.imag**2
+    ctx.plan, ctx.signs, ctx.n_weights, ctx.built, ctx.psi, ctx.phi = plan, signs, len(weights), built, psi, phi
+    ctx.save_for_backward(states, weights)
+    return probs @ signs.astype(probs.dtype)
+
+
+def _fused_weights_grad(ctx, z_grad: np.ndarray) -> torch.Tensor:
+    """The weights' gradient from <Z>'s."""
+    lam = 2 * (z_grad @ ctx.signs.T) * ctx.phi  # torch's gradient of |phi|^2: 2 phi
+    block = lam.T @ ctx.psi.conj()  # grad_U of phi = psi U^T
+    return torch.from_numpy(weights_grad(ctx.plan, ctx.built, [block], ctx.n_weights))
+
+
+def _torch_expvals(plan: WeightBlocks, signs: np.ndarray, states: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The fused nodes' <Z> in torch (the form a gradient of a gradient goes through)."""
+    phi = states @ plan.torch_matrices(weights)[0].T.to(states.dtype)
+    probs = phi.real**2 + phi.imag**2
+    return probs @ torch.from_numpy(signs).to(probs.dtype)
+
+
 class FusedExpvals(torch.autograd.Function):
     """<Z_q> of a circuit that is one weight-only block on every qubit (the fused plan), from the encoded
     ``states`` (batch, 2^n) on the CPU: the states' matmul, |amplitude|^2 and the signs of Z too run in
@@ -233,25 +258,47 @@ class FusedExpvals(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, plan: WeightBlocks, signs: np.ndarray, states: torch.Tensor, weights: torch.Tensor):
-        built = build(plan, _numpy(weights))
-        psi = _numpy(states)
-        phi = psi @ built.prefixes[0][-1].T.astype(psi.dtype)
-        probs = phi.real**2 + phi.imag**2
-        ctx.plan, ctx.signs, ctx.n_weights, ctx.built, ctx.psi, ctx.phi = plan, signs, len(weights), built, psi, phi
-        ctx.save_for_backward(states, weights)
-        return torch.from_numpy(probs @ signs.astype(probs.dtype))
-
-    @staticmethod
-    def torch_expvals(plan: WeightBlocks, signs: np.ndarray, states: torch.Tensor, weights: torch.Tensor):
-        phi = states @ plan.torch_matrices(weights)[0].T.to(states.dtype)
-        probs = phi.real**2 + phi.imag**2
-        return (probs @ torch.from_numpy(signs).to(probs.dtype),)
+        return torch.from_numpy(_fused_forward(ctx, plan, signs, states, weights))
 
     @staticmethod
     def backward(ctx, g):
         if torch.is_grad_enabled():
-            forward = partial(FusedExpvals.torch_expvals, ctx.plan, ctx.signs)
+            forward = partial(_expvals_tuple, ctx.plan, ctx.signs)
             return None, None, *_differentiable_grad(forward, ctx.saved_tensors, (g,))
-        lam = 2 * (_numpy(g) @ ctx.signs.T) * ctx.phi  # torch's gradient of |phi|^2: 2 phi
-        block = lam.T @ ctx.psi.conj()  # grad_U of phi = psi U^T
-        return None, None, None, torch.from_numpy(weights_grad(ctx.plan, ctx.built, [block], ctx.n_weights))
+        return None, None, None, _fused_weights_grad(ctx, _numpy(g))
+
+
+def _expvals_tuple(plan, signs, states, weights):
+    return (_torch_expvals(plan, signs, states, weights),)
+
+
+class FusedLoss(torch.autograd.Function):
+    """``FusedExpvals`` and the training loss after it in one node: the mean cross-entropy of the readout
+    logits <Z> @ ``readout`` against ``labels``. At a few qubits a step is per-node overhead, and the loss's
+    own nodes (matmul, log-softmax, NLL) cost about what the circuit's does."""
+
+    @staticmethod
+    def forward(ctx, plan, signs, readout: np.ndarray, labels: np.ndarray, states, weights):
+        z = _fused_forward(ctx, plan, signs, states, weights)
+        logits = z @ readout.astype(z.dtype)
+        top = logits.max(1, keepdims=True)
+        e = np.exp(logits - top)
+        total = e.sum(1, keepdims=True)
+        rows = np.arange(len(labels))
+        ctx.readout, ctx.labels, ctx.softmax = readout, labels, e / total
+        return torch.tensor(np.mean(np.log(total[:, 0]) + top[:, 0] - logits[rows, labels]))
+
+    @staticmethod
+    def backward(ctx, g):
+        if torch.is_grad_enabled():
+            forward = partial(_loss_tuple, ctx.plan, ctx.signs, ctx.readout, ctx.labels)
+            return None, None, None, None, *_differentiable_grad(forward, ctx.saved_tensors, (g,))
+        logits_grad = ctx.softmax.copy()
+        logits_grad[np.arange(len(ctx.labels)), ctx.labels] -= 1
+        z_grad = logits_grad @ (ctx.readout.T * (float(g) / len(ctx.labels)))
+        return None, None, None, None, None, _fused_weights_grad(ctx, z_grad.astype(ctx.phi.real.dtype))
+
+
+def _loss_tuple(plan, signs, readout, labels, states, weights):
+    logits = _torch_expvals(plan, signs, states, weights) @ torch.from_numpy(readout).to(states.real.dtype)
+    return (torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels)),)

@@ -11,7 +11,7 @@ from hybrid_nas.engine.devices import resolve_device
 from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.simulator.adjoint import Adjoint, BufferedExpvals, Plan
-from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, WeightBlocks
+from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, FusedLoss, WeightBlocks
 from hybrid_nas.quantum.simulator.buffers import Workspace
 from hybrid_nas.quantum.simulator.kernels import apply
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
@@ -22,6 +22,11 @@ PRECISIONS = {"double": torch.complex128, "single": torch.complex64}
 # autograd's backprop, which allocates a fresh batch of states per block and step
 BUFFERED_AMPLITUDES = 1 << 14
 GRADIENTS = ("auto", "backprop", "buffered", "adjoint")
+
+
+def readout_loss(expvals: torch.Tensor, readout: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The mean cross-entropy of the logits ``expvals @ readout`` against ``labels``."""
+    return torch.nn.functional.cross_entropy(expvals @ readout.to(expvals.dtype), labels)
 
 
 @dataclass
@@ -191,9 +196,24 @@ class Simulator:
             states = apply(states, m, block.wires, n)
         return states
 
+    def _fused_states(self, encoded: Encoded) -> torch.Tensor | None:
+        """The batch's encoded states where the fused node takes them (no gradient asked of them)."""
+        if self.fused_signs is None or (states := encoded.batch_states()) is None or states.requires_grad:
+            return None
+        return states
+
+    def loss(self, weights, encoded: Encoded, readout: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The training loss: the mean cross-entropy of the logits ``expvals @ readout`` against ``labels``
+        (one node with the circuit's where the fused plan runs)."""
+        if (states := self._fused_states(encoded)) is not None:
+            weights = torch.as_tensor(weights, dtype=torch.float64)
+            args = (self.weight_blocks, self.fused_signs, readout.numpy(), labels.numpy(), states, weights)
+            return FusedLoss.apply(*args)
+        return readout_loss(self.expvals(weights, encoded), readout, labels)
+
     def expvals(self, weights, encoded: Encoded) -> torch.Tensor:
         """<Z_q> (batch, n_qubits) of the batch ``encoded``."""
-        if self.fused_signs is not None and (states := encoded.batch_states()) is not None and not states.requires_grad:
+        if (states := self._fused_states(encoded)) is not None:
             weights = torch.as_tensor(weights, dtype=torch.float64)
             return FusedExpvals.apply(self.weight_blocks, self.fused_signs, states, weights)
         if self.blocks and (self.gradient != "backprop" or not torch.is_grad_enabled()):
