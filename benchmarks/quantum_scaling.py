@@ -400,7 +400,7 @@ def plot(rows: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qubits", default="4,6,8,10,12,14,16", help="sizes for every implementation")
-    ap.add_argument("--ours-only", default="", help="further sizes for ours alone (20 qubits: ~15 min an epoch)")
+    ap.add_argument("--ours-only", default="", help="further sizes for ours alone (20 qubits: ~2.5 min an epoch)")
     ap.add_argument("--implementations", default=",".join(IMPLEMENTATIONS), help="which to measure")
     ap.add_argument("--lightning-max", type=int, default=12, help="largest size for lightning.qubit (slow)")
     ap.add_argument("--tcng-python", help="the Python of TensorCircuit-NG's environment (tcng, tcng-single)")
