@@ -278,15 +278,17 @@ def test_adjoint_buffers_are_allocated_once_and_a_stale_backward_is_refused():
         first.backward()
 
 
-def test_the_loop_over_qubits_gives_the_sign_tables_expvals_and_gradients():
-    """Past 14 qubits <Z> and its gradient are a loop over qubits, not a (2^n, n) table: same numbers."""
+@pytest.mark.parametrize("gradient", ["backprop", "buffered", "adjoint"])
+def test_the_marginals_give_the_sign_tables_expvals_and_gradients(gradient):
+    """Past 14 qubits <Z> and its gradient come from the two halves' marginals, not a (2^n, n) table:
+    same numbers."""
     rng = np.random.default_rng(9)
     circuit = random_circuit(rng, 5, sorted(GATES), n_ops=15, encoder="ryzxy_interleaved")
     w0 = rng.uniform(-np.pi, np.pi, circuit.n_weights)
     xs, target = rng.uniform(0, np.pi, (3, circuit.n_features)), torch.tensor(rng.normal(size=(3, 5)))
-    table, loop = Simulator(circuit, batch=3, gradient="adjoint"), Simulator(circuit, batch=3, gradient="adjoint")
-    loop.plan.signs = None
-    for a, b in zip(_grads(table, w0, xs, target), _grads(loop, w0, xs, target)):
+    table, marginals = Simulator(circuit, batch=3, gradient=gradient), Simulator(circuit, batch=3, gradient=gradient)
+    marginals.signs = marginals.plan.signs = None
+    for a, b in zip(_grads(table, w0, xs, target), _grads(marginals, w0, xs, target)):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 

@@ -47,7 +47,7 @@ class TrainConfig:
     precision: str = "double"  # complex128 states; "single": complex64 (faster, agrees to ~1e-6)
     device: str = "cpu"  # cpu | cuda | cuda:N | mps: where the states live
     gradient: str = "auto"  # auto | backprop | buffered | adjoint (auto: kept states while they fit memory_budget)
-    memory_budget: int | None = None  # bytes backprop may keep (default: half of the free memory)
+    memory_budget: int | None = None  # bytes a gradient's kept states may take (default: half the free memory)
     simulator: str = PACKAGE_SIMULATOR  # or a PennyLane device name: default.qubit, lightning.qubit, ...
 
     def __post_init__(self):

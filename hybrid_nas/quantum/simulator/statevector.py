@@ -12,7 +12,7 @@ from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.simulator.adjoint import Adjoint, BufferedExpvals, Plan
 from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, FusedLoss, WeightBlocks
-from hybrid_nas.quantum.simulator.buffers import Workspace
+from hybrid_nas.quantum.simulator.buffers import Workspace, z_expvals
 from hybrid_nas.quantum.simulator.kernels import apply
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, FUSED_QUBITS, GateMatrices, embed, partition, trainable
@@ -115,7 +115,7 @@ class Simulator:
             )
         self.memory_budget = memory_budget or free // 2
         self.gradient = gradient if gradient != "auto" else self._gradient(batch * 2**n)
-        if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than a loop
+        if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than the marginals
             index = torch.arange(2**n, device=self.device)
             bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
             self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
@@ -226,8 +226,4 @@ class Simulator:
             return BufferedExpvals.apply(self.plan, keep, source, index, *self._matrices(weights, encoded))
         states = self.states(weights, encoded)
         probs = states.real**2 + states.imag**2
-        if self.signs is not None:
-            return probs @ self.signs
-        n, rows = self.circuit.n_qubits, len(probs)
-        halves = [probs.view(rows, 2**q, 2, -1).sum((1, 3)) for q in range(n)]
-        return torch.stack([h[:, 0] - h[:, 1] for h in halves], -1)
+        return z_expvals(probs, tuple(range(self.circuit.n_qubits)), self.signs)
