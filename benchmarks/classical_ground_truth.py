@@ -3,6 +3,8 @@ from scratch on its own (ultralytics' trainer, scale-aware assignment, builtin d
 agreement of the seeds' rankings (how far the ground truth itself can be trusted).
 
     taskset -c 1 python benchmarks/classical_ground_truth.py --subnets 16 --seeds 2       # train what is missing
+    taskset -c 0 python benchmarks/classical_ground_truth.py --worker 0/2 &                 # two at a time, one
+    taskset -c 1 python benchmarks/classical_ground_truth.py --worker 1/2                   # per core
     python benchmarks/classical_ground_truth.py --subnets 16 --seeds 2 --report            # read, train nothing
 
 Every training (one subnet, one seed) is appended as one JSON line to the results file as soon as it ends; a
@@ -233,9 +235,13 @@ def main() -> None:
     ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--out", default="runs/bench-classical-ground-truth", help="training directories")
     ap.add_argument("--report", action="store_true", help="print what is stored and train nothing")
+    ap.add_argument("--worker", default="0/1", help="K/N: train only the K-th of every N subnets (N runs at once)")
     args = ap.parse_args()
     if min(args.subnets, args.seeds, args.epochs, args.n_images) < 1 or args.subnets < 2:
         raise SystemExit("--subnets (>= 2), --seeds, --epochs and --n-images must be positive")
+    worker, _, workers = args.worker.partition("/")
+    if not (worker.isdigit() and workers.isdigit() and int(worker) < int(workers)):
+        raise SystemExit(f"--worker is K/N with 0 <= K < N, got {args.worker!r}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
@@ -250,7 +256,10 @@ def main() -> None:
         from hybrid_nas.engine.space import Architecture
 
         data = digits_detection(args.imgsz, args.n_images, seed=config["data_seed"])
-        while todo := missing(schedule(list(by_name), args.seeds, extra), load(results, config)):
+        plan = schedule(list(by_name), args.seeds, extra)
+        order = list(dict.fromkeys(name for name, _ in plan))  # whole seed pairs stay with one worker
+        plan = [(name, seed) for name, seed in plan if order.index(name) % int(workers) == int(worker)]
+        while todo := missing(plan, load(results, config)):
             name, seed = todo[0]  # re-read each time: another machine may append to the same file
             arch = by_name.get(name, Architecture({}))
             row = train_one(space, arch, name, seed, config, data, Path(args.out) / f"{names.index(name)}-s{seed}")
