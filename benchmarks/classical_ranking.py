@@ -5,6 +5,7 @@ sandwich, progressive), with and without a short fine-tuning of the extracted su
 
     python benchmarks/classical_ranking.py --proxies-only     # cheap: the proxies of every ground-truth subnet
     flock /tmp/bench.lock taskset -c 0 python benchmarks/classical_ranking.py --supernet-epochs 15
+    python benchmarks/classical_ranking.py --ground-truth-epochs 100 --results R --out O   # against another config
     python benchmarks/classical_ranking.py --report
 
 Each (subnet, scorer) is one JSON line of the results file, written as it ends; a rerun skips what is there
@@ -39,11 +40,12 @@ def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
-def ground_truth(path: Path) -> dict[str, dict]:
-    """Subnet -> {arch, seeds: {seed: map50}, params, gflops} of the elastic space's stand-alone trainings."""
+def ground_truth(path: Path, epochs: int) -> dict[str, dict]:
+    """Subnet -> {arch, seeds: {seed: map50}, params, gflops} of the elastic space's stand-alone trainings of
+    ``epochs`` epochs (the file holds one config per epoch count; mixing them would mix their mAP50s)."""
     out: dict[str, dict] = {}
     for r in read_lines(path):
-        if not r.get("arch"):  # the stock model's reference row
+        if not r.get("arch") or r["config"]["epochs"] != epochs:  # the stock model's row, another config
             continue
         row = out.setdefault(r["subnet"], {"arch": r["arch"], "seeds": {}, "config": r["config"]})
         row["seeds"][r["seed"]] = r["map50"]
@@ -59,6 +61,7 @@ def space_of(config: dict) -> NeckSpace:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ground-truth", default=str(HERE / "classical_ground_truth.ndjson"))
+    ap.add_argument("--ground-truth-epochs", type=int, default=25, help="which of its configs to rank against")
     ap.add_argument("--results", default=str(HERE / "classical_ranking.ndjson"))
     ap.add_argument("--out", default="runs/bench-classical-ranking", help="the supernets and fine-tunings")
     ap.add_argument("--recipes", default=",".join(RECIPES))
@@ -69,7 +72,7 @@ def main() -> None:
     ap.add_argument("--proxies-only", action="store_true")
     ap.add_argument("--report", action="store_true", help="print the table of what is there; compute nothing")
     args = ap.parse_args()
-    truth, results = ground_truth(Path(args.ground_truth)), Path(args.results)
+    truth, results = ground_truth(Path(args.ground_truth), args.ground_truth_epochs), Path(args.results)
     if args.report:
         return report(truth, read_lines(results))
     torch.set_num_threads(1)
