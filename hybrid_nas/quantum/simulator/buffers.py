@@ -85,14 +85,13 @@ def to_first(src: torch.Tensor, dst: torch.Tensor, order: Order, wires: tuple[in
     shuffled: the block's axes keep their cyclic order (from the one after the largest gap) and the
     others follow on cyclically from the block's end, so the next block of a chain or ring of neighbours
     is contiguous again."""
-    rows, axes = src.shape[0], sorted(order.index(w) for w in wires)
+    axes = sorted(order.index(w) for w in wires)
     gaps = [(axes[(i + 1) % len(axes)] - a) % n for i, a in enumerate(axes)]
     start = (max(range(len(axes)), key=lambda i: gaps[i]) + 1) % len(axes)
     block = axes[start:] + axes[:start]
     rest = [(block[-1] + 1 + j) % n for j in range(n)]
     perm = block + [a for a in rest if a not in block]
-    dst.view(rows, *[2] * n).copy_(src.view(rows, *[2] * n).permute(0, *[1 + a for a in perm]))
-    return tuple(order[a] for a in perm)
+    return reorder(src, dst, order, tuple(order[a] for a in perm), n)
 
 
 def reorder(src: torch.Tensor, dst: torch.Tensor, order: Order, new: Order, n: int) -> Order:
@@ -139,8 +138,9 @@ def signs_for(signs: torch.Tensor, order: Order) -> torch.Tensor:
 
 
 @cache
-def _half_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """(2^k, k): the sign of Z on each of k axes (the first most significant) for each index."""
+def sign_table(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(2^k, k): the sign of Z on each of k axes (the first most significant) for each index. Cached and
+    shared: never written to."""
     bits = (torch.arange(2**k, device=device)[:, None] >> torch.arange(k - 1, -1, -1, device=device)) & 1
     return (1 - 2 * bits).to(dtype)
 
@@ -155,7 +155,7 @@ def z_expvals(probs: torch.Tensor, order: Order, signs: torch.Tensor | None) -> 
     view = probs.view(rows, 2**h, 2 ** (n - h))
     high, low = view.sum(2), view.sum(1)
     by_axis = torch.cat(
-        [high @ _half_signs(h, high.dtype, high.device), low @ _half_signs(n - h, low.dtype, low.device)], 1
+        [high @ sign_table(h, high.dtype, high.device), low @ sign_table(n - h, low.dtype, low.device)], 1
     )
     return by_axis[:, [order.index(q) for q in range(n)]]
 
@@ -167,6 +167,6 @@ def z_weights_into(out: torch.Tensor, g: torch.Tensor, order: Order, signs: torc
     rows, n = out.shape[0], len(order)
     h = n // 2
     by_axis = g[:, list(order)]  # the wire at each memory axis
-    high = by_axis[:, :h] @ _half_signs(h, g.dtype, g.device).T
-    low = by_axis[:, h:] @ _half_signs(n - h, g.dtype, g.device).T
+    high = by_axis[:, :h] @ sign_table(h, g.dtype, g.device).T
+    low = by_axis[:, h:] @ sign_table(n - h, g.dtype, g.device).T
     return torch.add(high[:, :, None], low[:, None, :], out=out.view(rows, 2**h, 2 ** (n - h))).view(rows, -1)

@@ -12,7 +12,7 @@ from hybrid_nas.engine.errors import ConfigError
 from hybrid_nas.quantum.circuit import Circuit
 from hybrid_nas.quantum.simulator.adjoint import Adjoint, BufferedExpvals, Plan
 from hybrid_nas.quantum.simulator.analytic import BlockMatrices, FusedExpvals, FusedLoss, WeightBlocks
-from hybrid_nas.quantum.simulator.buffers import Workspace, z_expvals
+from hybrid_nas.quantum.simulator.buffers import Workspace, sign_table, z_expvals
 from hybrid_nas.quantum.simulator.kernels import apply
 from hybrid_nas.quantum.simulator.memory import available_memory, gib
 from hybrid_nas.quantum.simulator.plan import BLOCK_QUBITS, FUSED_QUBITS, GateMatrices, embed, partition, trainable
@@ -116,9 +116,7 @@ class Simulator:
         self.memory_budget = memory_budget or free // 2
         self.gradient = gradient if gradient != "auto" else self._gradient(batch * 2**n)
         if n <= 14:  # <Z_q> = probs @ signs; past 14 qubits the (2**n, n) table costs more than the marginals
-            index = torch.arange(2**n, device=self.device)
-            bits = (index[:, None] >> torch.arange(n - 1, -1, -1, device=self.device)) & 1  # wire 0: most significant
-            self.signs: torch.Tensor | None = (1 - 2 * bits).to(self.dtype.to_real())
+            self.signs: torch.Tensor | None = sign_table(n, self.dtype.to_real(), self.device)  # wire 0 first
         else:
             self.signs = None
         self.plan = Plan(self.blocks, n, self.signs, Workspace(self.device))
